@@ -1,0 +1,144 @@
+"""The ASGI app: one pipeline from HTTP request to operation handler and back.
+
+request id -> operation from X-Amz-Target -> body size limit -> authentication ->
+JSON decode and model validation -> handler -> JSON 1.1 response. Errors raised at any
+step become AWS-shaped error responses in one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from supportd import config as config_module
+from supportd import errors, protocol
+from supportd.auth import Authenticator, OpenAuthenticator
+from supportd.config import Config
+from supportd.operations.context import Context
+from supportd.operations.registry import HANDLERS
+from supportd.reference import catalogue
+from supportd.storage.base import Store
+
+log = logging.getLogger("supportd")
+
+# Operations whose bodies carry file data get the larger limit.
+FILE_OPERATIONS = frozenset({"AddAttachmentsToSet"})
+
+
+def _response(status: int, body: bytes, request_id: str, error_code: str | None = None) -> Response:
+    headers = {"x-amzn-RequestId": request_id}
+    if error_code is not None:
+        headers["x-amzn-ErrorType"] = error_code
+    return Response(body, status_code=status, headers=headers, media_type=protocol.CONTENT_TYPE)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise errors.SerializationException("Invalid Content-Length header.")
+        if int(declared) > limit:
+            raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> errors.ApiError:
+    return errors.RequestEntityTooLargeException(
+        f"Request body is larger than the limit of {limit} bytes."
+    )
+
+
+def create_app(config: Config, store: Store, authenticate: Authenticator | None = None) -> Starlette:
+    model = protocol.load_model()
+    context = Context(config=config, catalogue=catalogue.load(config.reference_dir), store=store)
+    authenticate = authenticate or OpenAuthenticator(
+        config.default_account, config.account_email_domain
+    )
+
+    async def api(request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        try:
+            operation = protocol.operation_for_target(model, request.headers.get("x-amz-target"))
+            limit = (
+                config.max_attachment_body_bytes
+                if operation.name in FILE_OPERATIONS
+                else config.max_body_bytes
+            )
+            raw = await _read_body(request, limit)
+            principal = authenticate(request.headers, raw)
+            handler = HANDLERS.get(operation.name)
+            if handler is None:
+                raise errors.UnknownOperationException(
+                    f"Operation {operation.name} is not implemented by this version of supportd."
+                )
+            params = protocol.parse_input(model, operation, protocol.decode_body(raw))
+            result = await handler(context, principal, params)
+            return _response(200, protocol.encode_result(result), request_id)
+        except errors.ApiError as error:
+            return _response(error.status, protocol.encode_error(error), request_id, error.code)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except Exception:
+            # The details go to the log with the request id, never to the client.
+            log.exception("internal error in request %s", request_id)
+            error = errors.InternalServerError(
+                f"An internal error occurred. Request ID: {request_id}"
+            )
+            return _response(500, protocol.encode_error(error), request_id, error.code)
+
+    async def not_api(request: Request) -> Response:
+        error = errors.UnknownOperationException(
+            "Send AWS Support API requests as POST / with an X-Amz-Target header."
+        )
+        return _response(404, protocol.encode_error(error), str(uuid.uuid4()), error.code)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        try:
+            yield
+        finally:
+            await store.close()
+
+    return Starlette(
+        routes=[
+            Route("/", api, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/{path:path}", not_api, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def open_store(config: Config) -> Store:
+    if config.database_url:
+        from supportd.storage.postgres import PostgresStore
+
+        return PostgresStore(config.database_url)
+    from supportd.storage.sqlite import SQLiteStore
+
+    return SQLiteStore(config.sqlite_path)
+
+
+def app_from_environment() -> Any:
+    """uvicorn's factory in each worker process: settings arrive as SUPPORTD_* variables."""
+    config = config_module.from_environ()
+    return create_app(config, open_store(config))

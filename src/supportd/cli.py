@@ -1,0 +1,106 @@
+"""The `supportd` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from supportd import config as config_module
+from supportd.config import SETTINGS, Config
+
+SERVE_SETTINGS = tuple(SETTINGS)
+
+
+def _settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """One CLI option per setting; unset options fall back to SUPPORTD_* and defaults."""
+    for setting in reversed(SERVE_SETTINGS):
+        if setting.type is bool:
+            option = click.option(
+                f"{setting.option}/--no-{setting.option[2:]}",
+                setting.name,
+                default=None,
+                help=f"{setting.help} [env {setting.env}; default {setting.default}]",
+            )
+        else:
+            option = click.option(
+                setting.option,
+                setting.name,
+                type=setting.type,
+                default=None,
+                help=f"{setting.help} [env {setting.env}; default {setting.default!r}]",
+            )
+        func = option(func)
+    return func
+
+
+def _config(options: dict[str, Any]) -> Config:
+    try:
+        return config_module.from_environ(overrides=options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@click.group()
+@click.version_option(package_name="supportd")
+def main() -> None:
+    """supportd: a self-hostable implementation of the AWS Support API."""
+
+
+@main.command()
+@_settings_options
+def serve(**options: Any) -> None:
+    """Serve the AWS Support API over HTTP."""
+    import uvicorn
+
+    config = _config(options)
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    if not config.database_url:
+        from supportd.storage.sqlite import migrate
+
+        # Migrate once here rather than racing in every worker.
+        migrate(config.sqlite_path)
+    # Worker processes are started by uvicorn and read their settings from the environment.
+    os.environ.update(config.to_environ())
+    uvicorn.run(
+        "supportd.app:app_from_environment",
+        factory=True,
+        host=config.host,
+        port=config.port,
+        workers=config.workers if config.workers > 1 else None,
+        log_level=config.log_level,
+        access_log=config.access_log,
+        http="httptools",
+        loop="uvloop",
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
+
+
+@main.command()
+@_settings_options
+def migrate(**options: Any) -> None:
+    """Apply pending database migrations."""
+    config = _config(options)
+    if config.database_url:
+        from supportd.storage.postgres import migrate as migrate_postgres
+
+        applied = asyncio.run(migrate_postgres(config.database_url))
+    else:
+        from supportd.storage.sqlite import migrate as migrate_sqlite
+
+        applied = migrate_sqlite(config.sqlite_path)
+    for name in applied:
+        click.echo(f"applied {name}")
+    click.echo("schema is up to date")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

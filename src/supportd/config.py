@@ -1,0 +1,144 @@
+"""Every setting, declared once in Config: name, type, default and help.
+
+Each field of Config is a setting; its environment variable is SUPPORTD_<NAME> and its
+CLI option --<name>. The CLI builds its options from SETTINGS and a test checks
+docs/configuration.md against it, so a setting cannot exist undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str = _setting("127.0.0.1", "Address to listen on.")
+    port: int = _setting(4599, "TCP port to listen on.")
+    data_dir: str = _setting(
+        "./data", "Directory for the SQLite database (supportd.db) and blobs; created if missing."
+    )
+    database_url: str = _setting(
+        "", "A postgresql:// URL: use PostgreSQL instead of the SQLite store in data-dir."
+    )
+    workers: int = _setting(1, "Number of server processes sharing the port.")
+    default_account: str = _setting(
+        "123456789012",
+        "Open mode: the account of requests whose access key is not a 12-digit account id.",
+    )
+    account_email_domain: str = _setting(
+        "example.com", "Open mode: an account's e-mail address is account-<id>@<domain>."
+    )
+    reference_dir: str = _setting(
+        "",
+        "Directory with the operator's own reference data files, each replacing the default "
+        "of the same name (services.json, severity_levels.json, languages.json, "
+        "create_case_options.json).",
+    )
+    support_display_name: str = _setting(
+        "Amazon Web Services", "Author shown on communications written by support staff."
+    )
+    max_body_bytes: int = _setting(
+        1_048_576, "Largest request body of operations without file data (HTTP 413 above it)."
+    )
+    max_attachment_body_bytes: int = _setting(
+        26_214_400, "Largest request body of AddAttachmentsToSet (3 files of 5 MB in base64)."
+    )
+    log_level: str = _setting("info", "Log level: debug, info, warning or error.")
+    access_log: bool = _setting(
+        False, "Write one log line per request (off by default: it costs throughput)."
+    )
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.data_dir) / "supportd.db"
+
+    def to_environ(self) -> dict[str, str]:
+        """The settings as SUPPORTD_* variables: how worker processes receive them."""
+        return {s.env: _to_text(getattr(self, s.name)) for s in SETTINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "SUPPORTD_" + self.name.upper()
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+_TYPES: dict[str, type] = {"str": str, "int": int, "bool": bool}
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, _TYPES[str(f.type)], f.default, f.metadata["help"])
+    for f in fields(Config)
+    if f.default is not MISSING
+)
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _parse(setting: Setting, text: str) -> Any:
+    if setting.type is bool:
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{setting.env}: expected a boolean, got {text!r}")
+    if setting.type is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{setting.env}: expected an integer, got {text!r}") from None
+    return text
+
+
+def from_environ(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Config:
+    """Defaults, then SUPPORTD_* variables, then explicit overrides (CLI options)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.env in environ:
+            values[setting.name] = _parse(setting, environ[setting.env])
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = value
+    config = Config(**values)
+    check(config)
+    return config
+
+
+def check(config: Config) -> None:
+    if not (0 <= config.port <= 65535):
+        raise ValueError("port must be between 0 and 65535")
+    if config.workers < 1:
+        raise ValueError("workers must be at least 1")
+    if not (config.default_account.isdigit() and len(config.default_account) == 12):
+        raise ValueError("default_account must be a 12-digit account id")
+    if config.max_body_bytes < 1024 or config.max_attachment_body_bytes < 1024:
+        raise ValueError("body limits must be at least 1024 bytes")
+    if config.database_url and not config.database_url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise ValueError("database_url must be a postgresql:// URL")

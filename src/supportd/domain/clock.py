@@ -1,0 +1,54 @@
+"""Time formats that clients see verbatim (the model types them as plain strings)."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+
+from supportd.domain.errors import InvalidTime
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def format_case_time(ms: int) -> str:
+    """`2020-03-23T21:31:47.774Z`: cases and communications."""
+    return _dt(ms).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def format_expiry_time(ms: int) -> str:
+    """`2020-05-14T17:04:40.790+0000`: attachment set expiry."""
+    return _dt(ms).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}+0000"
+
+
+def format_advisor_time(ms: int) -> str:
+    """`2020-05-13T21:38:05Z`: Trusted Advisor, no milliseconds."""
+    return _dt(ms).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_time_filter(value: str) -> int:
+    """afterTime / beforeTime: `YYYY-MM-DD` (midnight UTC) or an ISO-8601 instant."""
+    text = value.strip()
+    if not text:
+        raise InvalidTime(value)
+    try:
+        if _DATE_ONLY.match(text):
+            parsed = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+        else:
+            if text.endswith(("Z", "z")):
+                text = text[:-1] + "+00:00"
+            parsed = datetime.fromisoformat(text)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise InvalidTime(value) from exc
+    return int(parsed.timestamp() * 1000)

@@ -1,0 +1,29 @@
+"""Identifiers handed to clients: case ids and display ids."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+
+# The meaning of the four letters in real case ids is unknown; a fixed token is fine.
+CASE_ID_TOKEN = "supd"
+DISPLAY_ID_BASE = 1_000_000_000
+CASE_ID_PATTERN = re.compile(r"^case-(\d{12})-[a-z]{4}-\d{4}-[0-9a-f]{16}$")
+
+
+def new_case_id(account_id: str, now_ms: int) -> str:
+    year = datetime.fromtimestamp(now_ms / 1000, tz=UTC).year
+    return f"case-{account_id}-{CASE_ID_TOKEN}-{year}-{secrets.token_hex(8)}"
+
+
+def display_id(seq: int) -> str:
+    """Display ids are numeric, unique and increasing: derived from the store's sequence."""
+    return str(DISPLAY_ID_BASE + seq)
+
+
+def seq_from_display_id(value: str) -> int | None:
+    if not value.isdigit() or len(value) > 18:
+        return None
+    seq = int(value) - DISPLAY_ID_BASE
+    return seq if seq > 0 else None

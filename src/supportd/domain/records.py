@@ -1,0 +1,102 @@
+"""The records the store keeps and the queries it answers, independent of the wire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CUSTOMER = "customer"
+SUPPORT = "support"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the account, its e-mail and the caller's identity."""
+
+    account_id: str
+    email: str
+    name: str
+    access_key_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    case_id: str
+    account_id: str
+    subject: str
+    service_code: str | None
+    category_code: str | None
+    severity_code: str
+    language: str
+    issue_type: str
+    submitted_by: str
+    cc_emails: tuple[str, ...]
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewCommunication:
+    body: str
+    submitted_by: str
+    author_kind: str
+    cc_emails: tuple[str, ...]
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    seq: int
+    case_id: str
+    account_id: str
+    subject: str
+    service_code: str | None
+    category_code: str | None
+    severity_code: str
+    status: str
+    language: str
+    issue_type: str
+    submitted_by: str
+    cc_emails: tuple[str, ...]
+    created_ms: int
+    resolved_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommunicationRecord:
+    seq: int
+    case_seq: int
+    case_id: str
+    body: str
+    submitted_by: str
+    author_kind: str
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseQuery:
+    """One page of an account's cases, newest first."""
+
+    account_id: str
+    include_resolved: bool
+    limit: int
+    language: str | None = None
+    after_ms: int | None = None
+    before_ms: int | None = None
+    before_seq: int | None = None  # keyset: only cases older than this one
+    seqs: tuple[int, ...] | None = None  # restrict to these cases (caseIdList/displayId)
+
+
+@dataclass(frozen=True, slots=True)
+class CommunicationQuery:
+    """One page of a case's communications, newest first."""
+
+    case_seq: int
+    limit: int
+    after_ms: int | None = None
+    before_ms: int | None = None
+    before_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveOutcome:
+    initial_status: str
+    final_status: str

@@ -1,0 +1,59 @@
+"""Secrets customers paste into cases are redacted before anything is stored.
+
+AWS replaces secret access keys and private keys whole with `[REDACTED_BY_AWS]` and
+keeps the last four digits of card numbers (`[REDACTED_BY_AWS]-7016`).
+"""
+
+from __future__ import annotations
+
+import re
+
+MARK = "[REDACTED_BY_AWS]"
+
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
+    re.DOTALL,
+)
+# A secret access key is 40 characters of base64 alphabet, not part of a longer token.
+_SECRET_KEY = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+# 13 to 19 digits, optionally grouped by single spaces or dashes.
+_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
+
+
+def _looks_like_secret_key(candidate: str) -> bool:
+    # Real secret keys mix letter cases and digits; plain words or hex digests do not.
+    return (
+        any(c.islower() for c in candidate)
+        and any(c.isupper() for c in candidate)
+        and any(c.isdigit() for c in candidate)
+    )
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _card(match: re.Match[str]) -> str:
+    digits = re.sub(r"[ -]", "", match.group(0))
+    if not _luhn_ok(digits):
+        return match.group(0)
+    return f"{MARK}-{digits[-4:]}"
+
+
+def _secret(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return MARK if _looks_like_secret_key(text) else text
+
+
+def redact(text: str) -> str:
+    text = _PRIVATE_KEY.sub(MARK, text)
+    text = _SECRET_KEY.sub(_secret, text)
+    return _CARD.sub(_card, text)

@@ -1,0 +1,1 @@
+"""Operation handlers: validate against the domain, call the store, return plain dicts."""

@@ -1,0 +1,320 @@
+"""CreateCase, DescribeCases, DescribeCommunications, AddCommunicationToCase, ResolveCase."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from supportd import errors
+from supportd.domain import clock, ids, lifecycle, pagination
+from supportd.domain.addresses import is_valid_email
+from supportd.domain.errors import InvalidTime, InvalidToken, ReopenWindowClosed
+from supportd.domain.records import (
+    CUSTOMER,
+    CaseQuery,
+    CaseRecord,
+    CommunicationQuery,
+    CommunicationRecord,
+    NewCase,
+    NewCommunication,
+    Principal,
+)
+from supportd.domain.redaction import redact
+from supportd.operations.context import Context, dry_run_check
+from supportd.operations.reference import (
+    check_issue_type,
+    check_language,
+    check_service_and_category,
+)
+
+DEFAULT_PAGE_SIZE = 100
+RECENT_COMMUNICATIONS = 5
+DEFAULT_SEVERITY = "low"
+DEFAULT_LANGUAGE = "en"
+DEFAULT_ISSUE_TYPE = "technical"
+
+
+# --- wire shapes ------------------------------------------------------------------
+
+
+def communication_shape(comm: CommunicationRecord) -> dict[str, Any]:
+    return {
+        "caseId": comm.case_id,
+        "body": comm.body,
+        "submittedBy": comm.submitted_by,
+        "timeCreated": clock.format_case_time(comm.created_ms),
+        "attachmentSet": [],
+        "attachments": [],
+    }
+
+
+def case_shape(case: CaseRecord) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "caseId": case.case_id,
+        "displayId": ids.display_id(case.seq),
+        "subject": case.subject,
+        "status": case.status,
+    }
+    if case.service_code is not None:
+        shape["serviceCode"] = case.service_code
+    if case.category_code is not None:
+        shape["categoryCode"] = case.category_code
+    shape["severityCode"] = case.severity_code
+    shape["submittedBy"] = case.submitted_by
+    shape["timeCreated"] = clock.format_case_time(case.created_ms)
+    shape["ccEmailAddresses"] = list(case.cc_emails)
+    shape["language"] = case.language
+    return shape
+
+
+# --- input checks -----------------------------------------------------------------
+
+
+def _cc_emails(params: dict[str, Any]) -> tuple[str, ...]:
+    addresses = tuple(params.get("ccEmailAddresses") or ())
+    for address in addresses:
+        if not is_valid_email(address):
+            raise errors.InvalidParameterValueException(f"Invalid email address: {address}")
+    return addresses
+
+
+def _time(params: dict[str, Any], member: str) -> int | None:
+    value = params.get(member)
+    if value is None:
+        return None
+    try:
+        return clock.parse_time_filter(value)
+    except InvalidTime:
+        raise errors.InvalidParameterValueException(f"Invalid {member}: {value}") from None
+
+
+def _page_size(params: dict[str, Any]) -> int:
+    return int(params.get("maxResults") or DEFAULT_PAGE_SIZE)
+
+
+def _scope(*parts: object) -> str:
+    return hashlib.blake2s(repr(parts).encode(), digest_size=8).hexdigest()
+
+
+def _cursor(token: str | None, kind: str, scope: str) -> int | None:
+    if token is None:
+        return None
+    try:
+        return pagination.decode(token, kind, scope)
+    except InvalidToken:
+        raise errors.InvalidParameterValueException("Invalid pagination token") from None
+
+
+def _attachments_unsupported(params: dict[str, Any]) -> None:
+    # Attachment sets and uploads arrive with the attachments issue; until then no id
+    # can name one.
+    if params.get("attachmentSetId") is not None:
+        raise errors.AttachmentSetIdNotFound("Attachment set ID not found")
+    if params.get("uploadIds"):
+        raise errors.InvalidParameterValueException("Upload ID not found")
+
+
+def _customer_name(principal: Principal) -> str:
+    return f"{principal.name} <{principal.email}>"
+
+
+def _case_not_found(case_id: str | None) -> errors.ApiError:
+    return errors.CaseIdNotFound(f"Case {case_id} not found" if case_id else "Case not found")
+
+
+# --- operations ---------------------------------------------------------------------
+
+
+async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
+    catalogue = ctx.catalogue
+    subject = params["subject"]
+    if not subject.strip():
+        raise errors.InvalidParameterValueException("Subject must not be empty")
+    issue_type = params.get("issueType", DEFAULT_ISSUE_TYPE)
+    language = params.get("language", DEFAULT_LANGUAGE)
+    severity = params.get("severityCode", DEFAULT_SEVERITY)
+    check_issue_type(catalogue, issue_type)
+    check_language(catalogue, language)
+    if severity not in catalogue.severity_codes:
+        raise errors.InvalidParameterValueException("Invalid severity code")
+    check_service_and_category(catalogue, params.get("serviceCode"), params.get("categoryCode"))
+    cc = _cc_emails(params)
+    _attachments_unsupported(params)
+    dry_run_check(params)
+
+    now = clock.now_ms()
+    case = NewCase(
+        case_id=ids.new_case_id(principal.account_id, now),
+        account_id=principal.account_id,
+        subject=redact(subject),
+        service_code=params.get("serviceCode"),
+        category_code=params.get("categoryCode"),
+        severity_code=severity,
+        language=language,
+        issue_type=issue_type,
+        submitted_by=principal.email,
+        cc_emails=cc,
+        created_ms=now,
+    )
+    first = NewCommunication(
+        body=redact(params["communicationBody"]),
+        submitted_by=_customer_name(principal),
+        author_kind=CUSTOMER,
+        cc_emails=cc,
+        created_ms=now,
+    )
+    created = await ctx.store.create_case(case, first)
+    return {"caseId": created.case_id}
+
+
+async def describe_cases(ctx: Context, principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
+    store = ctx.store
+    account = principal.account_id
+    language = params.get("language")
+    check_language(ctx.catalogue, language)
+    after, before = _time(params, "afterTime"), _time(params, "beforeTime")
+    include_resolved = bool(params.get("includeResolvedCases", False))
+    include_comms = bool(params.get("includeCommunications", True))
+    limit = _page_size(params)
+
+    seqs: list[int] | None = None
+    case_ids = params.get("caseIdList") or []
+    if case_ids:
+        seqs = []
+        for case_id in dict.fromkeys(case_ids):
+            found = await store.get_case(account, case_id)
+            if found is None:
+                raise _case_not_found(case_id)
+            seqs.append(found.seq)
+    display_id = params.get("displayId")
+    if display_id is not None:
+        seq = ids.seq_from_display_id(display_id)
+        wanted = {seq} if seq is not None else set()
+        seqs = sorted(wanted if seqs is None else wanted & set(seqs))
+
+    scope = _scope(account, language, after, before, include_resolved, seqs)
+    before_seq = _cursor(params.get("nextToken"), "cases", scope)
+    dry_run_check(params)
+
+    if seqs is not None and not seqs:
+        return {"cases": []}
+    rows = await store.list_cases(
+        CaseQuery(
+            account_id=account,
+            include_resolved=include_resolved,
+            limit=limit + 1,
+            language=language,
+            after_ms=after,
+            before_ms=before,
+            before_seq=before_seq,
+            seqs=tuple(seqs) if seqs is not None else None,
+        )
+    )
+    page, more = rows[:limit], len(rows) > limit
+    shapes = [case_shape(case) for case in page]
+    if include_comms and page:
+        recent = await store.recent_communications(
+            [case.seq for case in page], RECENT_COMMUNICATIONS + 1
+        )
+        for case, shape in zip(page, shapes, strict=True):
+            comms = recent[case.seq]
+            block: dict[str, Any] = {
+                "communications": [
+                    communication_shape(c) for c in comms[:RECENT_COMMUNICATIONS]
+                ]
+            }
+            if len(comms) > RECENT_COMMUNICATIONS:
+                block["nextToken"] = _communications_token(
+                    case.seq, comms[RECENT_COMMUNICATIONS - 1].seq, None, None
+                )
+            shape["recentCommunications"] = block
+    result: dict[str, Any] = {"cases": shapes}
+    if more:
+        result["nextToken"] = pagination.encode(pagination.Cursor("cases", scope, page[-1].seq))
+    return result
+
+
+def _communications_token(case_seq: int, last_seq: int, after: int | None, before: int | None) -> str:
+    scope = _scope(case_seq, after, before)
+    return pagination.encode(pagination.Cursor("communications", scope, last_seq))
+
+
+async def describe_communications(
+    ctx: Context, principal: Principal, params: dict[str, Any]
+) -> dict[str, Any]:
+    case_id = params["caseId"]
+    after, before = _time(params, "afterTime"), _time(params, "beforeTime")
+    limit = _page_size(params)
+    case = await ctx.store.get_case(principal.account_id, case_id)
+    if case is None:
+        raise _case_not_found(case_id)
+    before_seq = _cursor(
+        params.get("nextToken"), "communications", _scope(case.seq, after, before)
+    )
+    dry_run_check(params)
+    rows = await ctx.store.list_communications(
+        CommunicationQuery(
+            case_seq=case.seq,
+            limit=limit + 1,
+            after_ms=after,
+            before_ms=before,
+            before_seq=before_seq,
+        )
+    )
+    page = rows[:limit]
+    result: dict[str, Any] = {"communications": [communication_shape(c) for c in page]}
+    if len(rows) > limit:
+        result["nextToken"] = _communications_token(case.seq, page[-1].seq, after, before)
+    return result
+
+
+async def add_communication_to_case(
+    ctx: Context, principal: Principal, params: dict[str, Any]
+) -> dict[str, Any]:
+    case_id = params.get("caseId")
+    cc = _cc_emails(params)
+    case = await ctx.store.get_case(principal.account_id, case_id) if case_id else None
+    if case is None:
+        raise _case_not_found(case_id)
+    _attachments_unsupported(params)
+    now = clock.now_ms()
+    if case.status == lifecycle.RESOLVED:
+        # Checked before a dry run answers, so a dry run tells the truth.
+        try:
+            lifecycle.status_after_customer_reply(case.status, case.resolved_ms, now)
+        except ReopenWindowClosed:
+            raise _reopen_refused() from None
+    dry_run_check(params)
+    comm = NewCommunication(
+        body=redact(params["communicationBody"]),
+        submitted_by=_customer_name(principal),
+        author_kind=CUSTOMER,
+        cc_emails=cc,
+        created_ms=now,
+    )
+    try:
+        updated = await ctx.store.add_communication(principal.account_id, case.case_id, comm)
+    except ReopenWindowClosed:
+        raise _reopen_refused() from None
+    if updated is None:
+        raise _case_not_found(case_id)
+    return {"result": True}
+
+
+def _reopen_refused() -> errors.ApiError:
+    return errors.InvalidParameterValueException(
+        "This case was resolved more than 14 days ago and cannot be reopened. "
+        "Create a new case instead."
+    )
+
+
+async def resolve_case(ctx: Context, principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
+    case_id = params.get("caseId")
+    case = await ctx.store.get_case(principal.account_id, case_id) if case_id else None
+    if case is None:
+        raise _case_not_found(case_id)
+    dry_run_check(params)
+    outcome = await ctx.store.resolve_case(principal.account_id, case.case_id, clock.now_ms())
+    if outcome is None:
+        raise _case_not_found(case_id)
+    return {"initialCaseStatus": outcome.initial_status, "finalCaseStatus": outcome.final_status}

@@ -1,0 +1,1 @@
+"""Reference data: services and categories, severities, languages, create-case options."""

@@ -1,0 +1,42 @@
+-- Cases, their communications and the history of their status changes.
+CREATE TABLE cases (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id       TEXT    NOT NULL UNIQUE,
+    account_id    TEXT    NOT NULL,
+    subject       TEXT    NOT NULL,
+    service_code  TEXT,
+    category_code TEXT,
+    severity_code TEXT    NOT NULL,
+    status        TEXT    NOT NULL,
+    is_open       INTEGER NOT NULL,
+    language      TEXT    NOT NULL,
+    issue_type    TEXT    NOT NULL,
+    submitted_by  TEXT    NOT NULL,
+    cc_emails     TEXT    NOT NULL,
+    created_ms    INTEGER NOT NULL,
+    resolved_ms   INTEGER
+);
+-- DescribeCases pages newest first, with or without resolved cases.
+CREATE INDEX cases_by_account ON cases (account_id, seq);
+CREATE INDEX cases_open_by_account ON cases (account_id, is_open, seq);
+
+CREATE TABLE communications (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_seq     INTEGER NOT NULL REFERENCES cases (seq),
+    body         TEXT    NOT NULL,
+    submitted_by TEXT    NOT NULL,
+    author_kind  TEXT    NOT NULL,
+    cc_emails    TEXT    NOT NULL,
+    created_ms   INTEGER NOT NULL
+);
+CREATE INDEX communications_by_case ON communications (case_seq, seq);
+
+CREATE TABLE case_events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_seq    INTEGER NOT NULL REFERENCES cases (seq),
+    at_ms       INTEGER NOT NULL,
+    actor       TEXT    NOT NULL,
+    from_status TEXT,
+    to_status   TEXT    NOT NULL
+);
+CREATE INDEX case_events_by_case ON case_events (case_seq, seq);

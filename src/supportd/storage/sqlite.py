@@ -1,0 +1,345 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+Reads run on the event loop's thread against their own connection: they are short,
+indexed lookups, and a thread hop would cost more than the query. Writes go through
+the process's single writer thread (see sqlite_writer).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from supportd.domain import lifecycle
+from supportd.domain.records import (
+    CaseQuery,
+    CaseRecord,
+    CommunicationQuery,
+    CommunicationRecord,
+    NewCase,
+    NewCommunication,
+    ResolveOutcome,
+)
+from supportd.storage import migrations
+from supportd.storage.base import SchemaError
+from supportd.storage.sqlite_writer import Writer
+
+BUSY_TIMEOUT_MS = 30_000
+
+CASE_COLUMNS = (
+    "seq, case_id, account_id, subject, service_code, category_code, severity_code, status,"
+    " language, issue_type, submitted_by, cc_emails, created_ms, resolved_ms"
+)
+COMMUNICATION_COLUMNS = (
+    "m.seq, m.case_seq, c.case_id, m.body, m.submitted_by, m.author_kind, m.created_ms"
+)
+
+
+def _case(row: Any) -> CaseRecord:
+    return CaseRecord(
+        seq=row[0],
+        case_id=row[1],
+        account_id=row[2],
+        subject=row[3],
+        service_code=row[4],
+        category_code=row[5],
+        severity_code=row[6],
+        status=row[7],
+        language=row[8],
+        issue_type=row[9],
+        submitted_by=row[10],
+        cc_emails=tuple(json.loads(row[11])),
+        created_ms=row[12],
+        resolved_ms=row[13],
+    )
+
+
+def _communication(row: Any) -> CommunicationRecord:
+    return CommunicationRecord(
+        seq=row[0],
+        case_seq=row[1],
+        case_id=row[2],
+        body=row[3],
+        submitted_by=row[4],
+        author_kind=row[5],
+        created_ms=row[6],
+    )
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # NORMAL in WAL mode: a commit survives the process dying; only a power loss can
+    # lose the last transactions.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+    )
+    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(path: Path) -> list[str]:
+    """Apply pending migrations; the names of those applied."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    applied: list[str] = []
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        current = schema_version(conn)
+        newest = migrations.latest("sqlite")
+        if current > newest:
+            raise SchemaError(
+                f"database schema version {current} is newer than this supportd ({newest})"
+            )
+        for version, name, sql in migrations.migrations("sqlite"):
+            if version > current:
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, name))
+                applied.append(name)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+class SQLiteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._reader: sqlite3.Connection | None = None
+        self._writer = Writer(lambda: connect(self.path))
+
+    async def open(self) -> None:
+        # The embedded store sets itself up: `make run` on a fresh machine just works.
+        migrate(self.path)
+        self._reader = connect(self.path)
+        self._writer.start()
+
+    async def close(self) -> None:
+        self._writer.stop()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._reader is None:
+            raise RuntimeError("store is not open")
+        return self._reader
+
+    # --- writes -----------------------------------------------------------------
+
+    async def create_case(self, case: NewCase, first: NewCommunication) -> CaseRecord:
+        def job(conn: sqlite3.Connection) -> CaseRecord:
+            cursor = conn.execute(
+                "INSERT INTO cases (case_id, account_id, subject, service_code, category_code,"
+                " severity_code, status, is_open, language, issue_type, submitted_by, cc_emails,"
+                " created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+                (
+                    case.case_id,
+                    case.account_id,
+                    case.subject,
+                    case.service_code,
+                    case.category_code,
+                    case.severity_code,
+                    lifecycle.UNASSIGNED,
+                    case.language,
+                    case.issue_type,
+                    case.submitted_by,
+                    json.dumps(list(case.cc_emails)),
+                    case.created_ms,
+                ),
+            )
+            seq = cursor.lastrowid
+            assert seq is not None
+            _insert_communication(conn, seq, first)
+            _insert_event(conn, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED)
+            return CaseRecord(
+                seq=seq,
+                case_id=case.case_id,
+                account_id=case.account_id,
+                subject=case.subject,
+                service_code=case.service_code,
+                category_code=case.category_code,
+                severity_code=case.severity_code,
+                status=lifecycle.UNASSIGNED,
+                language=case.language,
+                issue_type=case.issue_type,
+                submitted_by=case.submitted_by,
+                cc_emails=case.cc_emails,
+                created_ms=case.created_ms,
+                resolved_ms=None,
+            )
+
+        return await self._writer.submit(job)
+
+    async def add_communication(
+        self, account_id: str, case_id: str, comm: NewCommunication
+    ) -> CaseRecord | None:
+        def job(conn: sqlite3.Connection) -> CaseRecord | None:
+            case = _select_case(conn, account_id, case_id)
+            if case is None:
+                return None
+            status = lifecycle.status_after_customer_reply(
+                case.status, case.resolved_ms, comm.created_ms
+            )
+            _insert_communication(conn, case.seq, comm)
+            if status != case.status:
+                conn.execute(
+                    "UPDATE cases SET status = ?, is_open = 1, resolved_ms = NULL WHERE seq = ?",
+                    (status, case.seq),
+                )
+                _insert_event(conn, case.seq, comm.created_ms, comm.submitted_by, case.status, status)
+            return case
+
+        return await self._writer.submit(job)
+
+    async def resolve_case(
+        self, account_id: str, case_id: str, now_ms: int
+    ) -> ResolveOutcome | None:
+        def job(conn: sqlite3.Connection) -> ResolveOutcome | None:
+            case = _select_case(conn, account_id, case_id)
+            if case is None:
+                return None
+            if case.status != lifecycle.RESOLVED:
+                conn.execute(
+                    "UPDATE cases SET status = ?, is_open = 0, resolved_ms = ? WHERE seq = ?",
+                    (lifecycle.RESOLVED, now_ms, case.seq),
+                )
+                _insert_event(conn, case.seq, now_ms, account_id, case.status, lifecycle.RESOLVED)
+            return ResolveOutcome(case.status, lifecycle.RESOLVED)
+
+        return await self._writer.submit(job)
+
+    # --- reads ------------------------------------------------------------------
+
+    async def get_case(self, account_id: str, case_id: str) -> CaseRecord | None:
+        return _select_case(self._db, account_id, case_id)
+
+    async def get_case_by_seq(self, account_id: str, seq: int) -> CaseRecord | None:
+        row = self._db.execute(
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE seq = ? AND account_id = ?",
+            (seq, account_id),
+        ).fetchone()
+        return _case(row) if row else None
+
+    async def list_cases(self, query: CaseQuery) -> list[CaseRecord]:
+        where = ["account_id = ?"]
+        args: list[Any] = [query.account_id]
+        if not query.include_resolved:
+            where.append("is_open = 1")
+        if query.language is not None:
+            where.append("language = ?")
+            args.append(query.language)
+        if query.after_ms is not None:
+            where.append("created_ms >= ?")
+            args.append(query.after_ms)
+        if query.before_ms is not None:
+            where.append("created_ms <= ?")
+            args.append(query.before_ms)
+        if query.before_seq is not None:
+            where.append("seq < ?")
+            args.append(query.before_seq)
+        if query.seqs is not None:
+            where.append(f"seq IN ({', '.join('?' * len(query.seqs))})")
+            args.extend(query.seqs)
+        sql = (
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
+            " ORDER BY seq DESC LIMIT ?"
+        )
+        args.append(query.limit)
+        return [_case(row) for row in self._db.execute(sql, args)]
+
+    async def recent_communications(
+        self, case_seqs: Sequence[int], per_case: int
+    ) -> dict[int, list[CommunicationRecord]]:
+        result: dict[int, list[CommunicationRecord]] = {seq: [] for seq in case_seqs}
+        if not case_seqs:
+            return result
+        placeholders = ", ".join("?" * len(case_seqs))
+        sql = (
+            f"SELECT {COMMUNICATION_COLUMNS} FROM cases c JOIN communications m"
+            " ON m.seq IN (SELECT seq FROM communications WHERE case_seq = c.seq"
+            "  ORDER BY seq DESC LIMIT ?)"
+            f" WHERE c.seq IN ({placeholders}) ORDER BY m.case_seq, m.seq DESC"
+        )
+        for row in self._db.execute(sql, (per_case, *case_seqs)):
+            result[row[1]].append(_communication(row))
+        return result
+
+    async def list_communications(self, query: CommunicationQuery) -> list[CommunicationRecord]:
+        where = ["m.case_seq = ?"]
+        args: list[Any] = [query.case_seq]
+        if query.after_ms is not None:
+            where.append("m.created_ms >= ?")
+            args.append(query.after_ms)
+        if query.before_ms is not None:
+            where.append("m.created_ms <= ?")
+            args.append(query.before_ms)
+        if query.before_seq is not None:
+            where.append("m.seq < ?")
+            args.append(query.before_seq)
+        sql = (
+            f"SELECT {COMMUNICATION_COLUMNS} FROM communications m JOIN cases c"
+            f" ON c.seq = m.case_seq WHERE {' AND '.join(where)} ORDER BY m.seq DESC LIMIT ?"
+        )
+        args.append(query.limit)
+        return [_communication(row) for row in self._db.execute(sql, args)]
+
+
+def _select_case(conn: sqlite3.Connection, account_id: str, case_id: str) -> CaseRecord | None:
+    row = conn.execute(
+        f"SELECT {CASE_COLUMNS} FROM cases WHERE case_id = ? AND account_id = ?",
+        (case_id, account_id),
+    ).fetchone()
+    return _case(row) if row else None
+
+
+def _insert_communication(conn: sqlite3.Connection, case_seq: int, comm: NewCommunication) -> None:
+    conn.execute(
+        "INSERT INTO communications (case_seq, body, submitted_by, author_kind, cc_emails,"
+        " created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            case_seq,
+            comm.body,
+            comm.submitted_by,
+            comm.author_kind,
+            json.dumps(list(comm.cc_emails)),
+            comm.created_ms,
+        ),
+    )
+
+
+def _insert_event(
+    conn: sqlite3.Connection,
+    case_seq: int,
+    at_ms: int,
+    actor: str,
+    from_status: str | None,
+    to_status: str,
+) -> None:
+    conn.execute(
+        "INSERT INTO case_events (case_seq, at_ms, actor, from_status, to_status)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (case_seq, at_ms, actor, from_status, to_status),
+    )
