@@ -63,7 +63,9 @@ def _too_large(limit: int) -> errors.ApiError:
     )
 
 
-def create_app(config: Config, store: Store, authenticate: Authenticator | None = None) -> Starlette:
+def create_app(
+    config: Config, store: Store, authenticate: Authenticator | None = None
+) -> Starlette:
     model = protocol.load_model()
     context = Context(config=config, catalogue=catalogue.load(config.reference_dir), store=store)
     authenticate = authenticate or OpenAuthenticator(
@@ -96,10 +98,10 @@ def create_app(config: Config, store: Store, authenticate: Authenticator | None 
         except Exception:
             # The details go to the log with the request id, never to the client.
             log.exception("internal error in request %s", request_id)
-            error = errors.InternalServerError(
+            fault = errors.InternalServerError(
                 f"An internal error occurred. Request ID: {request_id}"
             )
-            return _response(500, protocol.encode_error(error), request_id, error.code)
+            return _response(500, protocol.encode_error(fault), request_id, fault.code)
 
     async def not_api(request: Request) -> Response:
         error = errors.UnknownOperationException(
@@ -122,7 +124,9 @@ def create_app(config: Config, store: Store, authenticate: Authenticator | None 
         routes=[
             Route("/", api, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/{path:path}", not_api, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
+            Route(
+                "/{path:path}", not_api, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+            ),
         ],
         lifespan=lifespan,
     )

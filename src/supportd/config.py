@@ -138,7 +138,5 @@ def check(config: Config) -> None:
         raise ValueError("default_account must be a 12-digit account id")
     if config.max_body_bytes < 1024 or config.max_attachment_body_bytes < 1024:
         raise ValueError("body limits must be at least 1024 bytes")
-    if config.database_url and not config.database_url.startswith(
-        ("postgresql://", "postgres://")
-    ):
+    if config.database_url and not config.database_url.startswith(("postgresql://", "postgres://")):
         raise ValueError("database_url must be a postgresql:// URL")

@@ -82,7 +82,9 @@ def operation_for_target(model: ServiceModel, target: str | None) -> Operation:
     operation = model.operations.get(name) if prefix == model.target_prefix else None
     if operation is None:
         raise errors.UnknownOperationException(
-            f"Operation {target or '(none)'} is not supported." if target else "Missing X-Amz-Target header."
+            f"Operation {target or '(none)'} is not supported."
+            if target
+            else "Missing X-Amz-Target header."
         )
     return operation
 
@@ -97,9 +99,13 @@ def decode_body(raw: bytes) -> dict[str, Any]:
     try:
         value = msgspec.json.decode(raw)
     except msgspec.DecodeError:
-        raise errors.SerializationException("Start of structure or map found where not expected.") from None
+        raise errors.SerializationException(
+            "Start of structure or map found where not expected."
+        ) from None
     if not isinstance(value, dict):
-        raise errors.SerializationException("Start of structure or map found where not expected.") from None
+        raise errors.SerializationException(
+            "Start of structure or map found where not expected."
+        ) from None
     return value
 
 
@@ -135,7 +141,7 @@ class _Validator:
         if kind == "structure":
             return self.structure(shape_name, value, path)
         if kind == "list":
-            return self.list(shape_name, shape, value, path)
+            return self.sequence(shape, value, path)
         if kind == "string":
             if not isinstance(value, str):
                 raise _wrong_type(path, "string")
@@ -151,7 +157,11 @@ class _Validator:
             self.number(shape, value, path)
             return value
         if kind in ("double", "float"):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
                 raise _wrong_type(path, kind)
             self.number(shape, value, path)
             return float(value)
@@ -166,7 +176,7 @@ class _Validator:
                 ) from None
         raise errors.SerializationException(f"Unsupported value at '{path}'.")
 
-    def list(self, shape_name: str, shape: Mapping[str, Any], value: Any, path: str) -> list[Any]:
+    def sequence(self, shape: Mapping[str, Any], value: Any, path: str) -> list[Any]:
         if not isinstance(value, list):
             raise _wrong_type(path, "list")
         member_shape = shape["member"]["shape"]
@@ -190,10 +200,13 @@ class _Validator:
         if pattern is not None and not pattern.search(value):
             self.problems.append(
                 f"Value {_render(value)} at '{path}' failed to satisfy constraint: "
-                f"Member must satisfy regular expression pattern: {self.model.pattern_text(shape_name)}"
+                "Member must satisfy regular expression pattern: "
+                + self.model.pattern_text(shape_name)
             )
 
-    def length(self, shape: Mapping[str, Any], value: str | list[Any], path: str, shown: str) -> None:
+    def length(
+        self, shape: Mapping[str, Any], value: str | list[Any], path: str, shown: str
+    ) -> None:
         size = len(value)
         if "min" in shape and size < shape["min"]:
             self.problems.append(

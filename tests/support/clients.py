@@ -20,12 +20,14 @@ def boto3_client(url: str, account: str = "111122223333") -> Any:
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id=account,
-        aws_secret_access_key="not-checked-in-open-mode",  # noqa: S106
+        aws_secret_access_key="not-checked-in-open-mode",
         config=Config(retries={"max_attempts": 1, "mode": "standard"}),
     )
 
 
-def aws_cli(url: str, *args: str, account: str = "111122223333") -> subprocess.CompletedProcess[str]:
+def aws_cli(
+    url: str, *args: str, account: str = "111122223333"
+) -> subprocess.CompletedProcess[str]:
     """Run `aws support ...` (the awscli package) against the server; JSON output."""
     env = {
         **os.environ,

@@ -167,7 +167,9 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
     return {"caseId": created.case_id}
 
 
-async def describe_cases(ctx: Context, principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
+async def describe_cases(
+    ctx: Context, principal: Principal, params: dict[str, Any]
+) -> dict[str, Any]:
     store = ctx.store
     account = principal.account_id
     language = params.get("language")
@@ -219,9 +221,7 @@ async def describe_cases(ctx: Context, principal: Principal, params: dict[str, A
         for case, shape in zip(page, shapes, strict=True):
             comms = recent[case.seq]
             block: dict[str, Any] = {
-                "communications": [
-                    communication_shape(c) for c in comms[:RECENT_COMMUNICATIONS]
-                ]
+                "communications": [communication_shape(c) for c in comms[:RECENT_COMMUNICATIONS]]
             }
             if len(comms) > RECENT_COMMUNICATIONS:
                 block["nextToken"] = _communications_token(
@@ -234,7 +234,9 @@ async def describe_cases(ctx: Context, principal: Principal, params: dict[str, A
     return result
 
 
-def _communications_token(case_seq: int, last_seq: int, after: int | None, before: int | None) -> str:
+def _communications_token(
+    case_seq: int, last_seq: int, after: int | None, before: int | None
+) -> str:
     scope = _scope(case_seq, after, before)
     return pagination.encode(pagination.Cursor("communications", scope, last_seq))
 
@@ -248,9 +250,7 @@ async def describe_communications(
     case = await ctx.store.get_case(principal.account_id, case_id)
     if case is None:
         raise _case_not_found(case_id)
-    before_seq = _cursor(
-        params.get("nextToken"), "communications", _scope(case.seq, after, before)
-    )
+    before_seq = _cursor(params.get("nextToken"), "communications", _scope(case.seq, after, before))
     dry_run_check(params)
     rows = await ctx.store.list_communications(
         CommunicationQuery(
@@ -308,7 +308,9 @@ def _reopen_refused() -> errors.ApiError:
     )
 
 
-async def resolve_case(ctx: Context, principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
+async def resolve_case(
+    ctx: Context, principal: Principal, params: dict[str, Any]
+) -> dict[str, Any]:
     case_id = params.get("caseId")
     case = await ctx.store.get_case(principal.account_id, case_id) if case_id else None
     if case is None:

@@ -62,7 +62,8 @@ async def describe_severity_levels(
     dry_run_check(params)
     return {
         "severityLevels": [
-            {"code": level["code"], "name": level["name"]} for level in ctx.catalogue.severity_levels
+            {"code": level["code"], "name": level["name"]}
+            for level in ctx.catalogue.severity_levels
         ]
     }
 

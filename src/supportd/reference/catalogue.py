@@ -67,7 +67,9 @@ def _check(catalogue: Catalogue) -> None:
         raise ReferenceDataError("services.json: duplicate service codes")
     for service in catalogue.services:
         if not isinstance(service["name"], str) or not service["categories"]:
-            raise ReferenceDataError(f"services.json: {service['code']} needs a name and categories")
+            raise ReferenceDataError(
+                f"services.json: {service['code']} needs a name and categories"
+            )
     options = catalogue.create_case_options
     for language in options["languageAvailability"]:
         if language not in catalogue.language_codes:

@@ -53,5 +53,7 @@ class Store(Protocol):
         """Append a customer communication, applying the reply rules to the status in the
         same transaction. None if the account has no such case."""
 
-    async def resolve_case(self, account_id: str, case_id: str, now_ms: int) -> ResolveOutcome | None:
+    async def resolve_case(
+        self, account_id: str, case_id: str, now_ms: int
+    ) -> ResolveOutcome | None:
         """Resolve a case; None if the account has no such case."""

@@ -83,7 +83,8 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def schema_version(conn: sqlite3.Connection) -> int:
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        "CREATE TABLE IF NOT EXISTS schema_migrations"
+        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
     )
     row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
     return int(row[0] or 0)
@@ -173,7 +174,9 @@ class SQLiteStore:
             seq = cursor.lastrowid
             assert seq is not None
             _insert_communication(conn, seq, first)
-            _insert_event(conn, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED)
+            _insert_event(
+                conn, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED
+            )
             return CaseRecord(
                 seq=seq,
                 case_id=case.case_id,
@@ -209,7 +212,9 @@ class SQLiteStore:
                     "UPDATE cases SET status = ?, is_open = 1, resolved_ms = NULL WHERE seq = ?",
                     (status, case.seq),
                 )
-                _insert_event(conn, case.seq, comm.created_ms, comm.submitted_by, case.status, status)
+                _insert_event(
+                    conn, case.seq, comm.created_ms, comm.submitted_by, case.status, status
+                )
             return case
 
         return await self._writer.submit(job)

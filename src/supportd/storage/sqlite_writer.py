@@ -36,7 +36,9 @@ class Writer:
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         self._connect = connect
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="supportd-sqlite-writer", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="supportd-sqlite-writer", daemon=True
+        )
         self._started = False
 
     def start(self) -> None:
