@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from supportd.domain.errors import InvalidTime
 
@@ -32,6 +32,8 @@ def format_advisor_time(ms: int) -> str:
     return _dt(ms).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -51,4 +53,5 @@ def parse_time_filter(value: str) -> int:
                 parsed = parsed.replace(tzinfo=UTC)
     except ValueError as exc:
         raise InvalidTime(value) from exc
-    return int(parsed.timestamp() * 1000)
+    # Exact integer arithmetic: float seconds * 1000 can land a millisecond short.
+    return (parsed - _EPOCH) // _MS

@@ -23,7 +23,8 @@ def display_id(seq: int) -> str:
 
 
 def seq_from_display_id(value: str) -> int | None:
-    if not value.isdigit() or len(value) > 18:
+    # isascii: str.isdigit() is also true for characters such as '²' that int() rejects.
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         return None
     seq = int(value) - DISPLAY_ID_BASE
     return seq if seq > 0 else None

@@ -1,0 +1,1 @@
+"""Fast tests: protocol, domain rules, configuration, and the app in process."""
