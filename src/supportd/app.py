@@ -136,7 +136,11 @@ def open_store(config: Config) -> Store:
     if config.database_url:
         from supportd.storage.postgres import PostgresStore
 
-        return PostgresStore(config.database_url)
+        return PostgresStore(
+            config.database_url,
+            pool_size=config.database_pool_size,
+            statement_timeout_ms=config.database_statement_timeout_ms,
+        )
     from supportd.storage.sqlite import SQLiteStore
 
     return SQLiteStore(config.sqlite_path)

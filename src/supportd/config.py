@@ -1,8 +1,9 @@
 """Every setting, declared once in Config: name, type, default and help.
 
 Each field of Config is a setting; its environment variable is SUPPORTD_<NAME> and its
-CLI option --<name>. The CLI builds its options from SETTINGS and a test checks
-docs/configuration.md against it, so a setting cannot exist undocumented.
+CLI option --<name>, unless the field spells its own (database_url is --database). The
+CLI builds its options from SETTINGS and a test checks docs/configuration.md against it,
+so a setting cannot exist undocumented.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 
-def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _setting(default: Any, help: str, option: str = "") -> Any:
+    """A setting; `option` spells its CLI option when --<name> is not the natural one."""
+    return field(default=default, metadata={"help": help, "option": option})
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +28,15 @@ class Config:
         "./data", "Directory for the SQLite database (supportd.db) and blobs; created if missing."
     )
     database_url: str = _setting(
-        "", "A postgresql:// URL: use PostgreSQL instead of the SQLite store in data-dir."
+        "",
+        "A postgresql:// URL: use PostgreSQL instead of the SQLite store in data-dir.",
+        option="--database",
+    )
+    database_pool_size: int = _setting(
+        10, "PostgreSQL: connections each server process keeps open at most."
+    )
+    database_statement_timeout_ms: int = _setting(
+        30_000, "PostgreSQL: a statement running longer than this is cancelled (0: no limit)."
     )
     workers: int = _setting(1, "Number of server processes sharing the port.")
     default_account: str = _setting(
@@ -71,6 +81,7 @@ class Setting:
     type: type
     default: Any
     help: str
+    cli_option: str = ""
 
     @property
     def env(self) -> str:
@@ -78,13 +89,13 @@ class Setting:
 
     @property
     def option(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return self.cli_option or "--" + self.name.replace("_", "-")
 
 
 _TYPES: dict[str, type] = {"str": str, "int": int, "bool": bool}
 
 SETTINGS: tuple[Setting, ...] = tuple(
-    Setting(f.name, _TYPES[str(f.type)], f.default, f.metadata["help"])
+    Setting(f.name, _TYPES[str(f.type)], f.default, f.metadata["help"], f.metadata["option"])
     for f in fields(Config)
     if f.default is not MISSING
 )
@@ -138,5 +149,9 @@ def check(config: Config) -> None:
         raise ValueError("default_account must be a 12-digit account id")
     if config.max_body_bytes < 1024 or config.max_attachment_body_bytes < 1024:
         raise ValueError("body limits must be at least 1024 bytes")
+    if config.database_pool_size < 1:
+        raise ValueError("database_pool_size must be at least 1")
+    if config.database_statement_timeout_ms < 0:
+        raise ValueError("database_statement_timeout_ms must not be negative")
     if config.database_url and not config.database_url.startswith(("postgresql://", "postgres://")):
         raise ValueError("database_url must be a postgresql:// URL")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from supportd.domain.records import (
     CaseQuery,
@@ -18,6 +18,14 @@ from supportd.domain.records import (
 
 class SchemaError(RuntimeError):
     """The database schema is not the one this supportd expects."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached (wrong address, server down, no such database)."""
+
+
+# One exported row: column name -> JSON-ready value (see storage.exchange).
+ExportRow = dict[str, Any]
 
 
 class Store(Protocol):
@@ -51,9 +59,26 @@ class Store(Protocol):
         self, account_id: str, case_id: str, comm: NewCommunication
     ) -> CaseRecord | None:
         """Append a customer communication, applying the reply rules to the status in the
-        same transaction. None if the account has no such case."""
+        same transaction (the case row locked against concurrent writers); the case as it
+        is afterwards. None if the account has no such case; ReopenWindowClosed (nothing
+        written) if the case was resolved too long ago."""
 
     async def resolve_case(
         self, account_id: str, case_id: str, now_ms: int
     ) -> ResolveOutcome | None:
-        """Resolve a case; None if the account has no such case."""
+        """Resolve a case; None if the account has no such case. Resolving a resolved
+        case changes nothing and reports resolved -> resolved."""
+
+    # --- export / import (supportd export, supportd import) ---------------------
+
+    async def is_empty(self) -> bool:
+        """True if no table holds a row."""
+
+    async def export_rows(self, table: str, after_seq: int, limit: int) -> list[ExportRow]:
+        """Up to limit rows of an exchange table with seq > after_seq, in seq order."""
+
+    async def import_rows(self, table: str, rows: Sequence[ExportRow]) -> None:
+        """Insert exported rows as they are, sequence numbers included."""
+
+    async def finish_import(self) -> None:
+        """After importing: new rows get sequence numbers above every imported one."""

@@ -7,6 +7,7 @@ the process's single writer thread (see sqlite_writer).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -23,8 +24,8 @@ from supportd.domain.records import (
     NewCommunication,
     ResolveOutcome,
 )
-from supportd.storage import migrations
-from supportd.storage.base import SchemaError
+from supportd.storage import exchange, migrations
+from supportd.storage.base import ExportRow, SchemaError
 from supportd.storage.sqlite_writer import Writer
 
 BUSY_TIMEOUT_MS = 30_000
@@ -207,15 +208,14 @@ class SQLiteStore:
                 case.status, case.resolved_ms, comm.created_ms
             )
             _insert_communication(conn, case.seq, comm)
-            if status != case.status:
-                conn.execute(
-                    "UPDATE cases SET status = ?, is_open = 1, resolved_ms = NULL WHERE seq = ?",
-                    (status, case.seq),
-                )
-                _insert_event(
-                    conn, case.seq, comm.created_ms, comm.submitted_by, case.status, status
-                )
-            return case
+            if status == case.status:
+                return case
+            conn.execute(
+                "UPDATE cases SET status = ?, is_open = 1, resolved_ms = NULL WHERE seq = ?",
+                (status, case.seq),
+            )
+            _insert_event(conn, case.seq, comm.created_ms, comm.submitted_by, case.status, status)
+            return dataclasses.replace(case, status=status, resolved_ms=None)
 
         return await self._writer.submit(job)
 
@@ -310,6 +310,57 @@ class SQLiteStore:
         )
         args.append(query.limit)
         return [_communication(row) for row in self._db.execute(sql, args)]
+
+    # --- export / import ----------------------------------------------------------
+
+    async def is_empty(self) -> bool:
+        for t in exchange.TABLES:
+            if self._db.execute(f"SELECT 1 FROM {t.name} LIMIT 1").fetchone():
+                return False
+        return True
+
+    async def export_rows(self, table: str, after_seq: int, limit: int) -> list[ExportRow]:
+        t = exchange.table(table)
+        cursor = self._db.execute(
+            f"SELECT {', '.join(t.columns)} FROM {t.name} WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
+        exported = []
+        for row in cursor:
+            item = dict(zip(t.columns, row, strict=True))
+            for column in t.list_columns:
+                item[column] = json.loads(item[column])
+            for column in t.bool_columns:
+                item[column] = bool(item[column])
+            exported.append(item)
+        return exported
+
+    async def import_rows(self, table: str, rows: Sequence[ExportRow]) -> None:
+        t = exchange.table(table)
+        records = [
+            tuple(
+                json.dumps(row[c])
+                if c in t.list_columns
+                else int(row[c])
+                if c in t.bool_columns
+                else row[c]
+                for c in t.columns
+            )
+            for row in rows
+        ]
+        sql = (
+            f"INSERT INTO {t.name} ({', '.join(t.columns)})"
+            f" VALUES ({', '.join('?' * len(t.columns))})"
+        )
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany(sql, records)
+
+        await self._writer.submit(job)
+
+    async def finish_import(self) -> None:
+        # AUTOINCREMENT already continues after the largest seq inserted.
+        return None
 
 
 def _select_case(conn: sqlite3.Connection, account_id: str, case_id: str) -> CaseRecord | None:

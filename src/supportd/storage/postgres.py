@@ -1,0 +1,604 @@
+"""The scale-out store: several supportd processes on several machines share one
+PostgreSQL.
+
+Nothing here keeps state between requests beyond the connection pool: display ids come
+from the cases table's BIGSERIAL sequence (unique and increasing across every node),
+pagination cursors are sequence numbers, and every write is one transaction that locks
+the rows it changes (SELECT ... FOR UPDATE), so two nodes replying to the same case at
+once apply the reply rules one after the other.
+
+asyncpg has no type stubs: its objects are `Any` here and nowhere else; every function
+that leaves this module returns our own records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from supportd.domain import lifecycle
+from supportd.domain.records import (
+    CaseQuery,
+    CaseRecord,
+    CommunicationQuery,
+    CommunicationRecord,
+    NewCase,
+    NewCommunication,
+    ResolveOutcome,
+)
+from supportd.storage import exchange, migrations
+from supportd.storage.base import ExportRow, SchemaError, StoreUnavailable
+
+log = logging.getLogger("supportd.storage.postgres")
+
+T = TypeVar("T")
+Connection = Any  # asyncpg.Connection (untyped)
+
+DIALECT = "postgresql"
+# pg_advisory_xact_lock key for migrations: the bytes of "supportd" as a bigint.
+MIGRATION_LOCK = int.from_bytes(b"supportd", "big")
+MAX_ATTEMPTS = 4
+BACKOFF_S = 0.02
+BACKOFF_CAP_S = 1.0
+
+# PostgreSQL rolled the transaction back and asks the client to run it again.
+RETRY_TRANSACTION: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+)
+# The connection went away (server restart, failover, network, terminated backend).
+CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    ConnectionError,
+)
+
+CASE_COLUMNS = (
+    "seq, case_id, account_id, subject, service_code, category_code, severity_code, status,"
+    " language, issue_type, submitted_by, cc_emails, created_ms, resolved_ms"
+)
+COMMUNICATION_COLUMNS = (
+    "m.seq, m.case_seq, c.case_id, m.body, m.submitted_by, m.author_kind, m.created_ms"
+)
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}"))
+
+
+def _case(row: Any) -> CaseRecord:
+    return CaseRecord(
+        seq=row[0],
+        case_id=row[1],
+        account_id=row[2],
+        subject=row[3],
+        service_code=row[4],
+        category_code=row[5],
+        severity_code=row[6],
+        status=row[7],
+        language=row[8],
+        issue_type=row[9],
+        submitted_by=row[10],
+        cc_emails=tuple(row[11]),
+        created_ms=row[12],
+        resolved_ms=row[13],
+    )
+
+
+def _communication(row: Any) -> CommunicationRecord:
+    return CommunicationRecord(
+        seq=row[0],
+        case_seq=row[1],
+        case_id=row[2],
+        body=row[3],
+        submitted_by=row[4],
+        author_kind=row[5],
+        created_ms=row[6],
+    )
+
+
+# --- schema -------------------------------------------------------------------------
+
+
+async def _connect(url: str, **kwargs: Any) -> Connection:
+    try:
+        return await asyncpg.connect(url, **kwargs)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise StoreUnavailable(
+            f"cannot connect to PostgreSQL at {display_url(url)}: {exc}"
+        ) from exc
+
+
+async def _schema_version(conn: Connection) -> int:
+    if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        return 0
+    return int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+
+
+def _schema_problem(url: str, current: int) -> str | None:
+    newest = migrations.latest(DIALECT)
+    where = f"the PostgreSQL database {display_url(url)}"
+    if current == 0:
+        return f"{where} has no supportd schema: run `supportd migrate --database URL` on it first"
+    if current < newest:
+        return (
+            f"{where} has schema version {current}, this supportd needs {newest}: "
+            "run `supportd migrate --database URL` first"
+        )
+    if current > newest:
+        return (
+            f"{where} has schema version {current}, newer than this supportd knows "
+            f"({newest}): upgrade supportd"
+        )
+    return None
+
+
+async def check_schema(url: str) -> None:
+    """SchemaError unless the database has exactly this supportd's schema."""
+    conn = await _connect(url)
+    try:
+        problem = _schema_problem(url, await _schema_version(conn))
+    finally:
+        await conn.close()
+    if problem:
+        raise SchemaError(problem)
+
+
+async def migrate(url: str) -> list[str]:
+    """Apply pending migrations in one transaction; the names of those applied.
+
+    Nodes started together may all run this: the advisory lock makes them take turns,
+    and each later one finds nothing left to do.
+    """
+    # Migrations may legitimately run longer than the serving statement timeout.
+    conn = await _connect(url, server_settings={"statement_timeout": "0"})
+    applied: list[str] = []
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            current = await _schema_version(conn)
+            newest = migrations.latest(DIALECT)
+            if current > newest:
+                raise SchemaError(
+                    f"database schema version {current} is newer than this supportd ({newest})"
+                )
+            for version, name, sql in migrations.migrations(DIALECT):
+                if version > current:
+                    # Without arguments asyncpg sends the file as one simple query:
+                    # several statements are fine.
+                    await conn.execute(sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                        version,
+                        name,
+                    )
+                    applied.append(name)
+    finally:
+        await conn.close()
+    return applied
+
+
+# --- the store ----------------------------------------------------------------------
+
+
+class PostgresStore:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        statement_timeout_ms: int = 30_000,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self.statement_timeout_ms = statement_timeout_ms
+        self.max_attempts = max_attempts
+        self._pool: Any = None
+
+    async def open(self) -> None:
+        await check_schema(self.url)
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.url,
+                min_size=min(2, self.pool_size),
+                max_size=self.pool_size,
+                server_settings={
+                    "statement_timeout": str(self.statement_timeout_ms),
+                    "application_name": "supportd",
+                },
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreUnavailable(
+                f"cannot connect to PostgreSQL at {display_url(self.url)}: {exc}"
+            ) from exc
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    @property
+    def _db(self) -> Any:
+        if self._pool is None:
+            raise RuntimeError("store is not open")
+        return self._pool
+
+    # --- running statements, with retries ----------------------------------------
+
+    async def _backoff(self, attempt: int, exc: BaseException) -> None:
+        delay = min(BACKOFF_CAP_S, BACKOFF_S * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+        log.warning(
+            "PostgreSQL: %s (%s); attempt %d of %d in %.0f ms",
+            type(exc).__name__,
+            exc,
+            attempt + 1,
+            self.max_attempts,
+            delay * 1000,
+        )
+        await asyncio.sleep(delay)
+
+    async def _read(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run a read; reads change nothing, so any retryable failure is retried."""
+        attempt = 1
+        while True:
+            try:
+                async with self._db.acquire() as conn:
+                    return await fn(conn)
+            except (*RETRY_TRANSACTION, *CONNECTION_LOST) as exc:
+                if attempt >= self.max_attempts:
+                    raise
+                await self._backoff(attempt, exc)
+                attempt += 1
+
+    async def _write(
+        self, fn: Callable[[Connection], Awaitable[T]], *, idempotent: bool = False
+    ) -> T:
+        """Run fn in one transaction, retrying only where that cannot apply it twice.
+
+        A failure before COMMIT was sent cannot have committed anything: PostgreSQL
+        discards the transaction of a lost connection, and rolls back one it chose as a
+        serialization or deadlock victim. A connection lost *during* COMMIT leaves the
+        outcome unknown: the write is repeated only if it is idempotent.
+        """
+        attempt = 1
+        while True:
+            committing = False
+            try:
+                async with self._db.acquire() as conn:
+                    transaction = conn.transaction()
+                    await transaction.start()
+                    try:
+                        result = await fn(conn)
+                    except BaseException:
+                        await _rollback_quietly(transaction)
+                        raise
+                    committing = True
+                    await transaction.commit()
+                    return result
+            except RETRY_TRANSACTION as exc:
+                if attempt >= self.max_attempts:
+                    raise
+                await self._backoff(attempt, exc)
+            except CONNECTION_LOST as exc:
+                if (committing and not idempotent) or attempt >= self.max_attempts:
+                    raise
+                await self._backoff(attempt, exc)
+            attempt += 1
+
+    # --- writes -------------------------------------------------------------------
+
+    async def create_case(self, case: NewCase, first: NewCommunication) -> CaseRecord:
+        async def job(conn: Connection) -> CaseRecord:
+            # The case id is chosen before the first attempt, so a retry after a lost
+            # COMMIT that did commit finds the case instead of creating it twice.
+            seq = await conn.fetchval(
+                "INSERT INTO cases (case_id, account_id, subject, service_code, category_code,"
+                " severity_code, status, is_open, language, issue_type, submitted_by, cc_emails,"
+                " created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10, $11, $12)"
+                " ON CONFLICT (case_id) DO NOTHING RETURNING seq",
+                case.case_id,
+                case.account_id,
+                case.subject,
+                case.service_code,
+                case.category_code,
+                case.severity_code,
+                lifecycle.UNASSIGNED,
+                case.language,
+                case.issue_type,
+                case.submitted_by,
+                list(case.cc_emails),
+                case.created_ms,
+            )
+            if seq is None:
+                return await _existing_case(conn, case)
+            await _insert_communication(conn, seq, first)
+            await _insert_event(
+                conn, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED
+            )
+            return CaseRecord(
+                seq=seq,
+                case_id=case.case_id,
+                account_id=case.account_id,
+                subject=case.subject,
+                service_code=case.service_code,
+                category_code=case.category_code,
+                severity_code=case.severity_code,
+                status=lifecycle.UNASSIGNED,
+                language=case.language,
+                issue_type=case.issue_type,
+                submitted_by=case.submitted_by,
+                cc_emails=case.cc_emails,
+                created_ms=case.created_ms,
+                resolved_ms=None,
+            )
+
+        return await self._write(job, idempotent=True)
+
+    async def add_communication(
+        self, account_id: str, case_id: str, comm: NewCommunication
+    ) -> CaseRecord | None:
+        async def job(conn: Connection) -> CaseRecord | None:
+            case = await _select_case(conn, account_id, case_id, for_update=True)
+            if case is None:
+                return None
+            status = lifecycle.status_after_customer_reply(
+                case.status, case.resolved_ms, comm.created_ms
+            )
+            await _insert_communication(conn, case.seq, comm)
+            if status == case.status:
+                return case
+            await conn.execute(
+                "UPDATE cases SET status = $1, is_open = TRUE, resolved_ms = NULL WHERE seq = $2",
+                status,
+                case.seq,
+            )
+            await _insert_event(
+                conn, case.seq, comm.created_ms, comm.submitted_by, case.status, status
+            )
+            return dataclasses.replace(case, status=status, resolved_ms=None)
+
+        return await self._write(job)
+
+    async def resolve_case(
+        self, account_id: str, case_id: str, now_ms: int
+    ) -> ResolveOutcome | None:
+        async def job(conn: Connection) -> ResolveOutcome | None:
+            case = await _select_case(conn, account_id, case_id, for_update=True)
+            if case is None:
+                return None
+            if case.status != lifecycle.RESOLVED:
+                await conn.execute(
+                    "UPDATE cases SET status = $1, is_open = FALSE, resolved_ms = $2"
+                    " WHERE seq = $3",
+                    lifecycle.RESOLVED,
+                    now_ms,
+                    case.seq,
+                )
+                await _insert_event(
+                    conn, case.seq, now_ms, account_id, case.status, lifecycle.RESOLVED
+                )
+            return ResolveOutcome(case.status, lifecycle.RESOLVED)
+
+        return await self._write(job)
+
+    # --- reads --------------------------------------------------------------------
+
+    async def get_case(self, account_id: str, case_id: str) -> CaseRecord | None:
+        return await self._read(lambda conn: _select_case(conn, account_id, case_id))
+
+    async def get_case_by_seq(self, account_id: str, seq: int) -> CaseRecord | None:
+        async def job(conn: Connection) -> CaseRecord | None:
+            row = await conn.fetchrow(
+                f"SELECT {CASE_COLUMNS} FROM cases WHERE seq = $1 AND account_id = $2",
+                seq,
+                account_id,
+            )
+            return _case(row) if row else None
+
+        return await self._read(job)
+
+    async def list_cases(self, query: CaseQuery) -> list[CaseRecord]:
+        args: list[Any] = [query.account_id]
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        where = ["account_id = $1"]
+        if not query.include_resolved:
+            where.append("is_open")
+        if query.language is not None:
+            where.append(f"language = {arg(query.language)}")
+        if query.after_ms is not None:
+            where.append(f"created_ms >= {arg(query.after_ms)}")
+        if query.before_ms is not None:
+            where.append(f"created_ms <= {arg(query.before_ms)}")
+        if query.before_seq is not None:
+            where.append(f"seq < {arg(query.before_seq)}")
+        if query.seqs is not None:
+            where.append(f"seq = ANY({arg(list(query.seqs))}::bigint[])")
+        sql = (
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
+            f" ORDER BY seq DESC LIMIT {arg(query.limit)}"
+        )
+
+        async def job(conn: Connection) -> list[CaseRecord]:
+            return [_case(row) for row in await conn.fetch(sql, *args)]
+
+        return await self._read(job)
+
+    async def recent_communications(
+        self, case_seqs: Sequence[int], per_case: int
+    ) -> dict[int, list[CommunicationRecord]]:
+        result: dict[int, list[CommunicationRecord]] = {seq: [] for seq in case_seqs}
+        if not case_seqs:
+            return result
+        # One round trip: for each case, the index scan of its newest communications.
+        sql = (
+            f"SELECT {COMMUNICATION_COLUMNS} FROM cases c CROSS JOIN LATERAL ("
+            " SELECT seq, case_seq, body, submitted_by, author_kind, created_ms"
+            " FROM communications WHERE case_seq = c.seq ORDER BY seq DESC LIMIT $2) m"
+            " WHERE c.seq = ANY($1::bigint[]) ORDER BY m.case_seq, m.seq DESC"
+        )
+
+        async def job(conn: Connection) -> list[Any]:
+            return list(await conn.fetch(sql, list(case_seqs), per_case))
+
+        for row in await self._read(job):
+            result[row[1]].append(_communication(row))
+        return result
+
+    async def list_communications(self, query: CommunicationQuery) -> list[CommunicationRecord]:
+        args: list[Any] = [query.case_seq]
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        where = ["m.case_seq = $1"]
+        if query.after_ms is not None:
+            where.append(f"m.created_ms >= {arg(query.after_ms)}")
+        if query.before_ms is not None:
+            where.append(f"m.created_ms <= {arg(query.before_ms)}")
+        if query.before_seq is not None:
+            where.append(f"m.seq < {arg(query.before_seq)}")
+        sql = (
+            f"SELECT {COMMUNICATION_COLUMNS} FROM communications m JOIN cases c"
+            f" ON c.seq = m.case_seq WHERE {' AND '.join(where)}"
+            f" ORDER BY m.seq DESC LIMIT {arg(query.limit)}"
+        )
+
+        async def job(conn: Connection) -> list[CommunicationRecord]:
+            return [_communication(row) for row in await conn.fetch(sql, *args)]
+
+        return await self._read(job)
+
+    # --- export / import ----------------------------------------------------------
+
+    async def is_empty(self) -> bool:
+        tables = " AND ".join(f"NOT EXISTS (SELECT 1 FROM {t.name})" for t in exchange.TABLES)
+
+        async def job(conn: Connection) -> bool:
+            return bool(await conn.fetchval(f"SELECT {tables}"))
+
+        return await self._read(job)
+
+    async def export_rows(self, table: str, after_seq: int, limit: int) -> list[ExportRow]:
+        t = exchange.table(table)
+        sql = f"SELECT {', '.join(t.columns)} FROM {t.name} WHERE seq > $1 ORDER BY seq LIMIT $2"
+
+        async def job(conn: Connection) -> list[ExportRow]:
+            rows = await conn.fetch(sql, after_seq, limit)
+            exported = []
+            for row in rows:
+                item = dict(row)
+                for column in t.list_columns:
+                    item[column] = list(item[column])
+                exported.append(item)
+            return exported
+
+        return await self._read(job)
+
+    async def import_rows(self, table: str, rows: Sequence[ExportRow]) -> None:
+        t = exchange.table(table)
+        records = [tuple(row[c] for c in t.columns) for row in rows]
+
+        async def job(conn: Connection) -> None:
+            await conn.copy_records_to_table(t.name, records=records, columns=list(t.columns))
+
+        await self._write(job)
+
+    async def finish_import(self) -> None:
+        async def job(conn: Connection) -> None:
+            for t in exchange.TABLES:
+                # is_called = false on an empty table: the next value is 1.
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{t.name}', 'seq'),"
+                    f" COALESCE(MAX(seq), 1), MAX(seq) IS NOT NULL) FROM {t.name}"
+                )
+
+        await self._write(job)
+
+
+async def _rollback_quietly(transaction: Any) -> None:
+    # The error that made us roll back is the one worth reporting; a rollback on a
+    # broken connection fails too, and the pool discards that connection anyway.
+    try:
+        await transaction.rollback()
+    except Exception as exc:
+        log.debug("rollback failed: %s", exc)
+
+
+async def _select_case(
+    conn: Connection, account_id: str, case_id: str, *, for_update: bool = False
+) -> CaseRecord | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1 AND account_id = $2{lock}",
+        case_id,
+        account_id,
+    )
+    return _case(row) if row else None
+
+
+async def _existing_case(conn: Connection, case: NewCase) -> CaseRecord:
+    found = await _select_case(conn, case.account_id, case.case_id)
+    if found is None or found.created_ms != case.created_ms or found.subject != case.subject:
+        # A random 64-bit collision with another case: never hand out someone else's.
+        raise RuntimeError(f"case id {case.case_id} already belongs to another case")
+    return found
+
+
+async def _insert_communication(conn: Connection, case_seq: int, comm: NewCommunication) -> None:
+    await conn.execute(
+        "INSERT INTO communications (case_seq, body, submitted_by, author_kind, cc_emails,"
+        " created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        case_seq,
+        comm.body,
+        comm.submitted_by,
+        comm.author_kind,
+        list(comm.cc_emails),
+        comm.created_ms,
+    )
+
+
+async def _insert_event(
+    conn: Connection,
+    case_seq: int,
+    at_ms: int,
+    actor: str,
+    from_status: str | None,
+    to_status: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO case_events (case_seq, at_ms, actor, from_status, to_status)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        case_seq,
+        at_ms,
+        actor,
+        from_status,
+        to_status,
+    )
