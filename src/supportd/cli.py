@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 import click
 
@@ -62,11 +63,17 @@ def serve(**options: Any) -> None:
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    if not config.database_url:
-        from supportd.storage.sqlite import migrate
+    with _store_errors():
+        if config.database_url:
+            from supportd.storage.postgres import check_schema
 
-        # Migrate once here rather than racing in every worker.
-        migrate(config.sqlite_path)
+            # Refuse here, with one clear line, rather than in every worker's startup.
+            asyncio.run(check_schema(config.database_url))
+        else:
+            from supportd.storage.sqlite import migrate
+
+            # Migrate once here rather than racing in every worker.
+            migrate(config.sqlite_path)
     # Worker processes are started by uvicorn and read their settings from the environment.
     os.environ.update(config.to_environ())
     uvicorn.run(
@@ -89,17 +96,91 @@ def serve(**options: Any) -> None:
 def migrate(**options: Any) -> None:
     """Apply pending database migrations."""
     config = _config(options)
-    if config.database_url:
-        from supportd.storage.postgres import migrate as migrate_postgres
+    with _store_errors():
+        if config.database_url:
+            from supportd.storage.postgres import migrate as migrate_postgres
 
-        applied = asyncio.run(migrate_postgres(config.database_url))
-    else:
-        from supportd.storage.sqlite import migrate as migrate_sqlite
+            applied = asyncio.run(migrate_postgres(config.database_url))
+        else:
+            from supportd.storage.sqlite import migrate as migrate_sqlite
 
-        applied = migrate_sqlite(config.sqlite_path)
+            applied = migrate_sqlite(config.sqlite_path)
     for name in applied:
         click.echo(f"applied {name}")
     click.echo("schema is up to date")
+
+
+@main.command(name="export")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    default="-",
+    help="File to write the JSON lines to (default: standard output).",
+)
+@_settings_options
+def export_command(output: str, **options: Any) -> None:
+    """Write all data of the store as JSON lines (a backup, or a move between stores)."""
+    from supportd.app import open_store
+    from supportd.storage import exchange
+
+    config = _config(options)
+
+    async def run(stream: IO[str]) -> dict[str, int]:
+        store = open_store(config)
+        await store.open()
+        try:
+            return await exchange.export_lines(store, stream.write)
+        finally:
+            await store.close()
+
+    with _store_errors(), click.open_file(output, "w", encoding="utf-8") as stream:
+        counts = asyncio.run(run(stream))
+    click.echo(_summary("exported", counts), err=True)
+
+
+@main.command(name="import")
+@click.argument(
+    "source", type=click.Path(dir_okay=False, exists=True, allow_dash=True), default="-"
+)
+@_settings_options
+def import_command(source: str, **options: Any) -> None:
+    """Load a `supportd export` file (default: standard input) into an empty store."""
+    from supportd.app import open_store
+    from supportd.storage import exchange
+
+    config = _config(options)
+
+    async def run(stream: IO[str]) -> dict[str, int]:
+        store = open_store(config)
+        await store.open()
+        try:
+            return await exchange.import_lines(store, stream)
+        finally:
+            await store.close()
+
+    with (
+        _store_errors(),
+        click.open_file(source, "r", encoding="utf-8") as stream,
+    ):
+        counts = asyncio.run(run(stream))
+    click.echo(_summary("imported", counts), err=True)
+
+
+def _summary(verb: str, counts: dict[str, int]) -> str:
+    return f"{verb} " + ", ".join(f"{count} {table}" for table, count in counts.items())
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """Problems the operator can fix become one line and exit code 1, not a traceback."""
+    from supportd.storage.base import SchemaError, StoreUnavailable
+    from supportd.storage.exchange import ExchangeError
+
+    try:
+        yield
+    except (SchemaError, StoreUnavailable, ExchangeError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 if __name__ == "__main__":

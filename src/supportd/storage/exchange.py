@@ -1,0 +1,197 @@
+"""`supportd export` / `supportd import`: all data as JSON lines, the same for both stores.
+
+The first line is a header naming the format and the tables with their columns; every
+other line is one row: `{"table": "cases", "row": {...}}`. Rows keep their sequence
+numbers (display ids and pagination depend on them), tables come in an order that
+satisfies the foreign keys, and each table's rows in sequence order. Values are JSON
+scalars except list columns (JSON arrays of strings) and bool columns (true/false),
+whatever the dialect stores.
+
+Both directions stream in batches: a store of any size never sits whole in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from supportd.storage.base import Store
+
+FORMAT = "supportd-export"
+FORMAT_VERSION = 1
+BATCH = 1000
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+    bool_columns: frozenset[str] = frozenset()
+    list_columns: frozenset[str] = frozenset()
+
+
+# In foreign-key order. A migration that adds a table or column adds it here too.
+TABLES: tuple[Table, ...] = (
+    Table(
+        "cases",
+        (
+            "seq",
+            "case_id",
+            "account_id",
+            "subject",
+            "service_code",
+            "category_code",
+            "severity_code",
+            "status",
+            "is_open",
+            "language",
+            "issue_type",
+            "submitted_by",
+            "cc_emails",
+            "created_ms",
+            "resolved_ms",
+        ),
+        bool_columns=frozenset({"is_open"}),
+        list_columns=frozenset({"cc_emails"}),
+    ),
+    Table(
+        "communications",
+        ("seq", "case_seq", "body", "submitted_by", "author_kind", "cc_emails", "created_ms"),
+        list_columns=frozenset({"cc_emails"}),
+    ),
+    Table(
+        "case_events",
+        ("seq", "case_seq", "at_ms", "actor", "from_status", "to_status"),
+    ),
+)
+TABLES_BY_NAME = {table.name: table for table in TABLES}
+
+
+class ExchangeError(ValueError):
+    """The input is not a supportd export this version can import, or the store is not
+    empty."""
+
+
+def table(name: str) -> Table:
+    try:
+        return TABLES_BY_NAME[name]
+    except KeyError:
+        raise ExchangeError(f"unknown table {name!r}") from None
+
+
+def header() -> Row:
+    return {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "tables": {t.name: list(t.columns) for t in TABLES},
+    }
+
+
+async def export_lines(store: Store, write: Callable[[str], object]) -> dict[str, int]:
+    """Write every row as one JSON line; the number of rows per table."""
+    counts: dict[str, int] = {}
+    write(json.dumps(header(), separators=(",", ":")) + "\n")
+    for t in TABLES:
+        counts[t.name] = 0
+        after = 0
+        while True:
+            rows = await store.export_rows(t.name, after, BATCH)
+            for row in rows:
+                line = {"table": t.name, "row": row}
+                write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            counts[t.name] += len(rows)
+            if len(rows) < BATCH:
+                break
+            after = int(rows[-1]["seq"])
+    return counts
+
+
+def _check_header(line: str) -> None:
+    try:
+        head = json.loads(line)
+    except ValueError:
+        head = None
+    if not isinstance(head, dict) or head.get("format") != FORMAT:
+        raise ExchangeError("the input does not start with a supportd export header")
+    if head.get("version") != FORMAT_VERSION:
+        raise ExchangeError(
+            f"export format version {head.get('version')!r} is not supported "
+            f"(this supportd reads version {FORMAT_VERSION})"
+        )
+    tables = head.get("tables")
+    for t in TABLES:
+        if not isinstance(tables, dict) or tables.get(t.name) != list(t.columns):
+            raise ExchangeError(
+                f"the export's columns of {t.name!r} differ from this supportd's schema"
+            )
+
+
+def _check_row(t: Table, row: object, lineno: int) -> Row:
+    if not isinstance(row, dict) or set(row) != set(t.columns):
+        raise ExchangeError(f"line {lineno}: a {t.name} row must have exactly {list(t.columns)}")
+    if not isinstance(row["seq"], int) or row["seq"] < 1:
+        raise ExchangeError(f"line {lineno}: seq must be a positive integer")
+    for column in t.list_columns:
+        value = row[column]
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise ExchangeError(f"line {lineno}: {column} must be a list of strings")
+    for column in t.bool_columns:
+        if not isinstance(row[column], bool):
+            raise ExchangeError(f"line {lineno}: {column} must be true or false")
+    return row
+
+
+async def import_lines(store: Store, lines: Iterable[str]) -> dict[str, int]:
+    """Load an export into an empty store; the number of rows per table."""
+    if not await store.is_empty():
+        raise ExchangeError("the store is not empty: import only into a freshly migrated store")
+    iterator = iter(lines)
+    first = next(iterator, None)
+    if first is None:
+        raise ExchangeError("the input is empty")
+    _check_header(first)
+    counts = {t.name: 0 for t in TABLES}
+    order = {t.name: index for index, t in enumerate(TABLES)}
+    current: Table | None = None
+    batch: list[Row] = []
+    last_seq = 0
+
+    async def flush() -> None:
+        if current is not None and batch:
+            await store.import_rows(current.name, batch)
+            counts[current.name] += len(batch)
+            batch.clear()
+
+    for lineno, line in enumerate(iterator, start=2):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise ExchangeError(f"line {lineno}: not JSON ({exc})") from None
+        if not isinstance(item, dict) or not isinstance(item.get("table"), str):
+            raise ExchangeError(f"line {lineno}: expected {{'table': ..., 'row': ...}}")
+        t = table(item["table"])
+        if current is None or t.name != current.name:
+            if current is not None and order[t.name] < order[current.name]:
+                raise ExchangeError(f"line {lineno}: tables out of order")
+            await flush()
+            current, last_seq = t, 0
+        row = _check_row(t, item.get("row"), lineno)
+        if row["seq"] <= last_seq:
+            raise ExchangeError(f"line {lineno}: {t.name} rows out of sequence order")
+        last_seq = row["seq"]
+        batch.append(row)
+        if len(batch) >= BATCH:
+            await flush()
+    await flush()
+    await store.finish_import()
+    return counts
+
+
+def columns(name: str) -> Sequence[str]:
+    return table(name).columns
