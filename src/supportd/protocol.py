@@ -23,11 +23,14 @@ from supportd import errors
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
 # Constraints the real service enforces that the public model omits (see the facts
-# sheet): lowercase code patterns on the code shapes.
+# sheet): lowercase code patterns on the code shapes, including the Validated* shapes
+# DescribeSupportedLanguages uses for the same members.
 CODE_PATTERN = r"[0-9a-z\-_]+"
 SERVICE_PATTERNS: dict[str, str] = {
     "ServiceCode": CODE_PATTERN,
+    "ValidatedServiceCode": CODE_PATTERN,
     "CategoryCode": CODE_PATTERN,
+    "ValidatedCategoryCode": CODE_PATTERN,
     "SeverityCode": CODE_PATTERN,
 }
 
@@ -59,8 +62,9 @@ class ServiceModel:
                 error_codes=tuple(e["shape"] for e in op.get("errors", [])),
                 has_dry_run="dryRun" in members,
             )
+        # \A...\Z, not ^...$: `$` also matches before a trailing newline.
         self._patterns = {
-            name: re.compile(f"^(?:{pattern})$") for name, pattern in SERVICE_PATTERNS.items()
+            name: re.compile(rf"\A(?:{pattern})\Z") for name, pattern in SERVICE_PATTERNS.items()
         }
         for name, shape in self.shapes.items():
             if "pattern" in shape and name not in self._patterns:
@@ -98,7 +102,9 @@ def decode_body(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         value = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        # UnicodeDecodeError: invalid UTF-8 inside a string; RecursionError: nesting
+        # deeper than the decoder allows. Both are malformed bodies, not faults.
         raise errors.SerializationException(
             "Start of structure or map found where not expected."
         ) from None
@@ -153,6 +159,10 @@ class _Validator:
             return value
         if kind in ("integer", "long"):
             if isinstance(value, bool) or not isinstance(value, int):
+                raise _wrong_type(path, kind)
+            low, high = _INT_RANGES[kind]
+            if not low <= value <= high:
+                # Java's int / long cannot hold it: a deserialisation failure, as in AWS.
                 raise _wrong_type(path, kind)
             self.number(shape, value, path)
             return value
@@ -230,6 +240,9 @@ class _Validator:
                 f"Value '{value}' at '{path}' failed to satisfy constraint: "
                 f"Member must have value less than or equal to {shape['max']}"
             )
+
+
+_INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
 def _join(path: str, name: str) -> str:
