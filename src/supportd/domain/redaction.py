@@ -10,12 +10,15 @@ import re
 
 MARK = "[REDACTED_BY_AWS]"
 
+# PEM keys (`-----BEGIN RSA PRIVATE KEY-----`) and OpenPGP ones (`... PRIVATE KEY BLOCK-----`).
 _PRIVATE_KEY = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
+    r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
     re.DOTALL,
 )
 # A secret access key is 40 characters of base64 alphabet, not part of a longer token.
-_SECRET_KEY = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+# `=` may precede it (`AWS_SECRET_ACCESS_KEY=...`): in base64 it only ever pads the end.
+_SECRET_KEY = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 # 13 to 19 digits, optionally grouped by single spaces or dashes.
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
 
