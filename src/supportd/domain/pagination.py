@@ -14,6 +14,8 @@ import msgspec
 
 from supportd.domain.errors import InvalidToken
 
+MAX_SEQ = 2**63 - 1  # the largest 64-bit signed integer: SQLite's and PostgreSQL's bigint
+
 
 class Cursor(msgspec.Struct, array_like=True, frozen=True):
     kind: str
@@ -40,6 +42,8 @@ def decode(token: str, kind: str, scope: str) -> int:
         cursor = msgspec.json.decode(payload, type=Cursor)
     except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
         raise InvalidToken(token) from exc
-    if cursor.kind != kind or cursor.scope != scope or cursor.last_seq < 0:
+    # The digest is not keyed, so a token can be forged: bound the position to what a
+    # database integer holds.
+    if cursor.kind != kind or cursor.scope != scope or not 0 <= cursor.last_seq <= MAX_SEQ:
         raise InvalidToken(token)
     return cursor.last_seq
