@@ -3,8 +3,8 @@
 `value_for(shape_name)` draws values that satisfy the model's constraints (plus the
 lowercase code pattern supportd enforces on service, category and severity codes), so
 botocore's serializer accepts them and supportd's parser must accept them too.
-`overrides` replaces the strategy of a member by name wherever it appears, which the
-fuzz test uses to steer some inputs towards values that name real things.
+`overrides` replaces the strategy of a member by name wherever it appears (None: leave
+the member out), which steers inputs towards values that name real things.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _string(shape_name: str, shape: Mapping[str, Any]) -> st.SearchStrategy[str]
 
 def value_for(
     shape_name: str,
-    overrides: Mapping[str, st.SearchStrategy[Any]] | None = None,
+    overrides: Mapping[str, st.SearchStrategy[Any] | None] | None = None,
 ) -> st.SearchStrategy[Any]:
     overrides = overrides or {}
     shape = SHAPES[shape_name]
@@ -59,13 +59,16 @@ def value_for(
         required = set(shape.get("required", ()))
 
         def member(name: str) -> st.SearchStrategy[Any]:
-            if name in overrides:
-                return overrides[name]
+            override = overrides.get(name)
+            if override is not None:
+                return override
             return value_for(members[name]["shape"], overrides)
 
+        left_out = {name for name in overrides if overrides[name] is None} - required
+        kept = [name for name in members if name not in left_out]
         return st.fixed_dictionaries(
-            {name: member(name) for name in members if name in required},
-            optional={name: member(name) for name in members if name not in required},
+            {name: member(name) for name in kept if name in required},
+            optional={name: member(name) for name in kept if name not in required},
         )
     if kind == "list":
         low = shape.get("min", 0)
@@ -86,6 +89,6 @@ def value_for(
 
 
 def input_for(
-    operation: str, overrides: Mapping[str, st.SearchStrategy[Any]] | None = None
+    operation: str, overrides: Mapping[str, st.SearchStrategy[Any] | None] | None = None
 ) -> st.SearchStrategy[dict[str, Any]]:
     return value_for(input_shape(operation), overrides)
