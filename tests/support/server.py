@@ -29,12 +29,13 @@ def supportd_executable() -> str:
 
 @dataclass
 class ServerProcess:
-    data_dir: Path
+    data_dir: Path  # the SQLite store, unless database_url is set; logs go next to it
     extra_args: list[str] = field(default_factory=list)
     env: Mapping[str, str] = field(default_factory=dict)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    database_url: str = ""  # a postgresql:// URL: serve from PostgreSQL (--database)
 
     @property
     def url(self) -> str:
@@ -42,6 +43,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         self.port = self.port or free_port()
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTD_")}
         env.update(self.env)
@@ -54,6 +56,7 @@ class ServerProcess:
             str(self.port),
             "--data-dir",
             str(self.data_dir),
+            *(["--database", self.database_url] if self.database_url else []),
             *self.extra_args,
         ]
         with open(self.log_path, "ab") as log:

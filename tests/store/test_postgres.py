@@ -1,0 +1,278 @@
+"""What only the PostgreSQL store has: migrations shared by many nodes, the schema check,
+and retries where PostgreSQL asks for them.
+
+Failures are real: PostgreSQL itself raises the SQLSTATEs, and lost connections are
+backends really terminated (pg_terminate_backend), also in the middle of COMMIT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from supportd.storage import migrations
+from supportd.storage.base import SchemaError
+from supportd.storage.postgres import PostgresStore, check_schema, display_url, migrate
+from tests.store.test_contract import comm, new_case
+from tests.support.postgres import ThrowawayDatabases
+from tests.support.server import supportd_executable
+
+NEWEST = migrations.latest("postgresql")
+
+
+@pytest.fixture
+def databases(postgres_databases: ThrowawayDatabases) -> ThrowawayDatabases:
+    return postgres_databases
+
+
+@pytest.fixture
+def migrated_url(databases: ThrowawayDatabases) -> str:
+    return databases.new_database()
+
+
+@pytest.fixture
+def empty_url(databases: ThrowawayDatabases) -> str:
+    return databases.new_empty_database()
+
+
+async def fetchval(url: str, sql: str, *args: Any) -> Any:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def execute(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def pg_store(migrated_url: str, runner: asyncio.Runner) -> Iterator[PostgresStore]:
+    opened = PostgresStore(migrated_url, pool_size=2, max_attempts=3)
+    runner.run(opened.open())
+    try:
+        yield opened
+    finally:
+        runner.run(opened.close())
+
+
+class Attempts:
+    """A transaction body that fails in a chosen way on its first `failures` calls."""
+
+    def __init__(self, failing_sql: str, failures: int) -> None:
+        self.failing_sql = failing_sql
+        self.failures = failures
+        self.calls = 0
+
+    async def __call__(self, conn: Any) -> str:
+        self.calls += 1
+        if self.calls <= self.failures:
+            await conn.execute(self.failing_sql)
+        return f"done on call {self.calls}"
+
+
+TERMINATE_SELF = "SELECT pg_terminate_backend(pg_backend_pid())"
+SERIALIZATION_FAILURE = "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '40001'; END $$"
+DEADLOCK = "DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$"
+UNIQUE_VIOLATION = "DO $$ BEGIN RAISE EXCEPTION 'dup' USING ERRCODE = '23505'; END $$"
+
+
+# --- migrations and the schema check ------------------------------------------------
+
+
+async def test_concurrent_migrations_apply_each_file_once(empty_url: str) -> None:
+    results = await asyncio.gather(*(migrate(empty_url) for _ in range(4)))
+    assert sorted(results) == [
+        [],
+        [],
+        [],
+        [name for _, name, _ in migrations.migrations("postgresql")],
+    ]
+    assert await fetchval(empty_url, "SELECT COUNT(*) FROM schema_migrations") == NEWEST
+    await check_schema(empty_url)
+    assert await migrate(empty_url) == []
+
+
+async def test_open_refuses_an_unmigrated_database(empty_url: str) -> None:
+    store = PostgresStore(empty_url)
+    with pytest.raises(SchemaError, match=r"no supportd schema: run `supportd migrate --database"):
+        await store.open()
+
+
+async def test_open_and_migrate_refuse_a_newer_schema(migrated_url: str) -> None:
+    await fetchval(
+        migrated_url,
+        "INSERT INTO schema_migrations (version, name) VALUES ($1, 'future.sql')",
+        NEWEST + 1,
+    )
+    with pytest.raises(
+        SchemaError, match=rf"schema version {NEWEST + 1}, newer than this supportd"
+    ):
+        await PostgresStore(migrated_url).open()
+    with pytest.raises(SchemaError, match="newer than this supportd"):
+        await migrate(migrated_url)
+
+
+def test_messages_never_show_the_password() -> None:
+    url = "postgresql://app:s3cret@db.example.com:5433/supportd?sslmode=require"
+    assert display_url(url) == "postgresql://app@db.example.com:5433/supportd?sslmode=require"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTD_")}
+    return subprocess.run(
+        [supportd_executable(), *args],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_serve_refuses_an_unmigrated_database_in_one_line(empty_url: str) -> None:
+    for result in (
+        run_cli("serve", "--port", "0", "--database", empty_url),
+        run_cli("serve", "--port", "0", env={"SUPPORTD_DATABASE_URL": empty_url}),
+    ):
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("Error: the PostgreSQL database")
+        assert "run `supportd migrate --database URL`" in lines[0]
+
+    migrated = run_cli("migrate", "--database", empty_url)
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stdout.splitlines() == ["applied 0001_core.sql", "schema is up to date"]
+
+
+def test_unreachable_database_is_one_line_too(databases: ThrowawayDatabases) -> None:
+    url = databases.url.rsplit("/", 1)[0] + "/supportd_no_such_database"
+    result = run_cli("migrate", "--database", url)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Error: cannot connect to PostgreSQL at {url}: "
+        'database "supportd_no_such_database" does not exist'
+    )
+
+
+# --- retries --------------------------------------------------------------------------
+
+
+async def test_a_read_is_retried_on_a_lost_connection(pg_store: PostgresStore) -> None:
+    body = Attempts(TERMINATE_SELF, failures=1)
+    assert await pg_store._read(body) == "done on call 2"
+
+
+@pytest.mark.parametrize("failure", [TERMINATE_SELF, SERIALIZATION_FAILURE, DEADLOCK])
+async def test_a_write_that_failed_before_commit_is_retried(
+    pg_store: PostgresStore, failure: str
+) -> None:
+    body = Attempts(failure, failures=2)
+    assert await pg_store._write(body) == "done on call 3"
+
+
+async def test_retries_are_bounded(pg_store: PostgresStore) -> None:
+    body = Attempts(SERIALIZATION_FAILURE, failures=99)
+    with pytest.raises(asyncpg.exceptions.SerializationError):
+        await pg_store._write(body)
+    assert body.calls == pg_store.max_attempts == 3
+
+
+async def test_other_errors_are_not_retried(pg_store: PostgresStore) -> None:
+    body = Attempts(UNIQUE_VIOLATION, failures=1)
+    with pytest.raises(asyncpg.exceptions.UniqueViolationError):
+        await pg_store._write(body)
+    assert body.calls == 1
+
+
+async def test_statement_timeout_cancels_and_is_not_retried(migrated_url: str) -> None:
+    store = PostgresStore(migrated_url, pool_size=1, statement_timeout_ms=50)
+    await store.open()
+    try:
+        body = Attempts("SELECT pg_sleep(30)", failures=1)
+        with pytest.raises(asyncpg.exceptions.QueryCanceledError):
+            await store._read(body)
+        assert body.calls == 1
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+def commit_killer(migrated_url: str) -> None:
+    # A deferred constraint trigger runs inside COMMIT: the backend dies mid-commit, the
+    # client loses the connection without knowing whether the transaction committed.
+    asyncio.run(
+        execute(
+            migrated_url,
+            """
+        CREATE TABLE commit_probe (x INTEGER);
+        CREATE FUNCTION die_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER die_at_commit AFTER INSERT ON commit_probe
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die_at_commit();
+        """,
+        )
+    )
+
+
+class DiesAtCommit:
+    def __init__(self, times: int) -> None:
+        self.times = times
+        self.calls = 0
+
+    async def __call__(self, conn: Any) -> str:
+        self.calls += 1
+        if self.calls <= self.times:
+            await conn.execute("INSERT INTO commit_probe VALUES (1)")
+        return f"done on call {self.calls}"
+
+
+async def test_a_write_lost_during_commit_is_not_repeated(
+    commit_killer: None, pg_store: PostgresStore
+) -> None:
+    body = DiesAtCommit(times=1)
+    with pytest.raises(
+        (
+            asyncpg.exceptions.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.exceptions.AdminShutdownError,
+        )
+    ):
+        await pg_store._write(body)
+    assert body.calls == 1
+    # The store keeps working on a new connection.
+    assert (
+        await pg_store._read(lambda conn: conn.fetchval("SELECT COUNT(*) FROM commit_probe")) == 0
+    )
+
+
+async def test_an_idempotent_write_lost_during_commit_is_repeated(
+    commit_killer: None, pg_store: PostgresStore
+) -> None:
+    body = DiesAtCommit(times=1)
+    assert await pg_store._write(body, idempotent=True) == "done on call 2"
+
+
+async def test_create_case_repeated_after_it_committed_finds_the_case(
+    pg_store: PostgresStore,
+) -> None:
+    # What a retry after a lost COMMIT that did commit sees: the case id is taken.
+    new = new_case()
+    first = await pg_store.create_case(new, comm("once"))
+    again = await pg_store.create_case(new, comm("once"))
+    assert again == first
+    recent = await pg_store.recent_communications([first.seq], 5)
+    assert [c.body for c in recent[first.seq]] == ["once"]
