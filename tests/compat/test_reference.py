@@ -163,6 +163,9 @@ def test_describe_supported_languages_unknown_codes(
             {"categoryCode": "Bad Category"},
             "Member must satisfy regular expression pattern: [0-9a-z\\-_]+",
         ),
+        ({"serviceCode": ""}, "Member must satisfy regular expression pattern: [0-9a-z\\-_]+"),
+        ({"serviceCode": "s" * 101}, "Member must have length less than or equal to 100"),
+        ({"categoryCode": "c" * 101}, "Member must have length less than or equal to 100"),
     ],
 )
 def test_describe_supported_languages_constraints(
