@@ -211,6 +211,19 @@ def test_time_filters_accept_offsets_and_other_iso_forms(support: Any) -> None:
     assert support.describe_cases(beforeTime=earlier)["cases"] == []
 
 
+def test_time_without_offset_is_utc(support: Any) -> None:
+    case = get_case(support, new_case(support))
+    naive = case["timeCreated"].removesuffix("Z")  # 2026-11-27T19:11:17.214
+    found = support.describe_cases(afterTime=naive, beforeTime=naive)["cases"]
+    assert _ids(found) == [case["caseId"]]
+
+
+def test_after_time_later_than_before_time_selects_nothing(support: Any) -> None:
+    new_case(support)
+    assert support.describe_cases(afterTime="2000-01-02", beforeTime="2000-01-01")["cases"] == []
+    assert support.describe_cases(afterTime="2999-01-01", beforeTime="2000-01-01")["cases"] == []
+
+
 def test_time_filters_accept_dates(support: Any) -> None:
     case = get_case(support, new_case(support))
     day = _instant(case["timeCreated"]).date()
