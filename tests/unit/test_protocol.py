@@ -600,3 +600,22 @@ def test_app_validation_error_response(api: ApiClient) -> None:
         ),
     }
     assert re.fullmatch(r"[0-9a-f-]{36}", response.headers["x-amzn-requestid"])
+
+
+@pytest.mark.parametrize("member", ["serviceCode", "categoryCode"])
+def test_code_pattern_applies_to_describe_supported_languages(member: str) -> None:
+    body = {"issueType": "technical", "serviceCode": "general-info", "categoryCode": "using-aws"}
+    assert parse("DescribeSupportedLanguages", body) == body
+    assert validation_message("DescribeSupportedLanguages", {**body, member: "EC2"}) == one_error(
+        "'EC2'", member, f"satisfy regular expression pattern: {PATTERN}"
+    )
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-amz-json-1.1", "application/x-amz-json-1.1; charset=utf-8"],
+)
+def test_app_accepts_json_11_content_types(api: ApiClient, content_type: str) -> None:
+    response = api.send("DescribeSeverityLevels", b"{}", headers={"Content-Type": content_type})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["severityLevels"]) == 5
