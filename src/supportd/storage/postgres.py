@@ -67,6 +67,24 @@ CASE_COLUMNS = (
     "seq, case_id, account_id, subject, service_code, category_code, severity_code, status,"
     " language, issue_type, submitted_by, cc_emails, created_ms, resolved_ms"
 )
+CREATE_CASE_SQL = """
+WITH new_case AS (
+    INSERT INTO cases (case_id, account_id, subject, service_code, category_code,
+        severity_code, status, is_open, language, issue_type, submitted_by, cc_emails,
+        created_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10, $11, $12)
+    ON CONFLICT (case_id) DO NOTHING
+    RETURNING seq
+), first_communication AS (
+    INSERT INTO communications (case_seq, body, submitted_by, author_kind, cc_emails,
+        created_ms)
+    SELECT seq, $13, $14, $15, $16, $17 FROM new_case
+), creation_event AS (
+    INSERT INTO case_events (case_seq, at_ms, actor, from_status, to_status)
+    SELECT seq, $17, $14, NULL, $7 FROM new_case
+)
+SELECT seq FROM new_case
+"""
 COMMUNICATION_COLUMNS = (
     "m.seq, m.case_seq, c.case_id, m.body, m.submitted_by, m.author_kind, m.created_ms"
 )
@@ -274,20 +292,29 @@ class PostgresStore:
                 attempt += 1
 
     async def _write(
-        self, fn: Callable[[Connection], Awaitable[T]], *, idempotent: bool = False
+        self,
+        fn: Callable[[Connection], Awaitable[T]],
+        *,
+        idempotent: bool = False,
+        single_statement: bool = False,
     ) -> T:
         """Run fn in one transaction, retrying only where that cannot apply it twice.
 
         A failure before COMMIT was sent cannot have committed anything: PostgreSQL
         discards the transaction of a lost connection, and rolls back one it chose as a
         serialization or deadlock victim. A connection lost *during* COMMIT leaves the
-        outcome unknown: the write is repeated only if it is idempotent.
+        outcome unknown: the write is repeated only if it is idempotent. A
+        single_statement fn runs without BEGIN/COMMIT (the statement is its own
+        transaction), so a lost connection while it runs is such an unknown outcome.
         """
         attempt = 1
         while True:
             committing = False
             try:
                 async with self._db.acquire() as conn:
+                    if single_statement:
+                        committing = True
+                        return await fn(conn)
                     transaction = conn.transaction()
                     await transaction.start()
                     try:
@@ -312,13 +339,13 @@ class PostgresStore:
 
     async def create_case(self, case: NewCase, first: NewCommunication) -> CaseRecord:
         async def job(conn: Connection) -> CaseRecord:
-            # The case id is chosen before the first attempt, so a retry after a lost
-            # COMMIT that did commit finds the case instead of creating it twice.
+            # One statement, so one round trip and its own transaction: the case, its
+            # first communication and its creation event commit together or not at all.
+            # The case id is chosen before the first attempt: a retry after a lost
+            # connection, when the first attempt did commit, finds the case (ON CONFLICT)
+            # instead of creating it twice.
             seq = await conn.fetchval(
-                "INSERT INTO cases (case_id, account_id, subject, service_code, category_code,"
-                " severity_code, status, is_open, language, issue_type, submitted_by, cc_emails,"
-                " created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10, $11, $12)"
-                " ON CONFLICT (case_id) DO NOTHING RETURNING seq",
+                CREATE_CASE_SQL,
                 case.case_id,
                 case.account_id,
                 case.subject,
@@ -331,13 +358,14 @@ class PostgresStore:
                 case.submitted_by,
                 list(case.cc_emails),
                 case.created_ms,
+                first.body,
+                first.submitted_by,
+                first.author_kind,
+                list(first.cc_emails),
+                first.created_ms,
             )
             if seq is None:
                 return await _existing_case(conn, case)
-            await _insert_communication(conn, seq, first)
-            await _insert_event(
-                conn, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED
-            )
             return CaseRecord(
                 seq=seq,
                 case_id=case.case_id,
@@ -355,7 +383,7 @@ class PostgresStore:
                 resolved_ms=None,
             )
 
-        return await self._write(job, idempotent=True)
+        return await self._write(job, idempotent=True, single_statement=True)
 
     async def add_communication(
         self, account_id: str, case_id: str, comm: NewCommunication
