@@ -24,7 +24,7 @@ from supportd.domain.records import (
     NewCommunication,
     ResolveOutcome,
 )
-from supportd.storage.base import Store
+from supportd.storage.base import ExportRow, Store
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"
@@ -113,8 +113,14 @@ async def put_case(store: Store, seq: int, status: str, **kw: Any) -> CaseRecord
     return found
 
 
+async def exported(store: Store, batch_size: int = 1000) -> list[tuple[str, list[ExportRow]]]:
+    return [batch async for batch in store.export_all(batch_size)]
+
+
 async def events(store: Store, case_seq: int) -> list[tuple[str | None, str]]:
-    rows = await store.export_rows("case_events", 0, 10_000)
+    rows = [
+        row for table, batch in await exported(store) if table == "case_events" for row in batch
+    ]
     return [(r["from_status"], r["to_status"]) for r in rows if r["case_seq"] == case_seq]
 
 
@@ -415,18 +421,43 @@ async def test_accounts_never_see_each_others_cases(store: Store) -> None:
 # --- export / import ------------------------------------------------------------------
 
 
-async def test_export_rows_in_sequence_order_with_json_values(store: Store) -> None:
+async def test_export_in_table_and_sequence_order_with_json_values(store: Store) -> None:
     created = [await create(store) for _ in range(3)]
     await store.resolve_case(ACCOUNT, created[1].case_id, T0 + 1)
 
-    first = await store.export_rows("cases", 0, 2)
-    rest = await store.export_rows("cases", first[-1]["seq"], 2)
-    rows = first + rest
-    assert [r["seq"] for r in rows] == [c.seq for c in created]
-    assert [r["is_open"] for r in rows] == [True, False, True]
-    assert rows[0]["cc_emails"] == ["a@example.com", "b@example.com"]
-    comms = await store.export_rows("communications", 0, 10)
+    batches = await exported(store, batch_size=2)
+    assert [(table, len(rows)) for table, rows in batches] == [
+        ("cases", 2),
+        ("cases", 1),
+        ("communications", 2),
+        ("communications", 1),
+        ("case_events", 2),
+        ("case_events", 2),
+    ]
+    cases = [row for table, rows in batches if table == "cases" for row in rows]
+    assert [r["seq"] for r in cases] == [c.seq for c in created]
+    assert [r["is_open"] for r in cases] == [True, False, True]
+    assert cases[0]["cc_emails"] == ["a@example.com", "b@example.com"]
+    assert cases[1]["resolved_ms"] == T0 + 1
+    comms = [row for table, rows in batches if table == "communications" for row in rows]
     assert [c["cc_emails"] for c in comms] == [["c@example.com"]] * 3
+
+
+async def test_export_reads_one_snapshot_while_writes_go_on(store: Store) -> None:
+    before = [await create(store) for _ in range(3)]
+    export = store.export_all(1)
+    first_table, first_rows = await anext(export)
+    # Written after the export began: neither the case nor its rows may appear.
+    during = await create(store)
+    await store.add_communication(ACCOUNT, before[0].case_id, comm("during export"))
+    rest = [batch async for batch in export]
+
+    rows = [(first_table, first_rows), *rest]
+    cases = [r["seq"] for table, batch in rows if table == "cases" for r in batch]
+    comms = [r for table, batch in rows if table == "communications" for r in batch]
+    assert cases == [c.seq for c in before]
+    assert during.seq not in cases
+    assert [c["body"] for c in comms] == ["first"] * 3
 
 
 async def test_imported_rows_keep_their_numbers_and_new_ones_follow(store: Store) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 from supportd.domain.records import (
@@ -74,8 +74,10 @@ class Store(Protocol):
     async def is_empty(self) -> bool:
         """True if no table holds a row."""
 
-    async def export_rows(self, table: str, after_seq: int, limit: int) -> list[ExportRow]:
-        """Up to limit rows of an exchange table with seq > after_seq, in seq order."""
+    def export_all(self, batch_size: int) -> AsyncIterator[tuple[str, list[ExportRow]]]:
+        """Every row, as (table, batch of up to batch_size rows): tables in
+        storage.exchange.TABLES order, rows in seq order, all from one consistent
+        snapshot however long the export takes."""
 
     async def import_rows(self, table: str, rows: Sequence[ExportRow]) -> None:
         """Insert exported rows as they are, sequence numbers included."""

@@ -13,7 +13,7 @@ Both directions stream in batches: a store of any size never sits whole in memor
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,20 +93,13 @@ def header() -> Row:
 
 async def export_lines(store: Store, write: Callable[[str], object]) -> dict[str, int]:
     """Write every row as one JSON line; the number of rows per table."""
-    counts: dict[str, int] = {}
     write(json.dumps(header(), separators=(",", ":")) + "\n")
-    for t in TABLES:
-        counts[t.name] = 0
-        after = 0
-        while True:
-            rows = await store.export_rows(t.name, after, BATCH)
-            for row in rows:
-                line = {"table": t.name, "row": row}
-                write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
-            counts[t.name] += len(rows)
-            if len(rows) < BATCH:
-                break
-            after = int(rows[-1]["seq"])
+    counts = {t.name: 0 for t in TABLES}
+    async for name, rows in store.export_all(BATCH):
+        for row in rows:
+            line = {"table": name, "row": row}
+            write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        counts[name] += len(rows)
     return counts
 
 
@@ -191,7 +184,3 @@ async def import_lines(store: Store, lines: Iterable[str]) -> dict[str, int]:
     await flush()
     await store.finish_import()
     return counts
-
-
-def columns(name: str) -> Sequence[str]:
-    return table(name).columns

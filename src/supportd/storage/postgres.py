@@ -17,7 +17,7 @@ import asyncio
 import dataclasses
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -534,21 +534,27 @@ class PostgresStore:
 
         return await self._read(job)
 
-    async def export_rows(self, table: str, after_seq: int, limit: int) -> list[ExportRow]:
-        t = exchange.table(table)
-        sql = f"SELECT {', '.join(t.columns)} FROM {t.name} WHERE seq > $1 ORDER BY seq LIMIT $2"
-
-        async def job(conn: Connection) -> list[ExportRow]:
-            rows = await conn.fetch(sql, after_seq, limit)
-            exported = []
-            for row in rows:
-                item = dict(row)
-                for column in t.list_columns:
-                    item[column] = list(item[column])
-                exported.append(item)
-            return exported
-
-        return await self._read(job)
+    async def export_all(self, batch_size: int) -> AsyncIterator[tuple[str, list[ExportRow]]]:
+        # One REPEATABLE READ transaction: every batch reads the same snapshot, so an
+        # export taken while nodes keep writing is consistent. Not retried: a snapshot
+        # cannot be resumed on another connection.
+        async with (
+            self._db.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            for t in exchange.TABLES:
+                sql = (
+                    f"SELECT {', '.join(t.columns)} FROM {t.name}"
+                    " WHERE seq > $1 ORDER BY seq LIMIT $2"
+                )
+                after = 0
+                while True:
+                    rows = await conn.fetch(sql, after, batch_size)
+                    if rows:
+                        yield t.name, [_exported(t, row) for row in rows]
+                    if len(rows) < batch_size:
+                        break
+                    after = rows[-1][0]
 
     async def import_rows(self, table: str, rows: Sequence[ExportRow]) -> None:
         t = exchange.table(table)
@@ -569,6 +575,13 @@ class PostgresStore:
                 )
 
         await self._write(job)
+
+
+def _exported(t: exchange.Table, row: Any) -> ExportRow:
+    item = dict(row)
+    for column in t.list_columns:
+        item[column] = list(item[column])
+    return item
 
 
 async def _rollback_quietly(transaction: Any) -> None:

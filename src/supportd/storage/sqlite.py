@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -319,21 +319,28 @@ class SQLiteStore:
                 return False
         return True
 
-    async def export_rows(self, table: str, after_seq: int, limit: int) -> list[ExportRow]:
-        t = exchange.table(table)
-        cursor = self._db.execute(
-            f"SELECT {', '.join(t.columns)} FROM {t.name} WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, limit),
-        )
-        exported = []
-        for row in cursor:
-            item = dict(zip(t.columns, row, strict=True))
-            for column in t.list_columns:
-                item[column] = json.loads(item[column])
-            for column in t.bool_columns:
-                item[column] = bool(item[column])
-            exported.append(item)
-        return exported
+    async def export_all(self, batch_size: int) -> AsyncIterator[tuple[str, list[ExportRow]]]:
+        # A connection of its own, in one read transaction: in WAL mode it reads one
+        # snapshot throughout while the writer goes on committing.
+        conn = connect(self.path)
+        try:
+            conn.execute("BEGIN")
+            for t in exchange.TABLES:
+                sql = (
+                    f"SELECT {', '.join(t.columns)} FROM {t.name}"
+                    " WHERE seq > ? ORDER BY seq LIMIT ?"
+                )
+                after = 0
+                while True:
+                    rows = conn.execute(sql, (after, batch_size)).fetchall()
+                    if rows:
+                        yield t.name, [_exported(t, row) for row in rows]
+                    if len(rows) < batch_size:
+                        break
+                    after = rows[-1][0]
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
 
     async def import_rows(self, table: str, rows: Sequence[ExportRow]) -> None:
         t = exchange.table(table)
@@ -361,6 +368,15 @@ class SQLiteStore:
     async def finish_import(self) -> None:
         # AUTOINCREMENT already continues after the largest seq inserted.
         return None
+
+
+def _exported(t: exchange.Table, row: Any) -> ExportRow:
+    item = dict(zip(t.columns, row, strict=True))
+    for column in t.list_columns:
+        item[column] = json.loads(item[column])
+    for column in t.bool_columns:
+        item[column] = bool(item[column])
+    return item
 
 
 def _select_case(conn: sqlite3.Connection, account_id: str, case_id: str) -> CaseRecord | None:
