@@ -125,6 +125,10 @@ def export_command(output: str, **options: Any) -> None:
     from supportd.storage import exchange
 
     config = _config(options)
+    if not config.database_url and not config.sqlite_path.exists():
+        # Opening the SQLite store would create an empty one: a wrong --data-dir must not
+        # pass for a backup of nothing.
+        raise click.ClickException(f"no supportd database at {config.sqlite_path}")
 
     async def run(stream: IO[str]) -> dict[str, int]:
         store = open_store(config)

@@ -160,3 +160,10 @@ def test_import_refuses_a_store_that_is_not_empty_or_input_that_is_not_an_export
     assert again.stderr.strip() == (
         "Error: the store is not empty: import only into a freshly migrated store"
     )
+
+
+def test_export_of_a_missing_sqlite_database_is_refused(tmp_path: Path) -> None:
+    result = supportd("export", "--data-dir", str(tmp_path / "typo"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"Error: no supportd database at {tmp_path}/typo/supportd.db"
+    assert not (tmp_path / "typo").exists()
