@@ -8,6 +8,7 @@ is injected when a number of cases has been acknowledged. bench/multinode.py run
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from botocore.exceptions import BotoCoreError
 
@@ -61,6 +63,14 @@ class Load:
             self.cases.append(case)
             if self.kill_after is not None and len(self.cases) >= self.kill_after:
                 self.enough.set()
+
+
+async def fetchval(url: str, sql: str, *args: Any) -> Any:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
 
 
 @pytest.fixture
@@ -265,3 +275,27 @@ def test_a_node_killed_mid_load_loses_no_acknowledged_case(
         }
     finally:
         revived.stop()
+
+
+def test_a_node_reconnects_when_its_database_connections_are_cut(
+    nodes: list[ServerProcess], database_url: str
+) -> None:
+    node = nodes[0]
+    client = boto3_client(node.url, ACCOUNTS[0])
+    before = client.create_case(subject="before", communicationBody="x")["caseId"]
+    # What a database restart or failover does to the node's pooled connections.
+    name = database_url.rsplit("/", 1)[1]
+    cut = asyncio.run(
+        fetchval(
+            database_url,
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+    )
+    assert cut >= 2  # both nodes' pools held connections
+    after = [
+        client.create_case(subject=f"after {i}", communicationBody="y")["caseId"] for i in range(5)
+    ]
+    listed = client.describe_cases(maxResults=10)["cases"]
+    assert [c["caseId"] for c in listed] == [*reversed(after), before]

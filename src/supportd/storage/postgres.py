@@ -48,10 +48,13 @@ MAX_ATTEMPTS = 4
 BACKOFF_S = 0.02
 BACKOFF_CAP_S = 1.0
 
-# PostgreSQL rolled the transaction back and asks the client to run it again.
+# PostgreSQL rolled the transaction back and asks the client to run it again. (A
+# prepared statement invalidated by a migration run while this node serves fails its
+# transaction once; asyncpg has then dropped the stale statement.)
 RETRY_TRANSACTION: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.InvalidCachedStatementError,
 )
 # The connection went away (server restart, failover, network, terminated backend).
 CONNECTION_LOST: tuple[type[BaseException], ...] = (
