@@ -5,7 +5,9 @@ parametrised over both stores: each test that uses them runs once on SQLite and 
 PostgreSQL (ids `[sqlite]` / `[postgresql]`). The PostgreSQL half needs a server at
 SUPPORTD_TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test); the
 session makes databases of its own there and drops them at the end. Without a reachable
-server the PostgreSQL half is skipped, and the header and the summary say so once.
+server the PostgreSQL half is skipped, and the header and the summary say so once
+(SUPPORTD_TEST_REQUIRE_POSTGRES=1 makes that an error instead, for CI). Every test of the
+PostgreSQL half carries the `postgres` mark: `-m "not postgres"` runs the SQLite half.
 """
 
 from __future__ import annotations
@@ -51,15 +53,19 @@ def needs_postgres(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # `-m "not postgres"` runs the SQLite half alone.
+    for item in items:
+        if needs_postgres(item):
+            item.add_marker(pytest.mark.postgres)
     reason = postgres.unavailable()
     if reason is None or postgres.required():
         return
     # A skip mark (rather than a skip inside a fixture) folds into one summary line per
     # file and sets nothing up.
-    mark = pytest.mark.skip(reason=f"{SKIP_PREFIX}: {reason}")
+    skip = pytest.mark.skip(reason=f"{SKIP_PREFIX}: {reason}")
     for item in items:
         if needs_postgres(item):
-            item.add_marker(mark)
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
