@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any
@@ -76,6 +77,7 @@ def serve(**options: Any) -> None:
             migrate(config.sqlite_path)
     # Worker processes are started by uvicorn and read their settings from the environment.
     os.environ.update(config.to_environ())
+    _graceful_stop_exits_zero()
     uvicorn.run(
         "supportd.app:app_from_environment",
         factory=True,
@@ -89,6 +91,14 @@ def serve(**options: Any) -> None:
         timeout_graceful_shutdown=30,
         server_header=False,
     )
+
+
+def _graceful_stop_exits_zero() -> None:
+    """uvicorn finishes in-flight requests on SIGTERM/SIGINT and then re-raises the
+    signal to the handler installed before it; a no-op handler there makes a graceful
+    stop exit with status 0 instead of dying of the signal."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: None)
 
 
 @main.command()

@@ -68,7 +68,9 @@ def parse_authorization(values: list[str]) -> Authorization:
                 f"Authorization header is malformed: '{_clip(header)}'."
             )
         params[match.group(1)] = match.group(2)
-    missing = [name for name in ("Credential", "SignedHeaders", "Signature") if not params.get(name)]
+    missing = [
+        name for name in ("Credential", "SignedHeaders", "Signature") if not params.get(name)
+    ]
     if missing:
         raise errors.IncompleteSignatureException(
             " ".join(f"Authorization header requires '{name}' parameter." for name in missing)
@@ -127,7 +129,8 @@ def parse_amz_date(value: str | None) -> datetime:
         return datetime.strptime(value, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         raise errors.IncompleteSignatureException(
-            f"X-Amz-Date must be in the ISO-8601 basic format YYYYMMDD'T'HHMMSS'Z': '{_clip(value)}'."
+            "X-Amz-Date must be in the ISO-8601 basic format YYYYMMDD'T'HHMMSS'Z': "
+            f"'{_clip(value)}'."
         ) from None
 
 
@@ -195,9 +198,7 @@ def expected_signature(
     request.context["timestamp"] = amz_date
     # Keep botocore's payload hashing on the real body even if the client sent the header.
     request.headers = HTTPHeaders()
-    signer = _ExactHeadersSigner(
-        Credentials(auth.access_key_id, secret_key), auth.region, signed
-    )
+    signer = _ExactHeadersSigner(Credentials(auth.access_key_id, secret_key), auth.region, signed)
     canonical = signer.canonical_request(request)
     string_to_sign = signer.string_to_sign(request, canonical)
     signature: str = signer.signature(string_to_sign, request)

@@ -9,7 +9,6 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -202,11 +201,6 @@ def test_sigterm_lets_requests_in_flight_finish(fresh_server: ServerProcess, acc
         again.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="uvicorn re-raises the captured SIGTERM after its graceful shutdown, so "
-    "`supportd serve` dies of the signal (-15) instead of exiting 0; fix belongs in cli.py",
-)
 def test_sigterm_exit_code_is_zero(fresh_server: ServerProcess, account: str) -> None:
     client = boto3_client(fresh_server.url, account)
     assert strip(client.describe_cases()) == {"cases": []}

@@ -70,6 +70,16 @@ def case_shape(case: CaseRecord) -> dict[str, Any]:
 # --- input checks -----------------------------------------------------------------
 
 
+def _text(params: dict[str, Any], member: str) -> str:
+    """Text that is stored: redacted, and without NUL (which PostgreSQL cannot hold)."""
+    value: str = params[member]
+    if "\x00" in value:
+        raise errors.InvalidParameterValueException(
+            f"{member} must not contain the NUL character (U+0000)"
+        )
+    return redact(value)
+
+
 def _cc_emails(params: dict[str, Any]) -> tuple[str, ...]:
     addresses = tuple(params.get("ccEmailAddresses") or ())
     for address in addresses:
@@ -127,9 +137,10 @@ def _case_not_found(case_id: str | None) -> errors.ApiError:
 
 async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
     catalogue = ctx.catalogue
-    subject = params["subject"]
-    if not subject.strip():
+    if not params["subject"].strip():
         raise errors.InvalidParameterValueException("Subject must not be empty")
+    subject = _text(params, "subject")
+    body = _text(params, "communicationBody")
     issue_type = params.get("issueType", DEFAULT_ISSUE_TYPE)
     language = params.get("language", DEFAULT_LANGUAGE)
     severity = params.get("severityCode", DEFAULT_SEVERITY)
@@ -146,7 +157,7 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
     case = NewCase(
         case_id=ids.new_case_id(principal.account_id, now),
         account_id=principal.account_id,
-        subject=redact(subject),
+        subject=subject,
         service_code=params.get("serviceCode"),
         category_code=params.get("categoryCode"),
         severity_code=severity,
@@ -157,7 +168,7 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
         created_ms=now,
     )
     first = NewCommunication(
-        body=redact(params["communicationBody"]),
+        body=body,
         submitted_by=_customer_name(principal),
         author_kind=CUSTOMER,
         cc_emails=cc,
@@ -272,6 +283,7 @@ async def add_communication_to_case(
     ctx: Context, principal: Principal, params: dict[str, Any]
 ) -> dict[str, Any]:
     case_id = params.get("caseId")
+    body = _text(params, "communicationBody")
     cc = _cc_emails(params)
     case = await ctx.store.get_case(principal.account_id, case_id) if case_id else None
     if case is None:
@@ -286,7 +298,7 @@ async def add_communication_to_case(
             raise _reopen_refused() from None
     dry_run_check(params)
     comm = NewCommunication(
-        body=redact(params["communicationBody"]),
+        body=body,
         submitted_by=_customer_name(principal),
         author_kind=CUSTOMER,
         cc_emails=cc,
