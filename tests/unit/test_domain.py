@@ -268,13 +268,26 @@ def _luhn_complete(prefix: str) -> str:
     raise AssertionError("no Luhn check digit")
 
 
-@given(st.text(alphabet="0123456789", min_size=15, max_size=15), st.sampled_from(["", " ", "-"]))
-def test_every_luhn_valid_16_digit_number_is_redacted(prefix: str, sep: str) -> None:
-    card = _luhn_complete(prefix)
+@given(
+    st.sampled_from(["4", "51", "55", "2221", "2720", "6011", "65", "3530", "62"]),
+    st.text(alphabet="0123456789", min_size=14, max_size=14),
+    st.sampled_from(["", " ", "-"]),
+)
+def test_every_luhn_valid_16_digit_card_number_is_redacted(
+    issuer: str, rest: str, sep: str
+) -> None:
+    card = _luhn_complete((issuer + rest)[:15])
     shown = sep.join(card[i : i + 4] for i in range(0, 16, 4))
     redacted = redact(f"pay with {shown} now")
     assert redacted == f"pay with {MARK}-{card[-4:]} now"
     assert card[:12] not in redacted.replace(" ", "").replace("-", "")
+
+
+@pytest.mark.parametrize("prefix", ["1", "17642700", "0", "9", "7"])
+def test_luhn_valid_numbers_of_no_card_network_are_kept(prefix: str) -> None:
+    # Millisecond timestamps and order numbers in pasted logs are not card numbers.
+    number = _luhn_complete((prefix + "0" * 15)[:12])
+    assert redact(f"at {number} ok") == f"at {number} ok"
 
 
 # --- e-mail addresses --------------------------------------------------------------

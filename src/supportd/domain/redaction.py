@@ -2,6 +2,7 @@
 
 AWS replaces secret access keys and private keys whole with `[REDACTED_BY_AWS]` and
 keeps the last four digits of card numbers (`[REDACTED_BY_AWS]-7016`).
+The original text is never stored.
 """
 
 from __future__ import annotations
@@ -44,9 +45,29 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Issuer prefixes and lengths of the card networks: a Luhn-valid number outside them
+# (a millisecond timestamp in a pasted log, an order number) is left alone.
+_ISSUERS: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = (
+    (re.compile(r"4"), frozenset({13, 16, 19})),  # Visa
+    (re.compile(r"5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)"), frozenset({16})),  # Mastercard
+    (re.compile(r"3[47]"), frozenset({15})),  # American Express
+    (re.compile(r"6(?:011|4[4-9]|5)"), frozenset({16, 17, 18, 19})),  # Discover
+    (re.compile(r"35(?:2[89]|[3-8]\d)"), frozenset({16, 17, 18, 19})),  # JCB
+    (re.compile(r"3(?:0[0-5]|[689])"), frozenset({14, 15, 16, 17, 18, 19})),  # Diners
+    (re.compile(r"62"), frozenset({16, 17, 18, 19})),  # UnionPay
+)
+
+
+def _is_card_number(digits: str) -> bool:
+    issued = any(
+        prefix.match(digits) and len(digits) in lengths for prefix, lengths in _ISSUERS
+    )
+    return issued and _luhn_ok(digits)
+
+
 def _card(match: re.Match[str]) -> str:
     digits = re.sub(r"[ -]", "", match.group(0))
-    if not _luhn_ok(digits):
+    if not _is_card_number(digits):
         return match.group(0)
     return f"{MARK}-{digits[-4:]}"
 
