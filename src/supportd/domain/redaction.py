@@ -59,9 +59,7 @@ _ISSUERS: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = (
 
 
 def _is_card_number(digits: str) -> bool:
-    issued = any(
-        prefix.match(digits) and len(digits) in lengths for prefix, lengths in _ISSUERS
-    )
+    issued = any(prefix.match(digits) and len(digits) in lengths for prefix, lengths in _ISSUERS)
     return issued and _luhn_ok(digits)
 
 

@@ -28,12 +28,8 @@ class StoreUnavailable(RuntimeError):
 ExportRow = dict[str, Any]
 
 
-class Store(Protocol):
-    async def open(self) -> None:
-        """Connect and check (or, where allowed, apply) the schema."""
-
-    async def close(self) -> None:
-        """Finish pending writes and disconnect."""
+class CaseStore(Protocol):
+    """Cases, their communications and their history."""
 
     async def create_case(self, case: NewCase, first: NewCommunication) -> CaseRecord:
         """Insert a case and its first communication in one transaction."""
@@ -69,6 +65,16 @@ class Store(Protocol):
         """Resolve a case; None if the account has no such case. Resolving a resolved
         case changes nothing and reports resolved -> resolved."""
 
+
+class StoreCore(Protocol):
+    """Connecting, and moving every table out and in."""
+
+    async def open(self) -> None:
+        """Connect and check (or, where allowed, apply) the schema."""
+
+    async def close(self) -> None:
+        """Finish pending writes and disconnect."""
+
     # --- export / import (supportd export, supportd import) ---------------------
 
     async def is_empty(self) -> bool:
@@ -84,3 +90,7 @@ class Store(Protocol):
 
     async def finish_import(self) -> None:
         """After importing: new rows get sequence numbers above every imported one."""
+
+
+class Store(StoreCore, CaseStore, Protocol):
+    """Everything operations may ask of a store: one protocol per area of the data."""

@@ -1,0 +1,321 @@
+"""The scale-out store's cases, communications and case history."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from supportd.domain import lifecycle
+from supportd.domain.records import (
+    CaseQuery,
+    CaseRecord,
+    CommunicationQuery,
+    CommunicationRecord,
+    NewCase,
+    NewCommunication,
+    ResolveOutcome,
+)
+from supportd.storage.postgres_core import Connection, PostgresCore
+
+CASE_COLUMNS = (
+    "seq, case_id, account_id, subject, service_code, category_code, severity_code, status,"
+    " language, issue_type, submitted_by, cc_emails, created_ms, resolved_ms"
+)
+CREATE_CASE_SQL = """
+WITH new_case AS (
+    INSERT INTO cases (case_id, account_id, subject, service_code, category_code,
+        severity_code, status, is_open, language, issue_type, submitted_by, cc_emails,
+        created_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10, $11, $12)
+    ON CONFLICT (case_id) DO NOTHING
+    RETURNING seq
+), first_communication AS (
+    INSERT INTO communications (case_seq, body, submitted_by, author_kind, cc_emails,
+        created_ms)
+    SELECT seq, $13, $14, $15, $16, $17 FROM new_case
+), creation_event AS (
+    INSERT INTO case_events (case_seq, at_ms, actor, from_status, to_status)
+    SELECT seq, $17, $14, NULL, $7 FROM new_case
+)
+SELECT seq FROM new_case
+"""
+COMMUNICATION_COLUMNS = (
+    "m.seq, m.case_seq, c.case_id, m.body, m.submitted_by, m.author_kind, m.created_ms"
+)
+
+
+def _case(row: Any) -> CaseRecord:
+    return CaseRecord(
+        seq=row[0],
+        case_id=row[1],
+        account_id=row[2],
+        subject=row[3],
+        service_code=row[4],
+        category_code=row[5],
+        severity_code=row[6],
+        status=row[7],
+        language=row[8],
+        issue_type=row[9],
+        submitted_by=row[10],
+        cc_emails=tuple(row[11]),
+        created_ms=row[12],
+        resolved_ms=row[13],
+    )
+
+
+def _communication(row: Any) -> CommunicationRecord:
+    return CommunicationRecord(
+        seq=row[0],
+        case_seq=row[1],
+        case_id=row[2],
+        body=row[3],
+        submitted_by=row[4],
+        author_kind=row[5],
+        created_ms=row[6],
+    )
+
+
+class PostgresCases(PostgresCore):
+    # --- writes -------------------------------------------------------------------
+
+    async def create_case(self, case: NewCase, first: NewCommunication) -> CaseRecord:
+        async def job(conn: Connection) -> CaseRecord:
+            # One statement, so one round trip and its own transaction: the case, its
+            # first communication and its creation event commit together or not at all.
+            # The case id is chosen before the first attempt: a retry after a lost
+            # connection, when the first attempt did commit, finds the case (ON CONFLICT)
+            # instead of creating it twice.
+            seq = await conn.fetchval(
+                CREATE_CASE_SQL,
+                case.case_id,
+                case.account_id,
+                case.subject,
+                case.service_code,
+                case.category_code,
+                case.severity_code,
+                lifecycle.UNASSIGNED,
+                case.language,
+                case.issue_type,
+                case.submitted_by,
+                list(case.cc_emails),
+                case.created_ms,
+                first.body,
+                first.submitted_by,
+                first.author_kind,
+                list(first.cc_emails),
+                first.created_ms,
+            )
+            if seq is None:
+                return await _existing_case(conn, case)
+            return CaseRecord(
+                seq=seq,
+                case_id=case.case_id,
+                account_id=case.account_id,
+                subject=case.subject,
+                service_code=case.service_code,
+                category_code=case.category_code,
+                severity_code=case.severity_code,
+                status=lifecycle.UNASSIGNED,
+                language=case.language,
+                issue_type=case.issue_type,
+                submitted_by=case.submitted_by,
+                cc_emails=case.cc_emails,
+                created_ms=case.created_ms,
+                resolved_ms=None,
+            )
+
+        return await self._write(job, idempotent=True, single_statement=True)
+
+    async def add_communication(
+        self, account_id: str, case_id: str, comm: NewCommunication
+    ) -> CaseRecord | None:
+        async def job(conn: Connection) -> CaseRecord | None:
+            case = await _select_case(conn, account_id, case_id, for_update=True)
+            if case is None:
+                return None
+            status = lifecycle.status_after_customer_reply(
+                case.status, case.resolved_ms, comm.created_ms
+            )
+            await _insert_communication(conn, case.seq, comm)
+            if status == case.status:
+                return case
+            await conn.execute(
+                "UPDATE cases SET status = $1, is_open = TRUE, resolved_ms = NULL WHERE seq = $2",
+                status,
+                case.seq,
+            )
+            await _insert_event(
+                conn, case.seq, comm.created_ms, comm.submitted_by, case.status, status
+            )
+            return dataclasses.replace(case, status=status, resolved_ms=None)
+
+        return await self._write(job)
+
+    async def resolve_case(
+        self, account_id: str, case_id: str, now_ms: int
+    ) -> ResolveOutcome | None:
+        async def job(conn: Connection) -> ResolveOutcome | None:
+            case = await _select_case(conn, account_id, case_id, for_update=True)
+            if case is None:
+                return None
+            if case.status != lifecycle.RESOLVED:
+                await conn.execute(
+                    "UPDATE cases SET status = $1, is_open = FALSE, resolved_ms = $2"
+                    " WHERE seq = $3",
+                    lifecycle.RESOLVED,
+                    now_ms,
+                    case.seq,
+                )
+                await _insert_event(
+                    conn, case.seq, now_ms, account_id, case.status, lifecycle.RESOLVED
+                )
+            return ResolveOutcome(case.status, lifecycle.RESOLVED)
+
+        return await self._write(job)
+
+    # --- reads --------------------------------------------------------------------
+
+    async def get_case(self, account_id: str, case_id: str) -> CaseRecord | None:
+        return await self._read(lambda conn: _select_case(conn, account_id, case_id))
+
+    async def get_case_by_seq(self, account_id: str, seq: int) -> CaseRecord | None:
+        async def job(conn: Connection) -> CaseRecord | None:
+            row = await conn.fetchrow(
+                f"SELECT {CASE_COLUMNS} FROM cases WHERE seq = $1 AND account_id = $2",
+                seq,
+                account_id,
+            )
+            return _case(row) if row else None
+
+        return await self._read(job)
+
+    async def list_cases(self, query: CaseQuery) -> list[CaseRecord]:
+        args: list[Any] = [query.account_id]
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        where = ["account_id = $1"]
+        if not query.include_resolved:
+            where.append("is_open")
+        if query.language is not None:
+            where.append(f"language = {arg(query.language)}")
+        if query.after_ms is not None:
+            where.append(f"created_ms >= {arg(query.after_ms)}")
+        if query.before_ms is not None:
+            where.append(f"created_ms <= {arg(query.before_ms)}")
+        if query.before_seq is not None:
+            where.append(f"seq < {arg(query.before_seq)}")
+        if query.seqs is not None:
+            where.append(f"seq = ANY({arg(list(query.seqs))}::bigint[])")
+        sql = (
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
+            f" ORDER BY seq DESC LIMIT {arg(query.limit)}"
+        )
+
+        async def job(conn: Connection) -> list[CaseRecord]:
+            return [_case(row) for row in await conn.fetch(sql, *args)]
+
+        return await self._read(job)
+
+    async def recent_communications(
+        self, case_seqs: Sequence[int], per_case: int
+    ) -> dict[int, list[CommunicationRecord]]:
+        result: dict[int, list[CommunicationRecord]] = {seq: [] for seq in case_seqs}
+        if not case_seqs:
+            return result
+        # One round trip: for each case, the index scan of its newest communications.
+        sql = (
+            f"SELECT {COMMUNICATION_COLUMNS} FROM cases c CROSS JOIN LATERAL ("
+            " SELECT seq, case_seq, body, submitted_by, author_kind, created_ms"
+            " FROM communications WHERE case_seq = c.seq ORDER BY seq DESC LIMIT $2) m"
+            " WHERE c.seq = ANY($1::bigint[]) ORDER BY m.case_seq, m.seq DESC"
+        )
+
+        async def job(conn: Connection) -> list[Any]:
+            return list(await conn.fetch(sql, list(case_seqs), per_case))
+
+        for row in await self._read(job):
+            result[row[1]].append(_communication(row))
+        return result
+
+    async def list_communications(self, query: CommunicationQuery) -> list[CommunicationRecord]:
+        args: list[Any] = [query.case_seq]
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        where = ["m.case_seq = $1"]
+        if query.after_ms is not None:
+            where.append(f"m.created_ms >= {arg(query.after_ms)}")
+        if query.before_ms is not None:
+            where.append(f"m.created_ms <= {arg(query.before_ms)}")
+        if query.before_seq is not None:
+            where.append(f"m.seq < {arg(query.before_seq)}")
+        sql = (
+            f"SELECT {COMMUNICATION_COLUMNS} FROM communications m JOIN cases c"
+            f" ON c.seq = m.case_seq WHERE {' AND '.join(where)}"
+            f" ORDER BY m.seq DESC LIMIT {arg(query.limit)}"
+        )
+
+        async def job(conn: Connection) -> list[CommunicationRecord]:
+            return [_communication(row) for row in await conn.fetch(sql, *args)]
+
+        return await self._read(job)
+
+    # --- export / import ----------------------------------------------------------
+
+
+async def _select_case(
+    conn: Connection, account_id: str, case_id: str, *, for_update: bool = False
+) -> CaseRecord | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1 AND account_id = $2{lock}",
+        case_id,
+        account_id,
+    )
+    return _case(row) if row else None
+
+
+async def _existing_case(conn: Connection, case: NewCase) -> CaseRecord:
+    found = await _select_case(conn, case.account_id, case.case_id)
+    if found is None or found.created_ms != case.created_ms or found.subject != case.subject:
+        # A random 64-bit collision with another case: never hand out someone else's.
+        raise RuntimeError(f"case id {case.case_id} already belongs to another case")
+    return found
+
+
+async def _insert_communication(conn: Connection, case_seq: int, comm: NewCommunication) -> None:
+    await conn.execute(
+        "INSERT INTO communications (case_seq, body, submitted_by, author_kind, cc_emails,"
+        " created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        case_seq,
+        comm.body,
+        comm.submitted_by,
+        comm.author_kind,
+        list(comm.cc_emails),
+        comm.created_ms,
+    )
+
+
+async def _insert_event(
+    conn: Connection,
+    case_seq: int,
+    at_ms: int,
+    actor: str,
+    from_status: str | None,
+    to_status: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO case_events (case_seq, at_ms, actor, from_status, to_status)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        case_seq,
+        at_ms,
+        actor,
+        from_status,
+        to_status,
+    )

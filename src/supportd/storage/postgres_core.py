@@ -1,0 +1,342 @@
+"""The scale-out store's foundation: several supportd processes on several machines share one
+PostgreSQL.
+
+Nothing here keeps state between requests beyond the connection pool: display ids come
+from the cases table's BIGSERIAL sequence (unique and increasing across every node),
+pagination cursors are sequence numbers, and every write is one transaction that locks
+the rows it changes (SELECT ... FOR UPDATE), so two nodes replying to the same case at
+once apply the reply rules one after the other.
+
+asyncpg has no type stubs: its objects are `Any` here and nowhere else; every function
+that leaves this module returns our own records.
+
+Each area of the store (cases, accounts, ...) is a mixin over PostgresCore in its own
+module; storage.postgres composes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from supportd.storage import exchange, migrations
+from supportd.storage.base import ExportRow, SchemaError, StoreUnavailable
+
+log = logging.getLogger("supportd.storage.postgres")
+
+T = TypeVar("T")
+Connection = Any  # asyncpg.Connection (untyped)
+
+DIALECT = "postgresql"
+# pg_advisory_xact_lock key for migrations: the bytes of "supportd" as a bigint.
+MIGRATION_LOCK = int.from_bytes(b"supportd", "big")
+MAX_ATTEMPTS = 4
+BACKOFF_S = 0.02
+BACKOFF_CAP_S = 1.0
+
+# PostgreSQL rolled the transaction back and asks the client to run it again. (A
+# prepared statement invalidated by a migration run while this node serves fails its
+# transaction once; asyncpg has then dropped the stale statement.)
+RETRY_TRANSACTION: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.InvalidCachedStatementError,
+)
+# The connection went away (server restart, failover, network, terminated backend).
+CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    ConnectionError,
+)
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}"))
+
+
+# --- schema -------------------------------------------------------------------------
+
+
+async def _connect(url: str, **kwargs: Any) -> Connection:
+    try:
+        return await asyncpg.connect(url, **kwargs)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise StoreUnavailable(
+            f"cannot connect to PostgreSQL at {display_url(url)}: {exc}"
+        ) from exc
+
+
+async def _schema_version(conn: Connection) -> int:
+    if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        return 0
+    return int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+
+
+def _schema_problem(url: str, current: int) -> str | None:
+    newest = migrations.latest(DIALECT)
+    where = f"the PostgreSQL database {display_url(url)}"
+    if current == 0:
+        return f"{where} has no supportd schema: run `supportd migrate --database URL` on it first"
+    if current < newest:
+        return (
+            f"{where} has schema version {current}, this supportd needs {newest}: "
+            "run `supportd migrate --database URL` first"
+        )
+    if current > newest:
+        return (
+            f"{where} has schema version {current}, newer than this supportd knows "
+            f"({newest}): upgrade supportd"
+        )
+    return None
+
+
+async def check_schema(url: str) -> None:
+    """SchemaError unless the database has exactly this supportd's schema."""
+    conn = await _connect(url)
+    try:
+        problem = _schema_problem(url, await _schema_version(conn))
+    finally:
+        await conn.close()
+    if problem:
+        raise SchemaError(problem)
+
+
+async def migrate(url: str) -> list[str]:
+    """Apply pending migrations in one transaction; the names of those applied.
+
+    Nodes started together may all run this: the advisory lock makes them take turns,
+    and each later one finds nothing left to do.
+    """
+    # Migrations may legitimately run longer than the serving statement timeout.
+    conn = await _connect(url, server_settings={"statement_timeout": "0"})
+    applied: list[str] = []
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            current = await _schema_version(conn)
+            newest = migrations.latest(DIALECT)
+            if current > newest:
+                raise SchemaError(
+                    f"database schema version {current} is newer than this supportd ({newest})"
+                )
+            for version, name, sql in migrations.migrations(DIALECT):
+                if version > current:
+                    # Without arguments asyncpg sends the file as one simple query:
+                    # several statements are fine.
+                    await conn.execute(sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                        version,
+                        name,
+                    )
+                    applied.append(name)
+    finally:
+        await conn.close()
+    return applied
+
+
+# --- the store ----------------------------------------------------------------------
+
+
+class PostgresCore:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        statement_timeout_ms: int = 30_000,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self.statement_timeout_ms = statement_timeout_ms
+        self.max_attempts = max_attempts
+        self._pool: Any = None
+
+    async def open(self) -> None:
+        await check_schema(self.url)
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.url,
+                min_size=min(2, self.pool_size),
+                max_size=self.pool_size,
+                server_settings={
+                    "statement_timeout": str(self.statement_timeout_ms),
+                    "application_name": "supportd",
+                },
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreUnavailable(
+                f"cannot connect to PostgreSQL at {display_url(self.url)}: {exc}"
+            ) from exc
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    @property
+    def _db(self) -> Any:
+        if self._pool is None:
+            raise RuntimeError("store is not open")
+        return self._pool
+
+    # --- running statements, with retries ----------------------------------------
+
+    async def _backoff(self, attempt: int, exc: BaseException) -> None:
+        delay = min(BACKOFF_CAP_S, BACKOFF_S * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+        log.warning(
+            "PostgreSQL: %s (%s); attempt %d of %d in %.0f ms",
+            type(exc).__name__,
+            exc,
+            attempt + 1,
+            self.max_attempts,
+            delay * 1000,
+        )
+        await asyncio.sleep(delay)
+
+    async def _read(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run a read; reads change nothing, so any retryable failure is retried."""
+        attempt = 1
+        while True:
+            try:
+                async with self._db.acquire() as conn:
+                    return await fn(conn)
+            except (*RETRY_TRANSACTION, *CONNECTION_LOST) as exc:
+                if attempt >= self.max_attempts:
+                    raise
+                await self._backoff(attempt, exc)
+                attempt += 1
+
+    async def _write(
+        self,
+        fn: Callable[[Connection], Awaitable[T]],
+        *,
+        idempotent: bool = False,
+        single_statement: bool = False,
+    ) -> T:
+        """Run fn in one transaction, retrying only where that cannot apply it twice.
+
+        A failure before COMMIT was sent cannot have committed anything: PostgreSQL
+        discards the transaction of a lost connection, and rolls back one it chose as a
+        serialization or deadlock victim. A connection lost *during* COMMIT leaves the
+        outcome unknown: the write is repeated only if it is idempotent. A
+        single_statement fn runs without BEGIN/COMMIT (the statement is its own
+        transaction), so a lost connection while it runs is such an unknown outcome.
+        """
+        attempt = 1
+        while True:
+            committing = False
+            try:
+                async with self._db.acquire() as conn:
+                    if single_statement:
+                        committing = True
+                        return await fn(conn)
+                    transaction = conn.transaction()
+                    await transaction.start()
+                    try:
+                        result = await fn(conn)
+                    except BaseException:
+                        await _rollback_quietly(transaction)
+                        raise
+                    committing = True
+                    await transaction.commit()
+                    return result
+            except RETRY_TRANSACTION as exc:
+                if attempt >= self.max_attempts:
+                    raise
+                await self._backoff(attempt, exc)
+            except CONNECTION_LOST as exc:
+                if (committing and not idempotent) or attempt >= self.max_attempts:
+                    raise
+                await self._backoff(attempt, exc)
+            attempt += 1
+
+    # --- export / import ------------------------------------------------------
+
+    async def is_empty(self) -> bool:
+        tables = " AND ".join(f"NOT EXISTS (SELECT 1 FROM {t.name})" for t in exchange.TABLES)
+
+        async def job(conn: Connection) -> bool:
+            return bool(await conn.fetchval(f"SELECT {tables}"))
+
+        return await self._read(job)
+
+    async def export_all(self, batch_size: int) -> AsyncIterator[tuple[str, list[ExportRow]]]:
+        # One REPEATABLE READ transaction: every batch reads the same snapshot, so an
+        # export taken while nodes keep writing is consistent. Not retried: a snapshot
+        # cannot be resumed on another connection.
+        async with (
+            self._db.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            for t in exchange.TABLES:
+                sql = (
+                    f"SELECT {', '.join(t.columns)} FROM {t.name}"
+                    " WHERE seq > $1 ORDER BY seq LIMIT $2"
+                )
+                after = 0
+                while True:
+                    rows = await conn.fetch(sql, after, batch_size)
+                    if rows:
+                        yield t.name, [_exported(t, row) for row in rows]
+                    if len(rows) < batch_size:
+                        break
+                    after = rows[-1][0]
+
+    async def import_rows(self, table: str, rows: Sequence[ExportRow]) -> None:
+        t = exchange.table(table)
+        records = [tuple(row[c] for c in t.columns) for row in rows]
+
+        async def job(conn: Connection) -> None:
+            await conn.copy_records_to_table(t.name, records=records, columns=list(t.columns))
+
+        await self._write(job)
+
+    async def finish_import(self) -> None:
+        async def job(conn: Connection) -> None:
+            for t in exchange.TABLES:
+                # is_called = false on an empty table: the next value is 1.
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{t.name}', 'seq'),"
+                    f" COALESCE(MAX(seq), 1), MAX(seq) IS NOT NULL) FROM {t.name}"
+                )
+
+        await self._write(job)
+
+
+def _exported(t: exchange.Table, row: Any) -> ExportRow:
+    item = dict(row)
+    for column in t.list_columns:
+        item[column] = list(item[column])
+    return item
+
+
+async def _rollback_quietly(transaction: Any) -> None:
+    # The error that made us roll back is the one worth reporting; a rollback on a
+    # broken connection fails too, and the pool discards that connection anyway.
+    try:
+        await transaction.rollback()
+    except Exception as exc:
+        log.debug("rollback failed: %s", exc)

@@ -1,0 +1,169 @@
+"""The embedded store's foundation: one SQLite file in WAL mode, its connections,
+migrations, and export/import of every table.
+
+Reads run on the event loop's thread against their own connection: they are short,
+indexed lookups, and a thread hop would cost more than the query. Writes go through
+the process's single writer thread (see sqlite_writer). Each area of the store (cases,
+accounts, ...) is a mixin over SQLiteCore in its own module; storage.sqlite composes them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from supportd.storage import exchange, migrations
+from supportd.storage.base import ExportRow, SchemaError
+from supportd.storage.sqlite_writer import Writer
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # NORMAL in WAL mode: a commit survives the process dying; only a power loss can
+    # lose the last transactions.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations"
+        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+    )
+    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(path: Path) -> list[str]:
+    """Apply pending migrations; the names of those applied."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    applied: list[str] = []
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        current = schema_version(conn)
+        newest = migrations.latest("sqlite")
+        if current > newest:
+            raise SchemaError(
+                f"database schema version {current} is newer than this supportd ({newest})"
+            )
+        for version, name, sql in migrations.migrations("sqlite"):
+            if version > current:
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, name))
+                applied.append(name)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+class SQLiteCore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._reader: sqlite3.Connection | None = None
+        self._writer = Writer(lambda: connect(self.path))
+
+    async def open(self) -> None:
+        # The embedded store sets itself up: `make run` on a fresh machine just works.
+        migrate(self.path)
+        self._reader = connect(self.path)
+        self._writer.start()
+
+    async def close(self) -> None:
+        self._writer.stop()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._reader is None:
+            raise RuntimeError("store is not open")
+        return self._reader
+
+    # --- export / import ----------------------------------------------------------
+
+    async def is_empty(self) -> bool:
+        for t in exchange.TABLES:
+            if self._db.execute(f"SELECT 1 FROM {t.name} LIMIT 1").fetchone():
+                return False
+        return True
+
+    async def export_all(self, batch_size: int) -> AsyncIterator[tuple[str, list[ExportRow]]]:
+        # A connection of its own, in one read transaction: in WAL mode it reads one
+        # snapshot throughout while the writer goes on committing.
+        conn = connect(self.path)
+        try:
+            conn.execute("BEGIN")
+            for t in exchange.TABLES:
+                sql = (
+                    f"SELECT {', '.join(t.columns)} FROM {t.name}"
+                    " WHERE seq > ? ORDER BY seq LIMIT ?"
+                )
+                after = 0
+                while True:
+                    rows = conn.execute(sql, (after, batch_size)).fetchall()
+                    if rows:
+                        yield t.name, [_exported(t, row) for row in rows]
+                    if len(rows) < batch_size:
+                        break
+                    after = rows[-1][0]
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    async def import_rows(self, table: str, rows: Sequence[ExportRow]) -> None:
+        t = exchange.table(table)
+        records = [
+            tuple(
+                json.dumps(row[c])
+                if c in t.list_columns
+                else int(row[c])
+                if c in t.bool_columns
+                else row[c]
+                for c in t.columns
+            )
+            for row in rows
+        ]
+        sql = (
+            f"INSERT INTO {t.name} ({', '.join(t.columns)})"
+            f" VALUES ({', '.join('?' * len(t.columns))})"
+        )
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany(sql, records)
+
+        await self._writer.submit(job)
+
+    async def finish_import(self) -> None:
+        # AUTOINCREMENT already continues after the largest seq inserted.
+        return None
+
+
+def _exported(t: exchange.Table, row: Any) -> ExportRow:
+    item = dict(zip(t.columns, row, strict=True))
+    for column in t.list_columns:
+        item[column] = json.loads(item[column])
+    for column in t.bool_columns:
+        item[column] = bool(item[column])
+    return item
