@@ -24,10 +24,12 @@ from supportd import config as config_module
 from supportd import errors, protocol
 from supportd.auth import Authenticator, OpenAuthenticator
 from supportd.config import Config
+from supportd.operations.background import JOB_KINDS, PERIODIC
 from supportd.operations.context import Context
 from supportd.operations.registry import HANDLERS
 from supportd.reference import catalogue
 from supportd.storage.base import Store
+from supportd.worker import Worker
 
 log = logging.getLogger("supportd")
 
@@ -154,9 +156,13 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
+        worker = Worker(context, JOB_KINDS, PERIODIC, config.worker_poll_ms / 1000)
+        if config.background_worker:
+            worker.start()
         try:
             yield
         finally:
+            await worker.stop()
             await store.close()
 
     return _App(

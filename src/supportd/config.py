@@ -65,6 +65,14 @@ class Config:
     access_log: bool = _setting(
         False, "Write one log line per request (off by default: it costs throughput)."
     )
+    background_worker: bool = _setting(
+        True,
+        "Run the background worker (sweepers, auto-resolve, upload processing, Trusted "
+        "Advisor refreshes) in this process; jobs run once across all nodes either way.",
+    )
+    worker_poll_ms: int = _setting(
+        500, "How often the background worker looks for due jobs, in milliseconds."
+    )
 
     @property
     def sqlite_path(self) -> Path:
@@ -143,6 +151,8 @@ def from_environ(
 def check(config: Config) -> None:
     if not (0 <= config.port <= 65535):
         raise ValueError("port must be between 0 and 65535")
+    if config.worker_poll_ms < 10:
+        raise ValueError("worker_poll_ms must be at least 10")
     if config.workers < 1:
         raise ValueError("workers must be at least 1")
     if not (config.default_account.isdigit() and len(config.default_account) == 12):

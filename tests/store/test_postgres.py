@@ -99,7 +99,9 @@ async def test_concurrent_migrations_apply_each_file_once(empty_url: str) -> Non
         [],
         [name for _, name, _ in migrations.migrations("postgresql")],
     ]
-    assert await fetchval(empty_url, "SELECT COUNT(*) FROM schema_migrations") == NEWEST
+    assert await fetchval(empty_url, "SELECT COUNT(*) FROM schema_migrations") == len(
+        migrations.migrations("postgresql")
+    )
     await check_schema(empty_url)
     assert await migrate(empty_url) == []
 
@@ -155,7 +157,10 @@ def test_serve_refuses_an_unmigrated_database_in_one_line(empty_url: str) -> Non
 
     migrated = run_cli("migrate", "--database", empty_url)
     assert migrated.returncode == 0, migrated.stderr
-    assert migrated.stdout.splitlines() == ["applied 0001_core.sql", "schema is up to date"]
+    assert migrated.stdout.splitlines() == [
+        *(f"applied {name}" for _, name, _ in migrations.migrations("postgresql")),
+        "schema is up to date",
+    ]
 
 
 def test_unreachable_database_is_one_line_too(databases: ThrowawayDatabases) -> None:

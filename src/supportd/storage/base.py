@@ -14,6 +14,7 @@ from supportd.domain.records import (
     NewCommunication,
     ResolveOutcome,
 )
+from supportd.storage.contract_jobs import JobStore
 
 
 class SchemaError(RuntimeError):
@@ -92,5 +93,5 @@ class StoreCore(Protocol):
         """After importing: new rows get sequence numbers above every imported one."""
 
 
-class Store(StoreCore, CaseStore, Protocol):
+class Store(StoreCore, CaseStore, JobStore, Protocol):
     """Everything operations may ask of a store: one protocol per area of the data."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import check_schema, display_url, migrate
+from supportd.storage.postgres_jobs import PostgresJobs
 
 __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 
 
-class PostgresStore(PostgresCases):
+class PostgresStore(PostgresCases, PostgresJobs):
     """Every area of the store over one PostgreSQL database (see postgres_core)."""

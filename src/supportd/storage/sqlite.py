@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from supportd.storage.sqlite_cases import SQLiteCases
 from supportd.storage.sqlite_core import connect, migrate
+from supportd.storage.sqlite_jobs import SQLiteJobs
 
 __all__ = ["SQLiteStore", "connect", "migrate"]
 
 
-class SQLiteStore(SQLiteCases):
+class SQLiteStore(SQLiteCases, SQLiteJobs):
     """Every area of the store over one SQLite file (see sqlite_core)."""

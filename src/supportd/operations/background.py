@@ -1,0 +1,65 @@
+"""Background work of every area: job handlers by kind, and periodic tasks.
+
+Areas register here; the worker (supportd.worker) runs them. A handler gets the
+context and the claimed job and either returns (done) or raises (failed, or retried
+while attempts remain). Handlers must be safe to run again after a node died in the
+middle of one: a job is at-least-once, and exactly-once in effect only if its writes
+check where they left off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from supportd.domain import clock
+from supportd.domain.jobs import Job
+from supportd.operations.context import Context
+
+JobHandler = Callable[[Context, Job], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class JobKind:
+    handler: JobHandler
+    timeout_s: float = 60.0
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    """Runs once per interval across the whole cluster (one job per period key)."""
+
+    name: str
+    interval_s: float
+    handler: JobHandler
+    timeout_s: float = 60.0
+
+
+JOB_KINDS: dict[str, JobKind] = {}
+PERIODIC: dict[str, Periodic] = {}
+
+FINISHED_JOBS_KEPT_MS = 24 * 3600 * 1000
+
+
+def register_job(
+    kind: str, handler: JobHandler, timeout_s: float = 60.0, attempts: int = 3
+) -> None:
+    JOB_KINDS[kind] = JobKind(handler, timeout_s, attempts)
+
+
+def register_periodic(
+    name: str, interval_s: float, handler: JobHandler, timeout_s: float = 60.0
+) -> None:
+    PERIODIC[name] = Periodic(name, interval_s, handler, timeout_s)
+
+
+def periodic_kind(name: str) -> str:
+    return f"periodic:{name}"
+
+
+async def _prune_finished_jobs(ctx: Context, job: Job) -> None:
+    await ctx.store.prune_jobs(clock.now_ms() - FINISHED_JOBS_KEPT_MS)
+
+
+register_periodic("prune-jobs", 3600.0, _prune_finished_jobs)

@@ -1,0 +1,102 @@
+"""The background worker: one per server process, started and stopped with the app.
+
+Every poll it proposes the current period of each periodic task (the store keeps one
+job per period, so a period runs once across the cluster), claims due jobs with a
+lease, and runs them with a timeout. A job whose worker died is claimed again by any
+node once its lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+
+from supportd.domain import clock, jobs
+from supportd.domain.jobs import Job
+from supportd.operations.background import JobKind, Periodic, periodic_kind
+from supportd.operations.context import Context
+
+log = logging.getLogger("supportd.worker")
+
+CLAIM_BATCH = 8
+
+
+class Worker:
+    def __init__(
+        self,
+        ctx: Context,
+        kinds: Mapping[str, JobKind],
+        periodic: Mapping[str, Periodic],
+        poll_s: float,
+        lease_grace_s: float = 5.0,
+    ) -> None:
+        self.ctx = ctx
+        self.periodic = dict(periodic)
+        self.kinds: dict[str, JobKind] = dict(kinds)
+        for task in self.periodic.values():
+            self.kinds[periodic_kind(task.name)] = JobKind(task.handler, task.timeout_s, 1)
+        self.poll_s = poll_s
+        # A lease outlives the longest timeout by this much: a job is only taken over
+        # from a worker that is gone, not one that is finishing.
+        self.lease_ms = int(
+            (max((k.timeout_s for k in self.kinds.values()), default=0) + lease_grace_s) * 1000
+        )
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="supportd-worker")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.tick()
+            except Exception:  # the store may be briefly unreachable: try again next poll
+                log.exception("background worker tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.poll_s)
+
+    async def tick(self) -> int:
+        """One round: schedule periodic work, run what is due. How many jobs ran."""
+        store = self.ctx.store
+        now = clock.now_ms()
+        for task in self.periodic.values():
+            key, start = jobs.periodic_key(task.name, now, int(task.interval_s * 1000))
+            await store.enqueue_job(
+                periodic_kind(task.name), {"period_start_ms": start}, start, key
+            )
+        ran = 0
+        while not self._stop.is_set():
+            claimed = await store.claim_jobs(
+                list(self.kinds), clock.now_ms(), self.lease_ms, CLAIM_BATCH
+            )
+            if not claimed:
+                break
+            for job in claimed:
+                await self._run_job(job)
+                ran += 1
+        return ran
+
+    async def _run_job(self, job: Job) -> None:
+        kind = self.kinds[job.kind]
+        error: str | None = None
+        try:
+            await asyncio.wait_for(kind.handler(self.ctx, job), kind.timeout_s)
+        except TimeoutError:
+            error = f"timed out after {kind.timeout_s:g} s"
+        except Exception as exc:
+            log.exception("job %s (%s) failed", job.seq, job.kind)
+            error = f"{type(exc).__name__}: {exc}"
+        now = clock.now_ms()
+        if error is not None and job.attempts < kind.max_attempts:
+            # Leave it running: the lease runs out and any worker retries it.
+            return
+        await self.ctx.store.finish_job(job, error, now)
