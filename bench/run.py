@@ -35,6 +35,8 @@ import loadgen
 import seed
 from common import ACCOUNT, CREATE_CASE, log, median, ratio
 
+import supportd
+
 PARTS = ("createcase", "durability", "describe", "startup")
 ALIASES = {"rss": "describe", "throughput": "createcase"}
 
@@ -691,6 +693,7 @@ def main(argv: list[str]) -> int:
         "settings": settings.__dict__,
         "parts": parts,
         "git_commit": _git_commit(),
+        "supportd_source": str(Path(supportd.__file__).parent),
         "machine": {
             "cpus": _cpus(),
             "python": platform.python_version(),
