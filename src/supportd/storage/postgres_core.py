@@ -83,26 +83,31 @@ async def _connect(url: str, **kwargs: Any) -> Connection:
         ) from exc
 
 
-async def _schema_version(conn: Connection) -> int:
+async def _applied_versions(conn: Connection) -> set[int]:
     if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
-        return 0
-    return int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+        return set()
+    return {int(row[0]) for row in await conn.fetch("SELECT version FROM schema_migrations")}
 
 
-def _schema_problem(url: str, current: int) -> str | None:
+def _schema_problem(url: str, applied: set[int]) -> str | None:
     newest = migrations.latest(DIALECT)
     where = f"the PostgreSQL database {display_url(url)}"
-    if current == 0:
+    if not applied:
         return f"{where} has no supportd schema: run `supportd migrate --database URL` on it first"
-    if current < newest:
-        return (
-            f"{where} has schema version {current}, this supportd needs {newest}: "
-            "run `supportd migrate --database URL` first"
-        )
+    current = max(applied)
     if current > newest:
         return (
             f"{where} has schema version {current}, newer than this supportd knows "
             f"({newest}): upgrade supportd"
+        )
+    # Migrations are numbered per area, so one numbered below the newest applied can
+    # arrive later (e.g. 0003 after 0006): any missing one needs `migrate`.
+    missing = migrations.versions(DIALECT) - applied
+    if missing:
+        return (
+            f"{where} has schema version {current}, this supportd needs {newest}"
+            f" (missing: {', '.join(str(v) for v in sorted(missing))}): "
+            "run `supportd migrate --database URL` first"
         )
     return None
 
@@ -111,7 +116,7 @@ async def check_schema(url: str) -> None:
     """SchemaError unless the database has exactly this supportd's schema."""
     conn = await _connect(url)
     try:
-        problem = _schema_problem(url, await _schema_version(conn))
+        problem = _schema_problem(url, await _applied_versions(conn))
     finally:
         await conn.close()
     if problem:
@@ -134,14 +139,15 @@ async def migrate(url: str) -> list[str]:
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
                 " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
             )
-            current = await _schema_version(conn)
+            done = await _applied_versions(conn)
+            current = max(done, default=0)
             newest = migrations.latest(DIALECT)
             if current > newest:
                 raise SchemaError(
                     f"database schema version {current} is newer than this supportd ({newest})"
                 )
             for version, name, sql in migrations.migrations(DIALECT):
-                if version > current:
+                if version not in done:
                     # Without arguments asyncpg sends the file as one simple query:
                     # several statements are fine.
                     await conn.execute(sql)

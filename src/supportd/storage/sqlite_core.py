@@ -34,13 +34,12 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
+def applied_versions(conn: sqlite3.Connection) -> set[int]:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations"
         " (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
     )
-    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-    return int(row[0] or 0)
+    return {int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")}
 
 
 def migrate(path: Path) -> list[str]:
@@ -50,14 +49,17 @@ def migrate(path: Path) -> list[str]:
     applied: list[str] = []
     try:
         conn.execute("BEGIN IMMEDIATE")
-        current = schema_version(conn)
+        done = applied_versions(conn)
+        current = max(done, default=0)
         newest = migrations.latest("sqlite")
         if current > newest:
             raise SchemaError(
                 f"database schema version {current} is newer than this supportd ({newest})"
             )
+        # Migrations are numbered per area, so one numbered below the newest applied
+        # can arrive later (e.g. 0003 after 0006): apply every missing one, in order.
         for version, name, sql in migrations.migrations("sqlite"):
-            if version > current:
+            if version not in done:
                 for statement in _statements(sql):
                     conn.execute(statement)
                 conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, name))

@@ -19,3 +19,7 @@ def migrations(dialect: str) -> list[tuple[int, str, str]]:
 
 def latest(dialect: str) -> int:
     return migrations(dialect)[-1][0]
+
+
+def versions(dialect: str) -> set[int]:
+    return {version for version, _, _ in migrations(dialect)}

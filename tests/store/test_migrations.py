@@ -1,0 +1,87 @@
+"""Migrations are numbered per area (0002 accounts, 0003 attachments, ... 0006 jobs) and
+areas land in any order: a migration numbered below the newest applied one is still
+applied, and `serve` refuses a database that lacks one."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from supportd.storage import migrations
+from supportd.storage.base import SchemaError
+from supportd.storage.postgres import check_schema
+from supportd.storage.postgres import migrate as migrate_postgres
+from supportd.storage.sqlite import migrate as migrate_sqlite
+from tests.support.postgres import ThrowawayDatabases
+
+
+def _middle(dialect: str) -> tuple[int, str]:
+    """A migration below the newest, to pretend it arrived late."""
+    found = migrations.migrations(dialect)
+    assert len(found) >= 2
+    version, name, _ = found[-2]
+    return version, name
+
+
+def test_sqlite_applies_a_migration_numbered_below_the_newest(tmp_path: Path) -> None:
+    path = tmp_path / "supportd.db"
+    fresh = tmp_path / "fresh.db"
+    migrate_sqlite(fresh)
+    version, name = _middle("sqlite")
+    # A database made before this migration existed: every other one applied.
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT)")
+    conn.commit()
+    conn.close()
+    for v, n, sql in migrations.migrations("sqlite"):
+        if v == version:
+            continue
+        conn = sqlite3.connect(path)
+        conn.executescript(sql)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (v, n))
+        conn.commit()
+        conn.close()
+    assert migrate_sqlite(path) == [name]
+    assert migrate_sqlite(path) == []
+
+    def tables(p: Path) -> set[str]:
+        conn = sqlite3.connect(p)
+        try:
+            return {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        finally:
+            conn.close()
+
+    assert tables(path) == tables(fresh)
+
+
+@pytest.fixture
+def empty_url(postgres_databases: ThrowawayDatabases) -> str:
+    return postgres_databases.new_empty_database()
+
+
+def test_postgresql_refuses_then_applies_a_missing_migration(empty_url: str) -> None:
+    version, name = _middle("postgresql")
+
+    async def scenario() -> None:
+        conn = await asyncpg.connect(empty_url)
+        try:
+            await conn.execute(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            for v, n, sql in migrations.migrations("postgresql"):
+                if v != version:
+                    await conn.execute(sql)
+                    await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2)", v, n)
+        finally:
+            await conn.close()
+        with pytest.raises(SchemaError, match=rf"missing: {version}\): run `supportd migrate"):
+            await check_schema(empty_url)
+        assert await migrate_postgres(empty_url) == [name]
+        await check_schema(empty_url)
+
+    asyncio.run(scenario())
