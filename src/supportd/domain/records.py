@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from supportd.domain.accounts import NO_LIMITS, Limits
+from supportd.domain.plans import ENTERPRISE
+
 CUSTOMER = "customer"
 SUPPORT = "support"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the account, its e-mail and the caller's identity."""
+    """Who is calling: the account, its e-mail, the caller's identity (as shown in
+    submittedBy, e.g. `jane (User)`), the account's support plan and the limits that
+    apply to it."""
 
     account_id: str
     email: str
     name: str
     access_key_id: str
+    plan: str = ENTERPRISE
+    limits: Limits = NO_LIMITS
 
 
 @dataclass(frozen=True, slots=True)

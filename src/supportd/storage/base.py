@@ -14,6 +14,7 @@ from supportd.domain.records import (
     NewCommunication,
     ResolveOutcome,
 )
+from supportd.storage.contract_accounts import AccountStore
 from supportd.storage.contract_jobs import JobStore
 
 
@@ -32,8 +33,13 @@ ExportRow = dict[str, Any]
 class CaseStore(Protocol):
     """Cases, their communications and their history."""
 
-    async def create_case(self, case: NewCase, first: NewCommunication) -> CaseRecord:
-        """Insert a case and its first communication in one transaction."""
+    async def create_case(
+        self, case: NewCase, first: NewCommunication, *, max_cases_per_hour: int | None = None
+    ) -> CaseRecord:
+        """Insert a case and its first communication in one transaction. With
+        max_cases_per_hour, first count the account's cases of the last hour (before
+        case.created_ms) in that transaction, exactly across processes and nodes, and
+        raise CaseQuotaExceeded (nothing written) if there are that many already."""
 
     async def get_case(self, account_id: str, case_id: str) -> CaseRecord | None:
         """The account's case with this id, or None (other accounts' cases included)."""
@@ -93,5 +99,5 @@ class StoreCore(Protocol):
         """After importing: new rows get sequence numbers above every imported one."""
 
 
-class Store(StoreCore, CaseStore, JobStore, Protocol):
+class Store(StoreCore, CaseStore, JobStore, AccountStore, Protocol):
     """Everything operations may ask of a store: one protocol per area of the data."""

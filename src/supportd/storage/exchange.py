@@ -67,6 +67,51 @@ TABLES: tuple[Table, ...] = (
         "case_events",
         ("seq", "case_seq", "at_ms", "actor", "from_status", "to_status"),
     ),
+    # Accounts, access keys (secrets as sealed under the server key: an import works
+    # with the same --server-key only) and the audit trail.
+    Table(
+        "accounts",
+        (
+            "seq",
+            "account_id",
+            "email",
+            "plan",
+            "max_cases_per_hour",
+            "case_api_tps",
+            "advisor_tps",
+            "created_ms",
+        ),
+    ),
+    Table(
+        "access_keys",
+        (
+            "seq",
+            "access_key_id",
+            "account_id",
+            "user_name",
+            "secret_sealed",
+            "session_token_hash",
+            "expires_ms",
+            "created_ms",
+            "revoked_ms",
+        ),
+    ),
+    Table(
+        "audit_events",
+        (
+            "seq",
+            "at_ms",
+            "request_id",
+            "account_id",
+            "access_key_id",
+            "caller",
+            "operation",
+            "source_ip",
+            "user_agent",
+            "http_status",
+            "error_code",
+        ),
+    ),
 )
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 

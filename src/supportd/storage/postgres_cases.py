@@ -16,6 +16,7 @@ from supportd.domain.records import (
     NewCommunication,
     ResolveOutcome,
 )
+from supportd.storage.postgres_accounts import check_case_quota
 from supportd.storage.postgres_core import Connection, PostgresCore
 
 CASE_COLUMNS = (
@@ -79,7 +80,9 @@ def _communication(row: Any) -> CommunicationRecord:
 class PostgresCases(PostgresCore):
     # --- writes -------------------------------------------------------------------
 
-    async def create_case(self, case: NewCase, first: NewCommunication) -> CaseRecord:
+    async def create_case(
+        self, case: NewCase, first: NewCommunication, *, max_cases_per_hour: int | None = None
+    ) -> CaseRecord:
         async def job(conn: Connection) -> CaseRecord:
             # One statement, so one round trip and its own transaction: the case, its
             # first communication and its creation event commit together or not at all.
@@ -125,6 +128,15 @@ class PostgresCases(PostgresCore):
                 resolved_ms=None,
             )
 
+        if max_cases_per_hour is not None:
+            # The quota needs a transaction: lock the account, count, then insert.
+            limit = max_cases_per_hour
+
+            async def limited_job(conn: Connection) -> CaseRecord:
+                await check_case_quota(conn, case, limit)
+                return await job(conn)
+
+            return await self._write(limited_job, idempotent=True)
         return await self._write(job, idempotent=True, single_statement=True)
 
     async def add_communication(

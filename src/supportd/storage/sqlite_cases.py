@@ -18,6 +18,7 @@ from supportd.domain.records import (
     NewCommunication,
     ResolveOutcome,
 )
+from supportd.storage.sqlite_accounts import check_case_quota
 from supportd.storage.sqlite_core import SQLiteCore
 
 CASE_COLUMNS = (
@@ -63,8 +64,12 @@ def _communication(row: Any) -> CommunicationRecord:
 class SQLiteCases(SQLiteCore):
     # --- writes -----------------------------------------------------------------
 
-    async def create_case(self, case: NewCase, first: NewCommunication) -> CaseRecord:
+    async def create_case(
+        self, case: NewCase, first: NewCommunication, *, max_cases_per_hour: int | None = None
+    ) -> CaseRecord:
         def job(conn: sqlite3.Connection) -> CaseRecord:
+            if max_cases_per_hour is not None:
+                check_case_quota(conn, case, max_cases_per_hour)
             cursor = conn.execute(
                 "INSERT INTO cases (case_id, account_id, subject, service_code, category_code,"
                 " severity_code, status, is_open, language, issue_type, submitted_by, cc_emails,"
