@@ -1,8 +1,9 @@
 """The ASGI app: one pipeline from HTTP request to operation handler and back.
 
-request id -> operation from X-Amz-Target -> body size limit -> authentication ->
-JSON decode and model validation -> handler -> JSON 1.1 response. Errors raised at any
-step become AWS-shaped error responses in one place.
+request id -> operation from X-Amz-Target -> body size limit -> authentication (open
+or SigV4) -> plan and TPS limits -> JSON decode and model validation -> handler ->
+JSON 1.1 response -> one audit row. Errors raised at any step become AWS-shaped error
+responses in one place.
 """
 
 from __future__ import annotations
@@ -22,12 +23,22 @@ from starlette.types import Receive, Scope, Send
 
 from supportd import config as config_module
 from supportd import errors, protocol
-from supportd.auth import Authenticator, OpenAuthenticator
+from supportd.auth import (
+    Authenticator,
+    Caller,
+    IncomingRequest,
+    OpenAuthenticator,
+    SigV4Authenticator,
+)
 from supportd.config import Config
+from supportd.domain import clock
+from supportd.domain.accounts import AuditEntry
+from supportd.operations import access
 from supportd.operations.background import JOB_KINDS, PERIODIC
 from supportd.operations.context import Context
 from supportd.operations.registry import HANDLERS
 from supportd.reference import catalogue
+from supportd.secretbox import SecretBox, load_key
 from supportd.storage.base import Store
 from supportd.worker import Worker
 
@@ -109,21 +120,33 @@ def create_app(
 ) -> Starlette:
     model = protocol.load_model()
     context = Context(config=config, catalogue=catalogue.load(config.reference_dir), store=store)
-    authenticate = authenticate or OpenAuthenticator(
-        config.default_account, config.account_email_domain
-    )
+    authenticate = authenticate or make_authenticator(config, store)
+    gate = access.Gate()
 
     async def api(request: Request) -> Response:
         request_id = _request_id()
+        at_ms = clock.now_ms()
+        target = request.headers.get("x-amz-target")
+        caller = Caller()
+        operation: protocol.Operation | None = None
+        not_found: errors.ApiError | None = None
+        error_code: str | None = None
         try:
-            operation = protocol.operation_for_target(model, request.headers.get("x-amz-target"))
+            try:
+                operation = protocol.operation_for_target(model, target)
+            except errors.ApiError as unknown:
+                # Answered after authentication: who may not call cannot probe either.
+                not_found = unknown
             limit = (
                 config.max_attachment_body_bytes
-                if operation.name in FILE_OPERATIONS
+                if operation is not None and operation.name in FILE_OPERATIONS
                 else config.max_body_bytes
             )
             raw = await _read_body(request, limit)
-            principal = authenticate(request.headers, raw)
+            principal = await authenticate(_incoming(request, raw), caller)
+            if operation is None:
+                raise not_found or errors.UnknownOperationException("Unknown operation.")
+            gate.check(principal, operation.name)  # plan, then TPS limits
             handler = HANDLERS.get(operation.name)
             if handler is None:
                 raise errors.UnknownOperationException(
@@ -131,18 +154,23 @@ def create_app(
                 )
             params = protocol.parse_input(model, operation, protocol.decode_body(raw))
             result = await handler(context, principal, params)
-            return _response(200, protocol.encode_result(result), request_id)
+            response = _response(200, protocol.encode_result(result), request_id)
         except errors.ApiError as error:
-            return _response(error.status, protocol.encode_error(error), request_id, error.code)
+            error_code = error.code
+            response = _response(error.status, protocol.encode_error(error), request_id, error.code)
         except ClientDisconnect:
-            return Response(status_code=400)
+            error_code = "ClientDisconnect"
+            response = Response(status_code=400)
         except Exception:
             # The details go to the log with the request id, never to the client.
             log.exception("internal error in request %s", request_id)
             fault = errors.InternalServerError(
                 f"An internal error occurred. Request ID: {request_id}"
             )
-            return _response(500, protocol.encode_error(fault), request_id, fault.code)
+            error_code = fault.code
+            response = _response(500, protocol.encode_error(fault), request_id, fault.code)
+        _audit(store, request, request_id, at_ms, caller, operation, target, response, error_code)
+        return response
 
     async def not_api(request: Request) -> Response:
         error = errors.UnknownOperationException(
@@ -176,6 +204,65 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+
+
+def make_authenticator(config: Config, store: Store) -> Authenticator:
+    profile = access.limits_profile(config)
+    if config.auth == "sigv4":
+        return SigV4Authenticator(store.get_credential, open_secret_box(config), profile)
+    return OpenAuthenticator(
+        config.default_account, config.account_email_domain, store.get_account, profile
+    )
+
+
+def _incoming(request: Request, body: bytes) -> IncomingRequest:
+    scope = request.scope
+    raw_path = scope.get("raw_path")
+    return IncomingRequest(
+        method=scope["method"],
+        path=raw_path.decode("latin-1") if raw_path else scope["path"],
+        query=scope.get("query_string", b"").decode("latin-1"),
+        raw_headers=scope["headers"],
+        body=body,
+    )
+
+
+def _audit(
+    store: Store,
+    request: Request,
+    request_id: str,
+    at_ms: int,
+    caller: Caller,
+    operation: protocol.Operation | None,
+    target: str | None,
+    response: Response,
+    error_code: str | None,
+) -> None:
+    """One audit row per API call, failed authentication included: who (as far as it
+    is known), what, from where, and how it ended. Never bodies, messages or secrets."""
+    try:
+        store.record_audit(
+            AuditEntry(
+                at_ms=at_ms,
+                request_id=request_id,
+                account_id=caller.account_id,
+                access_key_id=caller.access_key_id,
+                caller=caller.name,
+                operation=operation.name if operation is not None else (target or "")[:128],
+                source_ip=request.client.host if request.client else "",
+                user_agent=request.headers.get("user-agent", "")[:256],
+                http_status=response.status_code,
+                error_code=error_code,
+            )
+        )
+    except Exception:
+        log.exception("audit row of request %s not recorded", request_id)
+
+
+def open_secret_box(config: Config) -> SecretBox:
+    """The box for access keys' secrets. SQLite: the key file is made on first use in
+    the data directory, next to the database. PostgreSQL: never made automatically."""
+    return SecretBox(load_key(config.server_key, config.data_dir, create=not config.database_url))
 
 
 def open_store(config: Config) -> Store:

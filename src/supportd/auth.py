@@ -1,23 +1,93 @@
-"""Who is calling. Open mode trusts the access key named in the Authorization header.
+"""Who is calling: open mode (trust the access key id) or strict SigV4.
 
-Open mode checks no signature: a 12-digit access key id is that account, anything else
-(or no header) is the configured default account. Strict SigV4 verification plugs in
-as another Authenticator with the same signature.
+Both authenticators look accounts and keys up through callables (the store's methods),
+so the store stays out of this module, and both fill in a `Caller` as they learn who is
+calling: the audit trail records it for failed requests too.
+
+- Open mode checks no signature: a 12-digit access key id is that account, anything
+  else (or no header) is the configured default account. An account that exists in the
+  accounts table has its plan, e-mail and own limits; any other account is served as
+  an enterprise-plan account with the e-mail `account-<id>@<domain>`.
+- SigV4 mode accepts only a valid signature (sigv4.py) by a known, unrevoked key, with
+  the session token of a temporary key, and serves the key's account.
 """
 
 from __future__ import annotations
 
+import hmac
+import logging
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
+from supportd import errors, sigv4
+from supportd.domain.accounts import (
+    AccessKey,
+    Account,
+    Credential,
+    Limits,
+    effective_limits,
+    is_account_id,
+    token_hash,
+)
+from supportd.domain.plans import ENTERPRISE
 from supportd.domain.records import Principal
+from supportd.secretbox import SecretBox, SecretBoxError
+
+log = logging.getLogger("supportd.auth")
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+MAX_KEY_ID = 128  # longer "access key ids" are clipped in the audit trail
+INVALID_TOKEN = "The security token included in the request is invalid."  # noqa: S105
+EXPIRED_TOKEN = "The security token included in the request is expired"  # noqa: S105
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingRequest:
+    """What authentication reads of an HTTP request. Header names are lower case (as
+    the ASGI server hands them over), values undecoded until asked for."""
+
+    method: str
+    path: str
+    query: str
+    raw_headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    def headers(self) -> Iterator[tuple[str, str]]:
+        for name, value in self.raw_headers:
+            yield name.decode("latin-1"), value.decode("latin-1")
+
+    def values(self, name: str) -> list[str]:
+        wanted = name.encode()
+        return [v.decode("latin-1") for k, v in self.raw_headers if k.lower() == wanted]
+
+    def header(self, name: str) -> str | None:
+        wanted = name.encode()
+        for key, value in self.raw_headers:
+            if key.lower() == wanted:
+                return value.decode("latin-1")
+        return None
+
+
+@dataclass(slots=True)
+class Caller:
+    """What is known about the caller so far: kept for the audit trail when
+    authentication fails half way."""
+
+    access_key_id: str | None = None
+    account_id: str | None = None
+    name: str | None = None
 
 
 class Authenticator(Protocol):
-    def __call__(self, headers: Mapping[str, str], body: bytes) -> Principal: ...
+    async def __call__(self, request: IncomingRequest, caller: Caller) -> Principal: ...
+
+
+AccountLookup = Callable[[str], Awaitable[Account | None]]
+CredentialLookup = Callable[[str], Awaitable[Credential | None]]
 
 
 def access_key_id(authorization: str) -> str | None:
@@ -25,17 +95,132 @@ def access_key_id(authorization: str) -> str | None:
     return match.group(1) if match else None
 
 
+def identity(key: AccessKey) -> str:
+    """The caller as AWS shows it in submittedBy: `jane (User)`; temporary keys are
+    shown as roles (`deploy (Role)`), as assumed-role sessions are."""
+    return f"{key.user_name} ({'Role' if key.temporary else 'User'})"
+
+
 class OpenAuthenticator:
-    def __init__(self, default_account: str, email_domain: str) -> None:
+    def __init__(
+        self,
+        default_account: str,
+        email_domain: str,
+        lookup_account: AccountLookup,
+        profile: Limits,
+    ) -> None:
         self.default_account = default_account
         self.email_domain = email_domain
+        self.lookup_account = lookup_account
+        self.profile = profile
 
-    def __call__(self, headers: Mapping[str, str], body: bytes) -> Principal:
-        key = access_key_id(headers.get("authorization", "")) or "anonymous"
-        account = key if key.isdigit() and len(key) == 12 else self.default_account
+    async def __call__(self, request: IncomingRequest, caller: Caller) -> Principal:
+        key = access_key_id(request.header("authorization") or "") or "anonymous"
+        account_id = key if is_account_id(key) else self.default_account
+        caller.access_key_id = key[:MAX_KEY_ID]
+        caller.account_id = account_id
+        caller.name = f"{key} (User)"
+        account = await self.lookup_account(account_id)
+        if account is None:
+            return Principal(
+                account_id=account_id,
+                email=f"account-{account_id}@{self.email_domain}",
+                name=caller.name,
+                access_key_id=key,
+                plan=ENTERPRISE,
+                limits=self.profile,
+            )
         return Principal(
-            account_id=account,
-            email=f"account-{account}@{self.email_domain}",
-            name=f"{key} (User)",
+            account_id=account_id,
+            email=account.email,
+            name=caller.name,
             access_key_id=key,
+            plan=account.plan,
+            limits=effective_limits(self.profile, account.limits),
         )
+
+
+class SigV4Authenticator:
+    def __init__(
+        self,
+        lookup_credential: CredentialLookup,
+        box: SecretBox,
+        profile: Limits,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.lookup_credential = lookup_credential
+        self.box = box
+        self.profile = profile
+        self.clock = clock
+        # Opened secrets by (key id, sealed secret): AES-GCM once per key and process.
+        self._secrets: dict[tuple[str, str], str] = {}
+
+    async def __call__(self, request: IncomingRequest, caller: Caller) -> Principal:
+        # 1. The Authorization header's parts, the date, the scope, the clock.
+        auth = sigv4.parse_authorization(request.values("authorization"))
+        caller.access_key_id = auth.access_key_id[:MAX_KEY_ID]
+        amz_date = request.header("x-amz-date")
+        signed_at = sigv4.parse_amz_date(amz_date)
+        assert amz_date is not None  # parse_amz_date refuses a missing date
+        sigv4.check_scope(auth, amz_date)
+        now = self.clock()
+        sigv4.check_clock(signed_at, datetime.fromtimestamp(now, tz=UTC))
+        # 2. The key: known, not revoked, with its session token if temporary.
+        credential = await self.lookup_credential(auth.access_key_id)
+        if credential is None or credential.key.revoked_ms is not None:
+            raise errors.UnrecognizedClientException(INVALID_TOKEN)
+        key, account = credential.key, credential.account
+        caller.account_id = account.account_id
+        caller.name = identity(key)
+        _check_session_token(key, request.values("x-amz-security-token"), int(now * 1000))
+        # 3. The body's hash, when declared, and the signature itself.
+        sigv4.check_payload_hash(request.header("x-amz-content-sha256"), request.body)
+        expected = sigv4.expected_signature(
+            auth,
+            self._secret(key),
+            request.method,
+            request.path,
+            request.query,
+            request.headers(),
+            request.body,
+            amz_date,
+        )
+        if not sigv4.signatures_match(expected, auth.signature):
+            raise errors.InvalidSignatureException(sigv4.SIGNATURE_MISMATCH)
+        return Principal(
+            account_id=account.account_id,
+            email=account.email,
+            name=caller.name,
+            access_key_id=key.access_key_id,
+            plan=account.plan,
+            limits=effective_limits(self.profile, account.limits),
+        )
+
+    def _secret(self, key: AccessKey) -> str:
+        cache_key = (key.access_key_id, key.secret_sealed)
+        secret = self._secrets.get(cache_key)
+        if secret is None:
+            try:
+                secret = self.box.open(key.secret_sealed, key.access_key_id)
+            except SecretBoxError as exc:
+                raise RuntimeError(
+                    f"the secret of access key {key.access_key_id} cannot be decrypted with "
+                    "this server's key: every node and the CLI must use the same server key "
+                    "(--server-key, or the same server.key file in --data-dir)"
+                ) from exc
+            if len(self._secrets) >= 100_000:
+                self._secrets.clear()
+            self._secrets[cache_key] = secret
+        return secret
+
+
+def _check_session_token(key: AccessKey, tokens: list[str], now_ms: int) -> None:
+    if key.session_token_hash is None:
+        if tokens:
+            # A long-term key with a session token: AWS refuses the token.
+            raise errors.UnrecognizedClientException(INVALID_TOKEN)
+        return
+    if len(tokens) != 1 or not hmac.compare_digest(token_hash(tokens[0]), key.session_token_hash):
+        raise errors.UnrecognizedClientException(INVALID_TOKEN)
+    if key.expires_ms is not None and now_ms >= key.expires_ms:
+        raise errors.ExpiredTokenException(EXPIRED_TOKEN)

@@ -61,10 +61,18 @@ def serve(**options: Any) -> None:
     import uvicorn
 
     config = _config(options)
+    exposed = config_module.exposure_problem(config)
+    if exposed:
+        raise click.UsageError(exposed)
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     with _store_errors():
+        if config.auth == "sigv4":
+            from supportd.app import open_secret_box
+
+            # The server key: made here once (SQLite), or its absence reported in one line.
+            open_secret_box(config)
         if config.database_url:
             from supportd.storage.postgres import check_schema
 
@@ -188,14 +196,24 @@ def _summary(verb: str, counts: dict[str, int]) -> str:
 @contextlib.contextmanager
 def _store_errors() -> Iterator[None]:
     """Problems the operator can fix become one line and exit code 1, not a traceback."""
+    from supportd.secretbox import SecretBoxError
     from supportd.storage.base import SchemaError, StoreUnavailable
     from supportd.storage.exchange import ExchangeError
 
     try:
         yield
-    except (SchemaError, StoreUnavailable, ExchangeError) as exc:
+    except (SchemaError, StoreUnavailable, ExchangeError, SecretBoxError) as exc:
         raise click.ClickException(str(exc)) from exc
 
+
+def _add_account_commands() -> None:
+    from supportd.cli_accounts import accounts, audit, keys
+
+    for command in (accounts, keys, audit):
+        main.add_command(command)
+
+
+_add_account_commands()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,6 +8,9 @@ so a setting cannot exist undocumented.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
@@ -46,6 +49,39 @@ class Config:
     account_email_domain: str = _setting(
         "example.com", "Open mode: an account's e-mail address is account-<id>@<domain>."
     )
+    auth: str = _setting(
+        "open",
+        "How requests are authenticated: open (the access key id names the account and "
+        "nothing is checked: for local testing) or sigv4 (a valid AWS Signature Version 4 "
+        "by a key made with `supportd keys create`).",
+    )
+    allow_open_on_network: bool = _setting(
+        False,
+        "Let open mode listen on an address other than loopback (refused otherwise: "
+        "anyone who reaches it can act as any account).",
+    )
+    server_key: str = _setting(
+        "",
+        "Key that encrypts access keys' secrets at rest (32 bytes, base64). Empty: the "
+        "server.key file in data-dir, made on first use. Nodes sharing a database, and "
+        "the CLI, must use the same key.",
+    )
+    limits: str = _setting(
+        "auto",
+        "Quotas and throttling: aws (AWS's quotas, the three settings below), none, or "
+        "auto (none in open mode, aws in sigv4 mode). Per-account limits override them.",
+    )
+    case_creation_limit: int = _setting(
+        10, "With limits aws: cases an account may create per hour (CaseCreationLimitExceeded)."
+    )
+    case_api_tps: int = _setting(
+        5,
+        "With limits aws: case API requests per second per account and server process "
+        "(ThrottlingException above it).",
+    )
+    advisor_api_tps: int = _setting(
+        100, "With limits aws: Trusted Advisor requests per second per account and process."
+    )
     reference_dir: str = _setting(
         "",
         "Directory with the operator's own reference data files, each replacing the default "
@@ -77,6 +113,11 @@ class Config:
     @property
     def sqlite_path(self) -> Path:
         return Path(self.data_dir) / "supportd.db"
+
+    @property
+    def aws_limits(self) -> bool:
+        """Whether AWS's quotas apply (--limits, or its default for the auth mode)."""
+        return self.limits == "aws" or (self.limits == "auto" and self.auth == "sigv4")
 
     def to_environ(self) -> dict[str, str]:
         """The settings as SUPPORTD_* variables: how worker processes receive them."""
@@ -165,3 +206,41 @@ def check(config: Config) -> None:
         raise ValueError("database_statement_timeout_ms must not be negative")
     if config.database_url and not config.database_url.startswith(("postgresql://", "postgres://")):
         raise ValueError("database_url must be a postgresql:// URL")
+    if config.auth not in AUTH_MODES:
+        raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}")
+    if config.limits not in LIMIT_PROFILES:
+        raise ValueError(f"limits must be one of {', '.join(LIMIT_PROFILES)}")
+    if min(config.case_creation_limit, config.case_api_tps, config.advisor_api_tps) < 1:
+        raise ValueError("case_creation_limit, case_api_tps and advisor_api_tps must be at least 1")
+    if config.server_key and not _is_key(config.server_key):
+        raise ValueError("server_key must be 32 bytes in base64")
+
+
+AUTH_MODES = ("open", "sigv4")
+LIMIT_PROFILES = ("auto", "aws", "none")
+
+
+def _is_key(text: str) -> bool:
+    try:
+        return len(base64.b64decode(text.strip(), validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_problem(config: Config) -> str | None:
+    """Why this configuration must not serve: open mode on a network address."""
+    if config.auth == "open" and not is_loopback(config.host) and not config.allow_open_on_network:
+        return (
+            f"refusing to serve open mode (no authentication) on {config.host}: use "
+            "--auth sigv4, listen on a loopback address, or pass --allow-open-on-network"
+        )
+    return None

@@ -35,11 +35,19 @@ def _decode_key(text: str) -> bytes:
     return key
 
 
-def load_key(configured: str, data_dir: str) -> bytes:
-    """The configured key, or the data directory's key file (created if missing)."""
+def load_key(configured: str, data_dir: str, create: bool = True) -> bytes:
+    """The configured key, or the data directory's key file (created if missing and
+    `create`: never for PostgreSQL, whose nodes must share one key, and a key made by
+    one node or one CLI run alone would lock the others out)."""
     if configured:
         return _decode_key(configured)
     path = Path(data_dir) / KEY_FILE
+    if not path.exists() and not create:
+        raise SecretBoxError(
+            f"no server key: give --server-key (or SUPPORTD_SERVER_KEY), the same on every "
+            f"node and for the CLI, or put it in {path}; make one with "
+            "`openssl rand -base64 32`"
+        )
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         text = base64.b64encode(secrets.token_bytes(32)).decode()

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 from supportd import errors
@@ -160,16 +160,83 @@ def check_payload_hash(declared: str | None, body: bytes) -> None:
         )
 
 
+class _SignedHeaders:
+    """The headers the client signed, lowercased, each with all its values in order:
+    what botocore's canonical_headers and signed_headers read (`set(...)`, `get_all`).
+    A dict of lists rather than botocore's HTTPHeaders (an email.message.Message),
+    which costs more than the rest of the verification."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: dict[str, list[str]] = {}
+
+    def add(self, name: str, value: str) -> None:
+        self._values.setdefault(name, []).append(value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def get_all(self, name: str) -> list[str]:
+        return self._values.get(name, [])
+
+    def first(self, name: str) -> str | None:
+        values = self._values.get(name)
+        return values[0] if values else None
+
+
+@dataclass(slots=True)
+class _Request:
+    """The parts of a botocore AWSRequest that SigV4Auth's canonical_request,
+    string_to_sign and signature read. No headers: botocore would take the payload hash
+    from an x-amz-content-sha256 header; it must hash the body actually received."""
+
+    method: str
+    url: str
+    body: bytes
+    context: dict[str, Any]
+    params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 class _ExactHeadersSigner(SigV4Auth):  # type: ignore[misc]
     """botocore's signer, told to canonicalise exactly the headers the client signed
-    (its own choice of headers leaves out some, e.g. user-agent, that clients may sign)."""
+    (its own choice of headers leaves out some, e.g. user-agent, that clients may sign),
+    with the signing key (four HMACs, the same for a key all day) cached."""
 
-    def __init__(self, credentials: Credentials, region: str, signed: HTTPHeaders) -> None:
+    def __init__(self, credentials: Credentials, region: str, signed: _SignedHeaders) -> None:
         super().__init__(credentials, SERVICE, region)
         self._signed = signed
 
-    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+    def headers_to_sign(self, request: AWSRequest) -> _SignedHeaders:
         return self._signed
+
+    def signature(self, string_to_sign: str, request: AWSRequest) -> str:
+        key = signing_key(
+            self.credentials.secret_key, request.context["timestamp"][:8], self._region_name
+        )
+        return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+_signing_keys: dict[tuple[str, str, str], bytes] = {}
+MAX_SIGNING_KEYS = 10_000
+
+
+def signing_key(secret_key: str, date: str, region: str) -> bytes:
+    """kSigning = HMAC chain over date, region, service and "aws4_request"."""
+    cache_key = (secret_key, date, region)
+    key = _signing_keys.get(cache_key)
+    if key is None:
+        key = ("AWS4" + secret_key).encode()
+        for part in (date, region, SERVICE, "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        if len(_signing_keys) >= MAX_SIGNING_KEYS:
+            _signing_keys.clear()
+        _signing_keys[cache_key] = key
+    return key
 
 
 def expected_signature(
@@ -182,22 +249,21 @@ def expected_signature(
     body: bytes,
     amz_date: str,
 ) -> str:
-    """The signature the client should have sent, computed by botocore's SigV4 signer."""
+    """The signature the client should have sent, computed by botocore's SigV4 signer
+    over exactly the headers the client signed."""
     wanted = set(auth.signed_headers)
-    signed = HTTPHeaders()
+    signed = _SignedHeaders()
     for name, value in headers:
-        if name.lower() in wanted:
-            signed[name.lower()] = value
-    absent = wanted.difference(signed.keys())
+        lowered = name.lower()
+        if lowered in wanted:
+            signed.add(lowered, value)
+    absent = wanted.difference(signed)
     if absent:
         raise errors.InvalidSignatureException(
             f"Signed header(s) not present in the request: {', '.join(sorted(absent))}."
         )
-    url = "http://" + (signed.get("host") or "localhost") + path + (f"?{query}" if query else "")
-    request = AWSRequest(method=method, url=url, data=body)
-    request.context["timestamp"] = amz_date
-    # Keep botocore's payload hashing on the real body even if the client sent the header.
-    request.headers = HTTPHeaders()
+    url = "http://" + (signed.first("host") or "localhost") + path + (f"?{query}" if query else "")
+    request = _Request(method=method, url=url, body=body, context={"timestamp": amz_date})
     signer = _ExactHeadersSigner(Credentials(auth.access_key_id, secret_key), auth.region, signed)
     canonical = signer.canonical_request(request)
     string_to_sign = signer.string_to_sign(request, canonical)

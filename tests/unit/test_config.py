@@ -193,6 +193,10 @@ def test_bad_environment_stops_the_cli() -> None:
         ({"SUPPORTD_MAX_BODY_BYTES": "100"}, "body limits"),
         ({"SUPPORTD_MAX_ATTACHMENT_BODY_BYTES": "0"}, "body limits"),
         ({"SUPPORTD_DATABASE_URL": "mysql://db/supportd"}, "database_url"),
+        ({"SUPPORTD_AUTH": "none"}, "auth"),
+        ({"SUPPORTD_LIMITS": "strict"}, "limits"),
+        ({"SUPPORTD_CASE_API_TPS": "0"}, "case_api_tps"),
+        ({"SUPPORTD_SERVER_KEY": "c2hvcnQ="}, "server_key"),
     ],
 )
 def test_out_of_range_values_raise(environ: dict[str, str], message: str) -> None:
@@ -210,6 +214,9 @@ def non_default(setting: Setting) -> Any:
         "default_account": "210987654321",
         "database_url": "postgresql://user@db.example:5432/supportd",
         "log_level": "debug",
+        "auth": "sigv4",
+        "limits": "aws",
+        "server_key": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     }
     if setting.name in special:
         return special[setting.name]

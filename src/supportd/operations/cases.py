@@ -7,6 +7,7 @@ from typing import Any
 
 from supportd import errors
 from supportd.domain import clock, ids, lifecycle, pagination
+from supportd.domain.accounts import CaseQuotaExceeded
 from supportd.domain.addresses import is_valid_email
 from supportd.domain.errors import InvalidTime, InvalidToken, ReopenWindowClosed
 from supportd.domain.records import (
@@ -20,6 +21,7 @@ from supportd.domain.records import (
     Principal,
 )
 from supportd.domain.redaction import redact
+from supportd.operations import access
 from supportd.operations.context import Context, dry_run_check
 from supportd.operations.reference import (
     check_issue_type,
@@ -148,9 +150,12 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
     check_language(catalogue, language)
     if severity not in catalogue.severity_codes:
         raise errors.InvalidParameterValueException("Invalid severity code")
+    access.check_severity(principal, severity)
     check_service_and_category(catalogue, params.get("serviceCode"), params.get("categoryCode"))
     cc = _cc_emails(params)
     _attachments_unsupported(params)
+    if params.get("dryRun"):
+        await access.check_case_quota(ctx.store, principal)
     dry_run_check(params)
 
     now = clock.now_ms()
@@ -174,7 +179,12 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
         cc_emails=cc,
         created_ms=now,
     )
-    created = await ctx.store.create_case(case, first)
+    try:
+        created = await ctx.store.create_case(
+            case, first, max_cases_per_hour=principal.limits.cases_per_hour
+        )
+    except CaseQuotaExceeded as exc:
+        raise access.case_limit_exceeded(exc.limit) from None
     return {"caseId": created.case_id}
 
 

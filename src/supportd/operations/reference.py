@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from supportd import errors
+from supportd.domain import plans
 from supportd.domain.records import Principal
 from supportd.operations.context import Context, dry_run_check
 from supportd.reference.catalogue import Catalogue
@@ -56,14 +57,16 @@ async def describe_services(ctx: Context, _: Principal, params: dict[str, Any]) 
 
 
 async def describe_severity_levels(
-    ctx: Context, _: Principal, params: dict[str, Any]
+    ctx: Context, principal: Principal, params: dict[str, Any]
 ) -> dict[str, Any]:
     check_language(ctx.catalogue, params.get("language"))
     dry_run_check(params)
+    # The levels the account's plan may use (business: all but critical).
     return {
         "severityLevels": [
             {"code": level["code"], "name": level["name"]}
             for level in ctx.catalogue.severity_levels
+            if plans.may_use_severity(principal.plan, level["code"])
         ]
     }
 

@@ -1,0 +1,85 @@
+"""What an account may do, checked for every operation (the pipeline in app.py calls
+`Gate.check` after authentication) and by the operations that need more (severity)."""
+
+from __future__ import annotations
+
+import time
+
+from supportd import errors
+from supportd.config import Config
+from supportd.domain import clock, plans
+from supportd.domain.accounts import NO_LIMITS, Limits, api_family, tps_limit
+from supportd.domain.ratelimit import RateLimiter
+from supportd.domain.records import Principal
+from supportd.storage.base import Store
+
+HOUR_MS = 3_600_000
+
+SUBSCRIPTION_REQUIRED = (
+    "Amazon Web Services Premium Support Subscription is required to use this service."
+)
+THROTTLED = "Rate exceeded"
+THROTTLING_REASON = "TransactionsPerSecondExceeded"
+
+
+def limits_profile(config: Config) -> Limits:
+    """The deployment's limits: AWS's quotas (as configured) or none."""
+    if not config.aws_limits:
+        return NO_LIMITS
+    return Limits(
+        cases_per_hour=config.case_creation_limit,
+        case_api_tps=float(config.case_api_tps),
+        advisor_tps=float(config.advisor_api_tps),
+    )
+
+
+def require_api_access(principal: Principal) -> None:
+    """Basic and Developer plans have no API access at all, Trusted Advisor included."""
+    if not plans.has_api_access(principal.plan):
+        raise errors.SubscriptionRequiredException(SUBSCRIPTION_REQUIRED)
+
+
+def check_severity(principal: Principal, severity: str) -> None:
+    """`critical` (business-critical system down) is for the enterprise plan only; AWS
+    answers an unavailable severity as an invalid value."""
+    if not plans.may_use_severity(principal.plan, severity):
+        raise errors.InvalidParameterValueException(
+            f"Severity level '{severity}' is not available with your AWS Support plan."
+        )
+
+
+def case_limit_exceeded(limit: int) -> errors.ApiError:
+    return errors.CaseCreationLimitExceeded(
+        f"You have exceeded the limit of {limit} cases created per hour for this account."
+    )
+
+
+async def check_case_quota(store: Store, principal: Principal) -> None:
+    """For a dry run: would the case-creation quota let this case through? (A read: a
+    real CreateCase checks it exactly, in the transaction of its insert.)"""
+    limit = principal.limits.cases_per_hour
+    if limit is None:
+        return
+    since = clock.now_ms() - HOUR_MS
+    if await store.recent_case_count(principal.account_id, since) >= limit:
+        raise case_limit_exceeded(limit)
+
+
+class Gate:
+    """The plan check and the per-account TPS limits, per process."""
+
+    def __init__(self) -> None:
+        self._limiter = RateLimiter()
+
+    def check(self, principal: Principal, operation: str, now: float | None = None) -> None:
+        require_api_access(principal)
+        family = api_family(operation)
+        rate = tps_limit(principal.limits, family)
+        if rate is None:
+            return
+        key = f"{principal.account_id}/{family}"
+        if not self._limiter.allow(key, rate, time.monotonic() if now is None else now):
+            raise errors.ThrottlingException(
+                THROTTLED,
+                throttlingReasons=[{"reason": THROTTLING_REASON, "resource": family}],
+            )
