@@ -1,11 +1,9 @@
 """One writer thread per process, committing queued writes in groups.
 
 SQLite allows one writer at a time. Funnelling every write of this process through one
-thread, and committing whatever has queued up in one transaction, turns many small
-fsync-bound commits into few: the reason CreateCase scales past a few hundred per
-second. A write that fails is undone alone: the group runs again with each write in its
-own savepoint (writes rarely fail, and savepoints for every write cost a few percent of
-CreateCase throughput). Other processes on the same file wait on the database
+thread, and committing whatever has queued up in one transaction (each write in its own
+savepoint), turns many small fsync-bound commits into few: the reason CreateCase scales
+past a few hundred per second. Other processes on the same file wait on the database
 lock (BEGIN IMMEDIATE with a busy timeout). A write's future resolves only after COMMIT,
 so an acknowledged write survives the process being killed.
 """
@@ -32,11 +30,6 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_result(value)
     else:
         future.set_exception(value)
-
-
-def _settle_all(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    for future, ok, value in items:
-        _settle(future, ok, value)
 
 
 class Writer:
@@ -89,51 +82,22 @@ class Writer:
             conn.close()
 
     def _commit(self, conn: sqlite3.Connection, group: list[Job]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
         try:
-            outcomes = self._attempt(conn, group)
+            conn.execute("BEGIN IMMEDIATE")
+            for job, _, _ in group:
+                conn.execute("SAVEPOINT job")
+                try:
+                    outcomes.append((True, job(conn)))
+                    conn.execute("RELEASE job")
+                except Exception as exc:  # the job's own error, reported to its caller
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    outcomes.append((False, exc))
+            conn.execute("COMMIT")
         except Exception as exc:  # the group could not commit: every job fails
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             outcomes = [(False, exc)] * len(group)
-        # One wake-up of each event loop for the whole group.
-        settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
         for (_, future, loop), (ok, value) in zip(group, outcomes, strict=True):
-            settled.setdefault(loop, []).append((future, ok, value))
-        for loop, items in settled.items():
-            loop.call_soon_threadsafe(_settle_all, items)
-
-    def _attempt(self, conn: sqlite3.Connection, group: list[Job]) -> list[tuple[bool, Any]]:
-        """Run the group in one transaction and commit it; each job's outcome.
-
-        First without savepoints. If a job fails, that transaction is rolled back and the
-        group runs again with each job in its own savepoint, so that only the failing
-        job's writes are undone. Jobs touch nothing but the connection, so running them
-        again is safe.
-        """
-        conn.execute("BEGIN IMMEDIATE")
-        outcomes: list[tuple[bool, Any]] = []
-        for job, _, _ in group:
-            try:
-                outcomes.append((True, job(conn)))
-            except Exception as exc:  # the job's own error: isolate it below
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if len(group) == 1:
-                    return [(False, exc)]
-                break
-        else:
-            conn.execute("COMMIT")
-            return outcomes
-        conn.execute("BEGIN IMMEDIATE")
-        outcomes = []
-        for job, _, _ in group:
-            conn.execute("SAVEPOINT job")
-            try:
-                outcomes.append((True, job(conn)))
-                conn.execute("RELEASE job")
-            except Exception as exc:  # the job's own error, reported to its caller
-                conn.execute("ROLLBACK TO job")
-                conn.execute("RELEASE job")
-                outcomes.append((False, exc))
-        conn.execute("COMMIT")
-        return outcomes
+            loop.call_soon_threadsafe(_settle, future, ok, value)
