@@ -15,6 +15,7 @@ from supportd.domain.records import (
     ResolveOutcome,
 )
 from supportd.storage.contract_accounts import AccountStore
+from supportd.storage.contract_advisor import AdvisorStore
 from supportd.storage.contract_jobs import JobStore
 
 
@@ -99,5 +100,5 @@ class StoreCore(Protocol):
         """After importing: new rows get sequence numbers above every imported one."""
 
 
-class Store(StoreCore, CaseStore, JobStore, AccountStore, Protocol):
+class Store(StoreCore, CaseStore, JobStore, AccountStore, AdvisorStore, Protocol):
     """Everything operations may ask of a store: one protocol per area of the data."""

@@ -112,6 +112,26 @@ TABLES: tuple[Table, ...] = (
             "error_code",
         ),
     ),
+    # Trusted Advisor results (their refreshes are transient, like jobs: not exported).
+    Table(
+        "advisor_results",
+        (
+            "seq",
+            "account_id",
+            "check_id",
+            "status",
+            "timestamp_ms",
+            "resources_processed",
+            "resources_flagged",
+            "resources_ignored",
+            "resources_suppressed",
+            "monthly_savings",
+            "percent_savings",
+            "flagged_count",
+            "flagged_resources",
+            "source",
+        ),
+    ),
 )
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from supportd.storage.postgres_accounts import PostgresAccounts
+from supportd.storage.postgres_advisor import PostgresAdvisor
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import check_schema, display_url, migrate
 from supportd.storage.postgres_jobs import PostgresJobs
@@ -10,5 +11,5 @@ from supportd.storage.postgres_jobs import PostgresJobs
 __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 
 
-class PostgresStore(PostgresCases, PostgresJobs, PostgresAccounts):
+class PostgresStore(PostgresCases, PostgresJobs, PostgresAccounts, PostgresAdvisor):
     """Every area of the store over one PostgreSQL database (see postgres_core)."""

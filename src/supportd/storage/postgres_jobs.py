@@ -27,24 +27,31 @@ RETURNING seq, kind, key, payload::text, attempts
 """
 
 
+async def insert_job(
+    conn: Connection, kind: str, payload: dict[str, Any], run_at_ms: int, key: str | None
+) -> bool:
+    """Queue a job on the caller's connection, inside its transaction if it has one (an
+    area that must queue work atomically with its own writes); False if a job with this
+    key exists."""
+    seq = await conn.fetchval(
+        "INSERT INTO jobs (kind, key, payload, state, run_at_ms, created_ms, updated_ms)"
+        " VALUES ($1, $2, $3::jsonb, $4, $5, $5, $5) ON CONFLICT (key) DO NOTHING"
+        " RETURNING seq",
+        kind,
+        key,
+        json.dumps(payload),
+        jobs.QUEUED,
+        run_at_ms,
+    )
+    return seq is not None
+
+
 class PostgresJobs(PostgresCore):
     async def enqueue_job(
         self, kind: str, payload: dict[str, Any], run_at_ms: int, key: str | None = None
     ) -> bool:
-        body = json.dumps(payload)
-
         async def job(conn: Connection) -> bool:
-            seq = await conn.fetchval(
-                "INSERT INTO jobs (kind, key, payload, state, run_at_ms, created_ms, updated_ms)"
-                " VALUES ($1, $2, $3::jsonb, $4, $5, $5, $5) ON CONFLICT (key) DO NOTHING"
-                " RETURNING seq",
-                kind,
-                key,
-                body,
-                jobs.QUEUED,
-                run_at_ms,
-            )
-            return seq is not None
+            return await insert_job(conn, kind, payload, run_at_ms, key)
 
         # With a key the insert is idempotent; without one a lost COMMIT is reported.
         return await self._write(job, idempotent=key is not None, single_statement=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from supportd.storage.sqlite_accounts import SQLiteAccounts
+from supportd.storage.sqlite_advisor import SQLiteAdvisor
 from supportd.storage.sqlite_cases import SQLiteCases
 from supportd.storage.sqlite_core import connect, migrate
 from supportd.storage.sqlite_jobs import SQLiteJobs
@@ -10,5 +11,5 @@ from supportd.storage.sqlite_jobs import SQLiteJobs
 __all__ = ["SQLiteStore", "connect", "migrate"]
 
 
-class SQLiteStore(SQLiteCases, SQLiteJobs, SQLiteAccounts):
+class SQLiteStore(SQLiteCases, SQLiteJobs, SQLiteAccounts, SQLiteAdvisor):
     """Every area of the store over one SQLite file (see sqlite_core)."""

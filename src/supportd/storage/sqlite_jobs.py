@@ -15,19 +15,25 @@ from supportd.domain.jobs import Job
 from supportd.storage.sqlite_core import SQLiteCore
 
 
+def insert_job(
+    conn: sqlite3.Connection, kind: str, payload: dict[str, Any], run_at_ms: int, key: str | None
+) -> bool:
+    """Queue a job inside the caller's transaction (an area that must queue work
+    atomically with its own writes); False if a job with this key exists."""
+    cursor = conn.execute(
+        "INSERT INTO jobs (kind, key, payload, state, run_at_ms, created_ms, updated_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        (kind, key, json.dumps(payload), jobs.QUEUED, run_at_ms, run_at_ms, run_at_ms),
+    )
+    return cursor.rowcount == 1
+
+
 class SQLiteJobs(SQLiteCore):
     async def enqueue_job(
         self, kind: str, payload: dict[str, Any], run_at_ms: int, key: str | None = None
     ) -> bool:
-        body = json.dumps(payload)
-
         def job(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "INSERT INTO jobs (kind, key, payload, state, run_at_ms, created_ms, updated_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                (kind, key, body, jobs.QUEUED, run_at_ms, run_at_ms, run_at_ms),
-            )
-            return cursor.rowcount == 1
+            return insert_job(conn, kind, payload, run_at_ms, key)
 
         return await self._writer.submit(job)
 
