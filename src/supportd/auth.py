@@ -157,7 +157,11 @@ class SigV4Authenticator:
 
     async def __call__(self, request: IncomingRequest, caller: Caller) -> Principal:
         # 1. The Authorization header's parts, the date, the scope, the clock.
-        auth = sigv4.parse_authorization(request.values("authorization"))
+        presented = request.values("authorization")
+        if presented:
+            # For the audit trail, even if the header turns out to be malformed.
+            caller.access_key_id = (access_key_id(presented[0]) or "")[:MAX_KEY_ID] or None
+        auth = sigv4.parse_authorization(presented)
         caller.access_key_id = auth.access_key_id[:MAX_KEY_ID]
         amz_date = request.header("x-amz-date")
         signed_at = sigv4.parse_amz_date(amz_date)
@@ -167,11 +171,13 @@ class SigV4Authenticator:
         sigv4.check_clock(signed_at, datetime.fromtimestamp(now, tz=UTC))
         # 2. The key: known, not revoked, with its session token if temporary.
         credential = await self.lookup_credential(auth.access_key_id)
-        if credential is None or credential.key.revoked_ms is not None:
+        if credential is None:
             raise errors.UnrecognizedClientException(INVALID_TOKEN)
         key, account = credential.key, credential.account
         caller.account_id = account.account_id
         caller.name = identity(key)
+        if key.revoked_ms is not None:
+            raise errors.UnrecognizedClientException(INVALID_TOKEN)
         _check_session_token(key, request.values("x-amz-security-token"), int(now * 1000))
         # 3. The body's hash, when declared, and the signature itself.
         sigv4.check_payload_hash(request.header("x-amz-content-sha256"), request.body)

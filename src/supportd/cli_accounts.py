@@ -308,7 +308,7 @@ def keys_create(
     """Create an access key; its secret (and session token) are printed only now."""
     if expires_in is not None and not temporary:
         raise click.UsageError("--expires-in applies to --temporary keys")
-    lifetime = (expires_in or 3600) if temporary else None
+    lifetime = (3600 if expires_in is None else expires_in) if temporary else None
 
     async def work(config: Config, store: Store) -> admin.NewKey:
         from supportd.app import open_secret_box

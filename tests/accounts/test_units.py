@@ -1,0 +1,159 @@
+"""The pieces in process: SigV4 verification steps against the independent signer,
+token buckets, limit resolution, the secret box, the plan gate."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from supportd import errors, sigv4
+from supportd.domain.accounts import (
+    NO_LIMITS,
+    UNLIMITED,
+    LimitOverrides,
+    Limits,
+    api_family,
+    effective_limits,
+)
+from supportd.domain.ratelimit import RateLimiter
+from supportd.domain.records import Principal
+from supportd.operations.access import Gate, check_severity
+from supportd.secretbox import SecretBox, SecretBoxError, load_key
+from tests.accounts.signer import Key, sign
+
+KEY = Key("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+BODY = b'{"language": "en"}'
+
+
+def _verify(headers: list[tuple[str, str]], body: bytes = BODY, secret: str = KEY.secret) -> bool:
+    auth = sigv4.parse_authorization([v for n, v in headers if n == "Authorization"])
+    date = next(v for n, v in headers if n == "X-Amz-Date")
+    expected = sigv4.expected_signature(auth, secret, "POST", "/", "", headers, body, date)
+    return sigv4.signatures_match(expected, auth.signature)
+
+
+def _headers() -> list[tuple[str, str]]:
+    return [
+        ("Host", "support.us-east-1.amazonaws.com"),
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("X-Amz-Target", "AWSSupport_20130415.DescribeServices"),
+    ]
+
+
+def test_botocore_verification_agrees_with_the_independent_signer() -> None:
+    assert _verify(sign(KEY, _headers(), BODY))
+    assert _verify(sign(KEY, _headers(), BODY, region="eu-west-3"))
+    assert _verify(sign(KEY, [*_headers(), ("X-Odd", "  a  b ")], BODY))
+    # The query string is signed: a request signed with one is not this one.
+    assert not _verify(sign(KEY, _headers(), BODY, query="b=2&a=1"))
+    assert not _verify(sign(KEY, _headers(), BODY), body=b"{}")
+    assert not _verify(sign(KEY, _headers(), BODY), secret="x" * 40)
+
+
+def test_signing_key_chain() -> None:
+    expected = ("AWS4" + KEY.secret).encode()
+    for part in ("20150830", "us-east-1", "support", "aws4_request"):
+        expected = hmac.new(expected, part.encode(), hashlib.sha256).digest()
+    assert sigv4.signing_key(KEY.secret, "20150830", "us-east-1") == expected
+    assert sigv4.signing_key(KEY.secret, "20150830", "us-west-2") != expected
+
+
+@pytest.mark.parametrize(
+    ("values", "code"),
+    [
+        ([], "MissingAuthenticationTokenException"),
+        (["AWS4-HMAC-SHA256"], "IncompleteSignatureException"),
+        (["AWS4-HMAC-SHA256 Credential=A/20260101/us-east-1/support/aws4_request"],
+         "IncompleteSignatureException"),
+        (["AWS4-HMAC-SHA256 Credential=A/20260101/us-east-1/support, SignedHeaders=host, "
+          "Signature=" + "0" * 64], "IncompleteSignatureException"),
+        (["AWS4-HMAC-SHA256 Credential=A/20260101/us-east-1/support/aws4_request, "
+          "SignedHeaders=x-amz-date;host, Signature=" + "0" * 64], "IncompleteSignatureException"),
+        (["AWS4-HMAC-SHA256 Credential=A/20260101/us-east-1/support/aws4_request, "
+          "SignedHeaders=host, Signature=xyz"], "IncompleteSignatureException"),
+        (["a", "b"], "IncompleteSignatureException"),
+    ],
+)  # fmt: skip
+def test_malformed_authorization(values: list[str], code: str) -> None:
+    with pytest.raises(errors.ApiError) as info:
+        sigv4.parse_authorization(values)
+    assert info.value.code == code
+
+
+def test_clock_skew_is_fifteen_minutes_either_way() -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    for skew in (timedelta(0), timedelta(minutes=14, seconds=59), -timedelta(minutes=15)):
+        sigv4.check_clock(now + skew, now)
+    for skew in (timedelta(minutes=15, seconds=1), -timedelta(minutes=15, seconds=1)):
+        with pytest.raises(errors.InvalidSignatureException):
+            sigv4.check_clock(now + skew, now)
+
+
+def test_payload_hash_header() -> None:
+    sigv4.check_payload_hash(None, BODY)
+    sigv4.check_payload_hash(hashlib.sha256(BODY).hexdigest().upper(), BODY)
+    for declared in ("UNSIGNED-PAYLOAD", hashlib.sha256(b"{}").hexdigest()):
+        with pytest.raises(errors.InvalidSignatureException):
+            sigv4.check_payload_hash(declared, BODY)
+
+
+def test_token_bucket_allows_its_burst_then_its_rate() -> None:
+    limiter = RateLimiter()
+    assert [limiter.allow("a", 5, now=0.0) for _ in range(6)] == [True] * 5 + [False]
+    assert limiter.allow("b", 5, now=0.0)  # buckets are per key
+    assert limiter.allow("a", 5, now=0.2) and not limiter.allow("a", 5, now=0.2)
+    assert [limiter.allow("a", 5, now=10.0) for _ in range(6)] == [True] * 5 + [False]
+    # A lower rate applies at once.
+    assert limiter.allow("c", 0.001, now=0.0) and not limiter.allow("c", 0.001, now=500.0)
+
+
+def test_limits_resolution() -> None:
+    aws = Limits(10, 5.0, 100.0)
+    assert effective_limits(aws, LimitOverrides()) == aws
+    assert effective_limits(NO_LIMITS, LimitOverrides(3, None, 0.5)) == Limits(3, None, 0.5)
+    assert effective_limits(aws, LimitOverrides(UNLIMITED, UNLIMITED, None)) == Limits(
+        None, None, 100.0
+    )
+    assert api_family("DescribeTrustedAdvisorChecks") == "trusted-advisor-api"
+    assert api_family("CreateCase") == api_family("DescribeServices") == "case-api"
+
+
+def test_secret_box(tmp_path: object) -> None:
+    box = SecretBox(load_key("", str(tmp_path)))
+    sealed = box.seal("secret", "AKIA1")
+    assert "secret" not in sealed
+    assert box.open(sealed, "AKIA1") == "secret"
+    with pytest.raises(SecretBoxError):
+        box.open(sealed, "AKIA2")  # bound to its key id
+    with pytest.raises(SecretBoxError):
+        SecretBox(load_key("", str(tmp_path / "other"))).open(sealed, "AKIA1")
+    with pytest.raises(SecretBoxError, match="no server key"):
+        load_key("", str(tmp_path / "third"), create=False)
+
+
+def _principal(plan: str, limits: Limits = NO_LIMITS) -> Principal:
+    return Principal("111122223333", "a@example.com", "x (User)", "AKIA", plan, limits)
+
+
+def test_gate() -> None:
+    gate = Gate()
+    for plan in ("basic", "developer"):
+        with pytest.raises(errors.SubscriptionRequiredException):
+            gate.check(_principal(plan), "DescribeTrustedAdvisorChecks", now=0.0)
+    gate.check(_principal("business"), "DescribeTrustedAdvisorChecks", now=0.0)
+    limited = _principal("enterprise", Limits(None, 1.0, None))
+    gate.check(limited, "CreateCase", now=0.0)
+    with pytest.raises(errors.ThrottlingException) as info:
+        gate.check(limited, "DescribeCases", now=0.5)
+    assert info.value.body()["throttlingReasons"] == [
+        {"reason": "TransactionsPerSecondExceeded", "resource": "case-api"}
+    ]
+    gate.check(limited, "DescribeTrustedAdvisorChecks", now=0.5)  # no TA limit
+    gate.check(limited, "DescribeCases", now=1.5)
+    check_severity(_principal("enterprise"), "critical")
+    check_severity(_principal("business"), "urgent")
+    with pytest.raises(errors.InvalidParameterValueException):
+        check_severity(_principal("business"), "critical")
