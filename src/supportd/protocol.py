@@ -195,11 +195,11 @@ class _Validator:
             for index, item in enumerate(value, start=1)
             if item is not None
         ]
-        self.length(shape, value, path, _render(value))
+        self.length(shape, value, path)
         return items
 
     def string(self, shape_name: str, shape: Mapping[str, Any], value: str, path: str) -> None:
-        self.length(shape, value, path, _render(value))
+        self.length(shape, value, path)
         enum = shape.get("enum")
         if enum and value not in enum:
             self.problems.append(
@@ -214,18 +214,18 @@ class _Validator:
                 + self.model.pattern_text(shape_name)
             )
 
-    def length(
-        self, shape: Mapping[str, Any], value: str | list[Any], path: str, shown: str
-    ) -> None:
+    def length(self, shape: Mapping[str, Any], value: str | list[Any], path: str) -> None:
+        # The value is rendered into a message only when a constraint fails: this runs
+        # for every string and list of every request.
         size = len(value)
         if "min" in shape and size < shape["min"]:
             self.problems.append(
-                f"Value {shown} at '{path}' failed to satisfy constraint: "
+                f"Value {_render(value)} at '{path}' failed to satisfy constraint: "
                 f"Member must have length greater than or equal to {shape['min']}"
             )
         if "max" in shape and size > shape["max"]:
             self.problems.append(
-                f"Value {shown} at '{path}' failed to satisfy constraint: "
+                f"Value {_render(value)} at '{path}' failed to satisfy constraint: "
                 f"Member must have length less than or equal to {shape['max']}"
             )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,15 @@ def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    # Pages of cases and communications format many times within the same seconds.
+    return _dt(seconds * 1000).strftime("%Y-%m-%dT%H:%M:%S.")
+
+
 def format_case_time(ms: int) -> str:
     """`2020-03-23T21:31:47.774Z`: cases and communications."""
-    return _dt(ms).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return f"{_second(ms // 1000)}{ms % 1000:03d}Z"
 
 
 def format_expiry_time(ms: int) -> str:

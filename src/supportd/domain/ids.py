@@ -12,9 +12,24 @@ DISPLAY_ID_BASE = 1_000_000_000
 CASE_ID_PATTERN = re.compile(r"^case-(\d{12})-[a-z]{4}-\d{4}-[0-9a-f]{16}$")
 
 
+_RANDOM_POOL_BYTES = 4096
+_random_pool = bytearray()
+
+
+def random_hex(nbytes: int) -> str:
+    """Unguessable hex from the OS's CSPRNG, drawn in 4 KiB batches: one os.urandom call
+    per id would release the GIL (and wake the store's writer thread) on every request."""
+    global _random_pool
+    if len(_random_pool) < nbytes:
+        _random_pool = bytearray(secrets.token_bytes(_RANDOM_POOL_BYTES))
+    chunk = _random_pool[:nbytes]
+    del _random_pool[:nbytes]
+    return chunk.hex()
+
+
 def new_case_id(account_id: str, now_ms: int) -> str:
     year = datetime.fromtimestamp(now_ms / 1000, tz=UTC).year
-    return f"case-{account_id}-{CASE_ID_TOKEN}-{year}-{secrets.token_hex(8)}"
+    return f"case-{account_id}-{CASE_ID_TOKEN}-{year}-{random_hex(8)}"
 
 
 def display_id(seq: int) -> str:

@@ -43,7 +43,7 @@ def _case(row: Any) -> CaseRecord:
         language=row[8],
         issue_type=row[9],
         submitted_by=row[10],
-        cc_emails=tuple(json.loads(row[11])),
+        cc_emails=() if row[11] == "[]" else tuple(json.loads(row[11])),
         created_ms=row[12],
         resolved_ms=row[13],
     )
