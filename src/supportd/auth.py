@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from supportd import errors, sigv4
 from supportd.domain.accounts import (
@@ -45,31 +45,47 @@ INVALID_TOKEN = "The security token included in the request is invalid."  # noqa
 EXPIRED_TOKEN = "The security token included in the request is expired"  # noqa: S105
 
 
-@dataclass(frozen=True, slots=True)
 class IncomingRequest:
-    """What authentication reads of an HTTP request. Header names are lower case (as
-    the ASGI server hands them over), values undecoded until asked for."""
+    """What authentication reads of an HTTP request: the ASGI scope's raw headers,
+    decoded and indexed by lower-case name on first use."""
 
-    method: str
-    path: str
-    query: str
-    raw_headers: list[tuple[bytes, bytes]]
-    body: bytes
+    __slots__ = ("_index", "body", "method", "path", "query", "raw_headers")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        raw_headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.raw_headers = raw_headers
+        self.body = body
+        self._index: dict[str, list[str]] | None = None
+
+    def _headers(self) -> dict[str, list[str]]:
+        if self._index is None:
+            index: dict[str, list[str]] = {}
+            for name, value in self.raw_headers:
+                index.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+            self._index = index
+        return self._index
 
     def headers(self) -> Iterator[tuple[str, str]]:
-        for name, value in self.raw_headers:
-            yield name.decode("latin-1"), value.decode("latin-1")
+        """Every header (name lower case, values in the order received)."""
+        for name, values in self._headers().items():
+            for value in values:
+                yield name, value
 
     def values(self, name: str) -> list[str]:
-        wanted = name.encode()
-        return [v.decode("latin-1") for k, v in self.raw_headers if k.lower() == wanted]
+        return self._headers().get(name, [])
 
     def header(self, name: str) -> str | None:
-        wanted = name.encode()
-        for key, value in self.raw_headers:
-            if key.lower() == wanted:
-                return value.decode("latin-1")
-        return None
+        values = self._headers().get(name)
+        return values[0] if values else None
 
 
 @dataclass(slots=True)
@@ -88,6 +104,36 @@ class Authenticator(Protocol):
 
 AccountLookup = Callable[[str], Awaitable[Account | None]]
 CredentialLookup = Callable[[str], Awaitable[Credential | None]]
+T = TypeVar("T")
+MAX_CACHED = 100_000
+
+
+class LookupCache(Generic[T]):
+    """Look-ups by id kept for ttl_s seconds (0: not kept), misses included.
+
+    A store read per request costs more than a SigV4 verification (on SQLite it hands
+    the GIL to the writer thread; on PostgreSQL it is a round trip), and accounts and
+    keys change rarely. The price: a revoked key, a new plan or new limits reach each
+    process within ttl_s (as IAM changes reach AWS's endpoints within seconds).
+    """
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._entries: dict[str, tuple[float, T]] = {}
+
+    async def get(self, key: str, load: Callable[[str], Awaitable[T]]) -> T:
+        if self.ttl_s <= 0:
+            return await load(key)
+        now = self.clock()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = await load(key)
+        if len(self._entries) >= MAX_CACHED:
+            self._entries.clear()  # e.g. a flood of made-up key ids
+        self._entries[key] = (now + self.ttl_s, value)
+        return value
 
 
 def access_key_id(authorization: str) -> str | None:
@@ -108,11 +154,13 @@ class OpenAuthenticator:
         email_domain: str,
         lookup_account: AccountLookup,
         profile: Limits,
+        cache_s: float = 0.0,
     ) -> None:
         self.default_account = default_account
         self.email_domain = email_domain
         self.lookup_account = lookup_account
         self.profile = profile
+        self._accounts: LookupCache[Account | None] = LookupCache(cache_s)
 
     async def __call__(self, request: IncomingRequest, caller: Caller) -> Principal:
         key = access_key_id(request.header("authorization") or "") or "anonymous"
@@ -120,7 +168,7 @@ class OpenAuthenticator:
         caller.access_key_id = key[:MAX_KEY_ID]
         caller.account_id = account_id
         caller.name = f"{key} (User)"
-        account = await self.lookup_account(account_id)
+        account = await self._accounts.get(account_id, self.lookup_account)
         if account is None:
             return Principal(
                 account_id=account_id,
@@ -146,12 +194,14 @@ class SigV4Authenticator:
         lookup_credential: CredentialLookup,
         box: SecretBox,
         profile: Limits,
+        cache_s: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.lookup_credential = lookup_credential
         self.box = box
         self.profile = profile
         self.clock = clock
+        self._credentials: LookupCache[tuple[Credential, Limits] | None] = LookupCache(cache_s)
         # Opened secrets by (key id, sealed secret): AES-GCM once per key and process.
         self._secrets: dict[tuple[str, str], str] = {}
 
@@ -170,9 +220,10 @@ class SigV4Authenticator:
         now = self.clock()
         sigv4.check_clock(signed_at, datetime.fromtimestamp(now, tz=UTC))
         # 2. The key: known, not revoked, with its session token if temporary.
-        credential = await self.lookup_credential(auth.access_key_id)
-        if credential is None:
+        found = await self._credentials.get(auth.access_key_id, self._lookup)
+        if found is None:
             raise errors.UnrecognizedClientException(INVALID_TOKEN)
+        credential, limits = found
         key, account = credential.key, credential.account
         caller.account_id = account.account_id
         caller.name = identity(key)
@@ -199,8 +250,14 @@ class SigV4Authenticator:
             name=caller.name,
             access_key_id=key.access_key_id,
             plan=account.plan,
-            limits=effective_limits(self.profile, account.limits),
+            limits=limits,
         )
+
+    async def _lookup(self, access_key_id: str) -> tuple[Credential, Limits] | None:
+        credential = await self.lookup_credential(access_key_id)
+        if credential is None:
+            return None
+        return credential, effective_limits(self.profile, credential.account.limits)
 
     def _secret(self, key: AccessKey) -> str:
         cache_key = (key.access_key_id, key.secret_sealed)

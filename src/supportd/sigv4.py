@@ -8,6 +8,7 @@ signer, restricted to exactly the headers the client signed) -> signatures_match
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -36,6 +37,12 @@ SIGNATURE_MISMATCH = (
 REQUIRED_SIGNED = ("host", "x-amz-date", "x-amz-target")
 
 _PARAM = re.compile(r"\s*([A-Za-z]+)\s*=\s*([^,\s]*)\s*")
+# The header as SDKs write it: one match instead of the general parse below.
+_USUAL = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^/,\s]+)/([^/,\s]+)/([^/,\s]+)/([^/,\s]+)/aws4_request,"
+    r" ?SignedHeaders=([a-z0-9\-;_.]+), ?Signature=([0-9a-f]{64})"
+)
+_AMZ_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,12 @@ def parse_authorization(values: list[str]) -> Authorization:
     if len(values) > 1:
         raise errors.IncompleteSignatureException("Request has more than one Authorization header.")
     header = values[0].strip()
+    usual = _USUAL.fullmatch(header)
+    if usual is not None:
+        signed = tuple(usual.group(5).split(";"))
+        if all(signed) and list(signed) == sorted(signed):
+            key_id, date, region, service, _, signature = usual.groups()
+            return Authorization(key_id, date, region, service, signed, signature)
     algorithm, _, rest = header.partition(" ")
     if algorithm != ALGORITHM:
         raise errors.IncompleteSignatureException(
@@ -125,8 +138,12 @@ def parse_amz_date(value: str | None) -> datetime:
         raise errors.IncompleteSignatureException(
             "Authorization header requires existence of a 'X-Amz-Date' header."
         )
+    match = _AMZ_DATE.fullmatch(value)
     try:
-        return datetime.strptime(value, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        if match is None:
+            raise ValueError(value)
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         raise errors.IncompleteSignatureException(
             "X-Amz-Date must be in the ISO-8601 basic format YYYYMMDD'T'HHMMSS'Z': "
@@ -135,6 +152,8 @@ def parse_amz_date(value: str | None) -> datetime:
 
 
 def check_clock(signed_at: datetime, now: datetime) -> None:
+    if now - MAX_SKEW <= signed_at <= now + MAX_SKEW:
+        return
     stamp = signed_at.strftime(AMZ_DATE_FORMAT)
     if signed_at < now - MAX_SKEW:
         raise errors.InvalidSignatureException(
@@ -214,11 +233,27 @@ class _ExactHeadersSigner(SigV4Auth):  # type: ignore[misc]
     def headers_to_sign(self, request: AWSRequest) -> _SignedHeaders:
         return self._signed
 
+    def canonical_query_string(self, request: AWSRequest) -> str:
+        # botocore splits the URL again to find no query: skip that for the usual "/".
+        if "?" not in request.url:
+            return ""
+        query: str = super().canonical_query_string(request)
+        return query
+
+    def _normalize_url_path(self, path: str) -> str:
+        return _normalized_path(path)
+
     def signature(self, string_to_sign: str, request: AWSRequest) -> str:
         key = signing_key(
             self.credentials.secret_key, request.context["timestamp"][:8], self._region_name
         )
         return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _normalized_path(path: str) -> str:
+    normalized: str = SigV4Auth._normalize_url_path(None, path)
+    return normalized
 
 
 _signing_keys: dict[tuple[str, str, str], bytes] = {}

@@ -103,13 +103,19 @@ class SigV4Server:
 
 
 def start_sigv4_server(
-    request: pytest.FixtureRequest, store_kind: str, data_dir: Path, *args: str
+    request: pytest.FixtureRequest,
+    store_kind: str,
+    data_dir: Path,
+    *args: str,
+    cache_ms: int = 0,
 ) -> SigV4Server:
+    """A `supportd serve --auth sigv4` process. Without a look-up cache by default, so
+    that a revocation or a plan change applies to the very next request."""
     database_url = _database_url(request, store_kind)
     process = ServerProcess(
         data_dir=data_dir,
         database_url=database_url,
-        extra_args=["--auth", "sigv4", *args],
+        extra_args=["--auth", "sigv4", "--auth-cache-ms", str(cache_ms), *args],
         env=ENV,
     ).start()
     store_args = ["--database", database_url] if database_url else ["--data-dir", str(data_dir)]

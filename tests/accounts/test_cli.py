@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,13 @@ from click.testing import CliRunner
 
 from supportd import cli
 from supportd.config import Config, exposure_problem
-from tests.accounts.conftest import ENV, SigV4Server, client, new_account_id
+from tests.accounts.conftest import (
+    ENV,
+    SigV4Server,
+    client,
+    new_account_id,
+    start_sigv4_server,
+)
 from tests.accounts.signer import Key, call
 from tests.support.server import supportd_executable
 
@@ -110,6 +117,27 @@ def test_revoke_and_delete(sigv4_server: SigV4Server) -> None:
     again = admin.key(account_id)
     listed = call(sigv4_server.port, again, "DescribeCases", {"includeCommunications": False})
     assert [c["caseId"] for c in listed.body["cases"]] == [created.body["caseId"]]
+
+
+def test_with_the_default_cache_a_revocation_applies_within_a_second(
+    request: pytest.FixtureRequest, store_kind: str, tmp_path: Path
+) -> None:
+    server = start_sigv4_server(request, store_kind, tmp_path / "data", cache_ms=1000)
+    try:
+        admin = server.admin
+        key = admin.key(admin.account("enterprise"))
+        assert call(server.port, key, "DescribeServices").status == 200  # now cached
+        admin.run("keys", "revoke", key.access_key_id)
+        revoked_at = time.monotonic()
+        while True:
+            answer = call(server.port, key, "DescribeServices")
+            if answer.code == "UnrecognizedClientException":
+                break
+            assert answer.status == 200
+            assert time.monotonic() - revoked_at < 15, "the revocation never applied"
+            time.sleep(0.05)
+    finally:
+        server.process.stop()
 
 
 def test_temporary_key_listing(sigv4_server: SigV4Server) -> None:

@@ -3,6 +3,7 @@ token buckets, limit resolution, the secret box, the plan gate."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from supportd import errors, sigv4
+from supportd.auth import LookupCache
 from supportd.domain.accounts import (
     NO_LIMITS,
     UNLIMITED,
@@ -132,6 +134,33 @@ def test_secret_box(tmp_path: object) -> None:
         SecretBox(load_key("", str(tmp_path / "other"))).open(sealed, "AKIA1")
     with pytest.raises(SecretBoxError, match="no server key"):
         load_key("", str(tmp_path / "third"), create=False)
+
+
+def test_lookup_cache_keeps_hits_and_misses_for_its_time() -> None:
+    now = [0.0]
+    loads: list[str] = []
+
+    async def load(key: str) -> str | None:
+        loads.append(key)
+        return None if key == "missing" else key.upper()
+
+    async def run() -> None:
+        cache: LookupCache[str | None] = LookupCache(1.0, clock=lambda: now[0])
+        assert await cache.get("a", load) == "A"
+        assert await cache.get("missing", load) is None
+        now[0] = 0.9
+        assert await cache.get("a", load) == "A"
+        assert await cache.get("missing", load) is None
+        assert loads == ["a", "missing"]
+        now[0] = 1.0
+        assert await cache.get("a", load) == "A"
+        assert loads == ["a", "missing", "a"]
+        off: LookupCache[str | None] = LookupCache(0.0)
+        await off.get("b", load)
+        await off.get("b", load)
+        assert loads[-2:] == ["b", "b"]
+
+    asyncio.run(run())
 
 
 def _principal(plan: str, limits: Limits = NO_LIMITS) -> Principal:
