@@ -208,10 +208,17 @@ def create_app(
 
 def make_authenticator(config: Config, store: Store) -> Authenticator:
     profile = access.limits_profile(config)
+    cache_s = config.auth_cache_ms / 1000
     if config.auth == "sigv4":
-        return SigV4Authenticator(store.get_credential, open_secret_box(config), profile)
+        return SigV4Authenticator(
+            store.get_credential, open_secret_box(config), profile, cache_s=cache_s
+        )
     return OpenAuthenticator(
-        config.default_account, config.account_email_domain, store.get_account, profile
+        config.default_account,
+        config.account_email_domain,
+        store.get_account,
+        profile,
+        cache_s=cache_s,
     )
 
 

@@ -82,6 +82,11 @@ class Config:
     advisor_api_tps: int = _setting(
         100, "With limits aws: Trusted Advisor requests per second per account and process."
     )
+    auth_cache_ms: int = _setting(
+        1000,
+        "How long each process keeps an access key or account it looked up (0: not at all): "
+        "revocations, plan and limit changes apply within this time.",
+    )
     reference_dir: str = _setting(
         "",
         "Directory with the operator's own reference data files, each replacing the default "
@@ -212,6 +217,8 @@ def check(config: Config) -> None:
         raise ValueError(f"limits must be one of {', '.join(LIMIT_PROFILES)}")
     if min(config.case_creation_limit, config.case_api_tps, config.advisor_api_tps) < 1:
         raise ValueError("case_creation_limit, case_api_tps and advisor_api_tps must be at least 1")
+    if config.auth_cache_ms < 0:
+        raise ValueError("auth_cache_ms must not be negative")
     if config.server_key and not _is_key(config.server_key):
         raise ValueError("server_key must be 32 bytes in base64")
 
