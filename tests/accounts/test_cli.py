@@ -122,7 +122,9 @@ def test_revoke_and_delete(sigv4_server: SigV4Server) -> None:
 def test_with_the_default_cache_a_revocation_applies_within_a_second(
     request: pytest.FixtureRequest, store_kind: str, tmp_path: Path
 ) -> None:
-    server = start_sigv4_server(request, store_kind, tmp_path / "data", cache_ms=1000)
+    server = start_sigv4_server(
+        request, store_kind, tmp_path / "data", "--limits", "none", cache_ms=1000
+    )
     try:
         admin = server.admin
         key = admin.key(admin.account("enterprise"))
