@@ -18,7 +18,7 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
@@ -74,11 +74,9 @@ class IncomingRequest:
             self._index = index
         return self._index
 
-    def headers(self) -> Iterator[tuple[str, str]]:
-        """Every header (name lower case, values in the order received)."""
-        for name, values in self._headers().items():
-            for value in values:
-                yield name, value
+    def headers(self) -> dict[str, list[str]]:
+        """Every header by lower-case name, with its values in the order received."""
+        return self._headers()
 
     def values(self, name: str) -> list[str]:
         return self._headers().get(name, [])
@@ -201,17 +199,20 @@ class SigV4Authenticator:
         self.box = box
         self.profile = profile
         self.clock = clock
-        self._credentials: LookupCache[tuple[Credential, Limits] | None] = LookupCache(cache_s)
+        self._credentials: LookupCache[tuple[Credential, Principal] | None] = LookupCache(cache_s)
         # Opened secrets by (key id, sealed secret): AES-GCM once per key and process.
         self._secrets: dict[tuple[str, str], str] = {}
 
     async def __call__(self, request: IncomingRequest, caller: Caller) -> Principal:
         # 1. The Authorization header's parts, the date, the scope, the clock.
         presented = request.values("authorization")
-        if presented:
-            # For the audit trail, even if the header turns out to be malformed.
-            caller.access_key_id = (access_key_id(presented[0]) or "")[:MAX_KEY_ID] or None
-        auth = sigv4.parse_authorization(presented)
+        try:
+            auth = sigv4.parse_authorization(presented)
+        except errors.ApiError:
+            # For the audit trail: the key id of a malformed header, if it names one.
+            if presented:
+                caller.access_key_id = (access_key_id(presented[0]) or "")[:MAX_KEY_ID] or None
+            raise
         caller.access_key_id = auth.access_key_id[:MAX_KEY_ID]
         amz_date = request.header("x-amz-date")
         signed_at = sigv4.parse_amz_date(amz_date)
@@ -223,7 +224,7 @@ class SigV4Authenticator:
         found = await self._credentials.get(auth.access_key_id, self._lookup)
         if found is None:
             raise errors.UnrecognizedClientException(INVALID_TOKEN)
-        credential, limits = found
+        credential, principal = found
         key, account = credential.key, credential.account
         caller.account_id = account.account_id
         caller.name = identity(key)
@@ -244,20 +245,23 @@ class SigV4Authenticator:
         )
         if not sigv4.signatures_match(expected, auth.signature):
             raise errors.InvalidSignatureException(sigv4.SIGNATURE_MISMATCH)
-        return Principal(
-            account_id=account.account_id,
-            email=account.email,
-            name=caller.name,
-            access_key_id=key.access_key_id,
-            plan=account.plan,
-            limits=limits,
-        )
+        return principal
 
-    async def _lookup(self, access_key_id: str) -> tuple[Credential, Limits] | None:
+    async def _lookup(self, access_key_id: str) -> tuple[Credential, Principal] | None:
+        """The key, its account, and who a request signed with it is."""
         credential = await self.lookup_credential(access_key_id)
         if credential is None:
             return None
-        return credential, effective_limits(self.profile, credential.account.limits)
+        key, account = credential.key, credential.account
+        principal = Principal(
+            account_id=account.account_id,
+            email=account.email,
+            name=identity(key),
+            access_key_id=key.access_key_id,
+            plan=account.plan,
+            limits=effective_limits(self.profile, account.limits),
+        )
+        return credential, principal
 
     def _secret(self, key: AccessKey) -> str:
         cache_key = (key.access_key_id, key.secret_sealed)

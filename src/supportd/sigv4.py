@@ -12,7 +12,7 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -133,7 +133,9 @@ def check_scope(auth: Authorization, amz_date: str) -> None:
             )
 
 
+@functools.lru_cache(maxsize=256)
 def parse_amz_date(value: str | None) -> datetime:
+    """X-Amz-Date as a time (cached: under load many requests carry the same second)."""
     if not value:
         raise errors.IncompleteSignatureException(
             "Authorization header requires existence of a 'X-Amz-Date' header."
@@ -179,32 +181,14 @@ def check_payload_hash(declared: str | None, body: bytes) -> None:
         )
 
 
-class _SignedHeaders:
-    """The headers the client signed, lowercased, each with all its values in order:
-    what botocore's canonical_headers and signed_headers read (`set(...)`, `get_all`).
-    A dict of lists rather than botocore's HTTPHeaders (an email.message.Message),
+class _SignedHeaders(dict[str, Sequence[str]]):
+    """The headers the client signed, by lower-case name, each with all its values in
+    order: what botocore's canonical_headers and signed_headers read (`set(...)`,
+    `get_all`). A dict rather than botocore's HTTPHeaders (an email.message.Message),
     which costs more than the rest of the verification."""
 
-    __slots__ = ("_values",)
-
-    def __init__(self) -> None:
-        self._values: dict[str, list[str]] = {}
-
-    def add(self, name: str, value: str) -> None:
-        self._values.setdefault(name, []).append(value)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._values
-
-    def get_all(self, name: str) -> list[str]:
-        return self._values.get(name, [])
-
-    def first(self, name: str) -> str | None:
-        values = self._values.get(name)
-        return values[0] if values else None
+    def get_all(self, name: str) -> Sequence[str]:
+        return self.get(name, ())
 
 
 @dataclass(slots=True)
@@ -247,6 +231,8 @@ class _ExactHeadersSigner(SigV4Auth):  # type: ignore[misc]
         key = signing_key(
             self.credentials.secret_key, request.context["timestamp"][:8], self._region_name
         )
+        # hmac.new, not the one-shot hmac.digest: that one releases the GIL, and under
+        # load the SQLite writer thread takes it for a while every time.
         return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
@@ -280,24 +266,27 @@ def expected_signature(
     method: str,
     path: str,
     query: str,
-    headers: Iterable[tuple[str, str]],
+    headers: Mapping[str, Sequence[str]],
     body: bytes,
     amz_date: str,
 ) -> str:
     """The signature the client should have sent, computed by botocore's SigV4 signer
-    over exactly the headers the client signed."""
-    wanted = set(auth.signed_headers)
+    over exactly the headers the client signed. `headers`: every header of the request
+    by lower-case name, with all its values in the order received."""
     signed = _SignedHeaders()
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered in wanted:
-            signed.add(lowered, value)
-    absent = wanted.difference(signed)
+    absent = []
+    for name in auth.signed_headers:
+        values = headers.get(name)
+        if values:
+            signed[name] = values
+        else:
+            absent.append(name)
     if absent:
         raise errors.InvalidSignatureException(
             f"Signed header(s) not present in the request: {', '.join(sorted(absent))}."
         )
-    url = "http://" + (signed.first("host") or "localhost") + path + (f"?{query}" if query else "")
+    host = signed.get("host")
+    url = "http://" + (host[0] if host else "localhost") + path + (f"?{query}" if query else "")
     request = _Request(method=method, url=url, body=body, context={"timestamp": amz_date})
     signer = _ExactHeadersSigner(Credentials(auth.access_key_id, secret_key), auth.region, signed)
     canonical = signer.canonical_request(request)

@@ -33,7 +33,10 @@ BODY = b'{"language": "en"}'
 def _verify(headers: list[tuple[str, str]], body: bytes = BODY, secret: str = KEY.secret) -> bool:
     auth = sigv4.parse_authorization([v for n, v in headers if n == "Authorization"])
     date = next(v for n, v in headers if n == "X-Amz-Date")
-    expected = sigv4.expected_signature(auth, secret, "POST", "/", "", headers, body, date)
+    index: dict[str, list[str]] = {}
+    for name, value in headers:
+        index.setdefault(name.lower(), []).append(value)
+    expected = sigv4.expected_signature(auth, secret, "POST", "/", "", index, body, date)
     return sigv4.signatures_match(expected, auth.signature)
 
 
