@@ -433,6 +433,9 @@ async def test_export_in_table_and_sequence_order_with_json_values(store: Store)
         ("communications", 1),
         ("case_events", 2),
         ("case_events", 2),
+        # Every case has its support-side row (assignee, SLA clock), keyed by its seq.
+        ("case_work", 2),
+        ("case_work", 1),
     ]
     cases = [row for table, rows in batches if table == "cases" for row in rows]
     assert [r["seq"] for r in cases] == [c.seq for c in created]

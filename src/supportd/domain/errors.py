@@ -15,3 +15,7 @@ class InvalidToken(DomainError):
 
 class InvalidTime(DomainError):
     """A time filter that is neither a date nor an ISO-8601 instant."""
+
+
+class IllegalTransition(DomainError):
+    """A status change the lifecycle does not allow (see lifecycle.TRANSITIONS)."""

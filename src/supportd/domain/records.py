@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from supportd.domain.accounts import NO_LIMITS, Limits
 from supportd.domain.plans import ENTERPRISE
+from supportd.domain.sla import ResponseTarget
 
 CUSTOMER = "customer"
 SUPPORT = "support"
@@ -38,6 +39,8 @@ class NewCase:
     submitted_by: str
     cc_emails: tuple[str, ...]
     created_ms: int
+    # When support's first response is due (the SLA clock starts with the case).
+    first_response_due_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,8 @@ class NewCommunication:
     author_kind: str
     cc_emails: tuple[str, ...]
     created_ms: int
+    # A customer's message: the next-response target it starts if none is outstanding.
+    response_target: ResponseTarget | None = None
 
 
 @dataclass(frozen=True, slots=True)

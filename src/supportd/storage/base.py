@@ -17,6 +17,7 @@ from supportd.domain.records import (
 from supportd.storage.contract_accounts import AccountStore
 from supportd.storage.contract_advisor import AdvisorStore
 from supportd.storage.contract_jobs import JobStore
+from supportd.storage.contract_staff import StaffStore
 
 
 class SchemaError(RuntimeError):
@@ -100,5 +101,5 @@ class StoreCore(Protocol):
         """After importing: new rows get sequence numbers above every imported one."""
 
 
-class Store(StoreCore, CaseStore, JobStore, AccountStore, AdvisorStore, Protocol):
+class Store(StoreCore, CaseStore, JobStore, AccountStore, AdvisorStore, StaffStore, Protocol):
     """Everything operations may ask of a store: one protocol per area of the data."""

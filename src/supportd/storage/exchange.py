@@ -67,6 +67,31 @@ TABLES: tuple[Table, ...] = (
         "case_events",
         ("seq", "case_seq", "at_ms", "actor", "from_status", "to_status"),
     ),
+    # The support side: staff, their tokens (hashes only), and what support keeps about
+    # each case. case_work and support_replies are keyed by the case's and the
+    # communication's own seq.
+    Table("staff", ("seq", "name", "email", "role", "created_ms", "disabled_ms")),
+    Table(
+        "staff_tokens",
+        ("seq", "token_id", "staff_name", "secret_hash", "created_ms", "revoked_ms"),
+    ),
+    Table(
+        "case_work",
+        (
+            "seq",
+            "assignee",
+            "sla_target",
+            "sla_due_ms",
+            "sla_remaining_ms",
+            "pending_since_ms",
+        ),
+    ),
+    Table("case_notes", ("seq", "case_seq", "staff_name", "body", "created_ms")),
+    Table(
+        "case_assignments",
+        ("seq", "case_seq", "at_ms", "actor", "from_staff", "to_staff"),
+    ),
+    Table("support_replies", ("seq", "staff_name")),
     # Accounts, access keys (secrets as sealed under the server key: an import works
     # with the same --server-key only) and the audit trail.
     Table(

@@ -7,9 +7,10 @@ from supportd.storage.postgres_advisor import PostgresAdvisor
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import check_schema, display_url, migrate
 from supportd.storage.postgres_jobs import PostgresJobs
+from supportd.storage.postgres_staff import PostgresStaff
 
 __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 
 
-class PostgresStore(PostgresCases, PostgresJobs, PostgresAccounts, PostgresAdvisor):
+class PostgresStore(PostgresCases, PostgresJobs, PostgresAccounts, PostgresAdvisor, PostgresStaff):
     """Every area of the store over one PostgreSQL database (see postgres_core)."""

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from supportd.domain import lifecycle
+from supportd.domain import lifecycle, sla
 from supportd.domain.records import (
     CaseQuery,
     CaseRecord,
@@ -17,6 +17,7 @@ from supportd.domain.records import (
     ResolveOutcome,
 )
 from supportd.storage.postgres_accounts import check_case_quota
+from supportd.storage.postgres_case_work import after_customer_reply, after_resolution
 from supportd.storage.postgres_core import Connection, PostgresCore
 
 CASE_COLUMNS = (
@@ -38,6 +39,9 @@ WITH new_case AS (
 ), creation_event AS (
     INSERT INTO case_events (case_seq, at_ms, actor, from_status, to_status)
     SELECT seq, $17, $14, NULL, $7 FROM new_case
+), support_side AS (
+    INSERT INTO case_work (seq, sla_target, sla_due_ms)
+    SELECT seq, $18, $19 FROM new_case
 )
 SELECT seq FROM new_case
 """
@@ -108,6 +112,8 @@ class PostgresCases(PostgresCore):
                 first.author_kind,
                 list(first.cc_emails),
                 first.created_ms,
+                sla.FIRST_RESPONSE if case.first_response_due_ms is not None else None,
+                case.first_response_due_ms,
             )
             if seq is None:
                 return await _existing_case(conn, case)
@@ -150,6 +156,7 @@ class PostgresCases(PostgresCore):
                 case.status, case.resolved_ms, comm.created_ms
             )
             await _insert_communication(conn, case.seq, comm)
+            await after_customer_reply(conn, case.seq, status, comm)  # the SLA clock
             if status == case.status:
                 return case
             await conn.execute(
@@ -182,6 +189,7 @@ class PostgresCases(PostgresCore):
                 await _insert_event(
                     conn, case.seq, now_ms, account_id, case.status, lifecycle.RESOLVED
                 )
+                await after_resolution(conn, case.seq)  # no SLA clock, no auto-resolve timer
             return ResolveOutcome(case.status, lifecycle.RESOLVED)
 
         return await self._write(job)

@@ -7,9 +7,10 @@ from supportd.storage.sqlite_advisor import SQLiteAdvisor
 from supportd.storage.sqlite_cases import SQLiteCases
 from supportd.storage.sqlite_core import connect, migrate
 from supportd.storage.sqlite_jobs import SQLiteJobs
+from supportd.storage.sqlite_staff import SQLiteStaff
 
 __all__ = ["SQLiteStore", "connect", "migrate"]
 
 
-class SQLiteStore(SQLiteCases, SQLiteJobs, SQLiteAccounts, SQLiteAdvisor):
+class SQLiteStore(SQLiteCases, SQLiteJobs, SQLiteAccounts, SQLiteAdvisor, SQLiteStaff):
     """Every area of the store over one SQLite file (see sqlite_core)."""

@@ -19,6 +19,11 @@ from supportd.domain.records import (
     ResolveOutcome,
 )
 from supportd.storage.sqlite_accounts import check_case_quota
+from supportd.storage.sqlite_case_work import (
+    after_customer_reply,
+    after_resolution,
+    insert_new_case_work,
+)
 from supportd.storage.sqlite_core import SQLiteCore
 
 CASE_COLUMNS = (
@@ -95,6 +100,7 @@ class SQLiteCases(SQLiteCore):
             _insert_event(
                 conn, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED
             )
+            insert_new_case_work(conn, seq, case.first_response_due_ms)
             return CaseRecord(
                 seq=seq,
                 case_id=case.case_id,
@@ -125,6 +131,7 @@ class SQLiteCases(SQLiteCore):
                 case.status, case.resolved_ms, comm.created_ms
             )
             _insert_communication(conn, case.seq, comm)
+            after_customer_reply(conn, case.seq, status, comm)  # the SLA clock
             if status == case.status:
                 return case
             conn.execute(
@@ -149,6 +156,7 @@ class SQLiteCases(SQLiteCore):
                     (lifecycle.RESOLVED, now_ms, case.seq),
                 )
                 _insert_event(conn, case.seq, now_ms, account_id, case.status, lifecycle.RESOLVED)
+                after_resolution(conn, case.seq)  # no SLA clock, no auto-resolve timer
             return ResolveOutcome(case.status, lifecycle.RESOLVED)
 
         return await self._writer.submit(job)

@@ -75,8 +75,23 @@ def migrate(path: Path) -> list[str]:
 
 
 def _statements(sql: str) -> list[str]:
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+    """The statements of a migration file. A statement ends where SQLite says it is
+    complete: a trigger's body (BEGIN ... END) holds semicolons of its own."""
+    statements: list[str] = []
+    current: list[str] = []
+    for line in sql.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        current.append(line)
+        text = "\n".join(current).strip()
+        if sqlite3.complete_statement(text):
+            if text.rstrip(";").strip():
+                statements.append(text)
+            current = []
+    rest = "\n".join(current).strip()
+    if rest:
+        statements.append(rest)
+    return statements
 
 
 class SQLiteCore:
