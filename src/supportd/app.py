@@ -21,8 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from supportd import clocks, errors, protocol, staff_api
 from supportd import config as config_module
-from supportd import errors, protocol
 from supportd.auth import (
     Authenticator,
     Caller,
@@ -119,7 +119,12 @@ def create_app(
     config: Config, store: Store, authenticate: Authenticator | None = None
 ) -> Starlette:
     model = protocol.load_model()
-    context = Context(config=config, catalogue=catalogue.load(config.reference_dir), store=store)
+    context = Context(
+        clock=clocks.from_setting(config.fake_clock_file),
+        config=config,
+        catalogue=catalogue.load(config.reference_dir),
+        store=store,
+    )
     authenticate = authenticate or make_authenticator(config, store)
     gate = access.Gate()
 
@@ -198,6 +203,7 @@ def create_app(
         routes=[
             Route("/", api, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            staff_api.mount(context),
             Route(
                 "/{path:path}", not_api, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
             ),

@@ -215,5 +215,16 @@ def _add_account_commands() -> None:
 
 _add_account_commands()
 
+
+def _add_staff_commands() -> None:
+    # `supportd staff` and `supportd cases` (supportd.cli_staff).
+    from supportd.cli_staff import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_staff_commands()
+
 if __name__ == "__main__":
     sys.exit(main())

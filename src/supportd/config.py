@@ -96,6 +96,25 @@ class Config:
     support_display_name: str = _setting(
         "Amazon Web Services", "Author shown on communications written by support staff."
     )
+    sla_targets: str = _setting(
+        "",
+        "SLA response targets replacing the defaults (24h, 12h, 4h, 1h, 15m for low ..."
+        " critical, first and next response alike): comma-separated"
+        " [PLAN.]first|next.SEVERITY=DURATION, e.g. first.high=2h,developer.first.low=48h.",
+    )
+    sla_business_hours: str = _setting(
+        "",
+        "When SLA clocks tick, e.g. `mon-fri 09:00-17:00 Europe/Berlin`; empty: around the clock.",
+    )
+    auto_resolve_after_hours: int = _setting(
+        120,
+        "Resolve a case left in pending-customer-action this long (a background job); 0: never.",
+    )
+    fake_clock_file: str = _setting(
+        "",
+        "Testing only: a file holding an offset in milliseconds that supportd adds to the"
+        " system clock, re-read when it changes. Empty: the real clock.",
+    )
     max_body_bytes: int = _setting(
         1_048_576, "Largest request body of operations without file data (HTTP 413 above it)."
     )
@@ -195,6 +214,14 @@ def from_environ(
 
 
 def check(config: Config) -> None:
+    from supportd.domain import sla  # pure rules, no I/O: the SLA settings' syntax
+
+    try:
+        sla.policy(config.sla_targets, config.sla_business_hours)
+    except sla.SlaSettingError as exc:
+        raise ValueError(str(exc)) from None
+    if config.auto_resolve_after_hours < 0:
+        raise ValueError("auto_resolve_after_hours must not be negative")
     if not (0 <= config.port <= 65535):
         raise ValueError("port must be between 0 and 65535")
     if config.worker_poll_ms < 10:

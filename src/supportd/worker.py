@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Mapping
 
-from supportd.domain import clock, jobs
+from supportd.domain import jobs
 from supportd.domain.jobs import Job
 from supportd.operations.background import JobKind, Periodic, periodic_kind
 from supportd.operations.context import Context
@@ -67,7 +67,8 @@ class Worker:
     async def tick(self) -> int:
         """One round: schedule periodic work, run what is due. How many jobs ran."""
         store = self.ctx.store
-        now = clock.now_ms()
+        # The context's clock: a fake clock (tests) moves periods, due times and leases.
+        now = self.ctx.clock.now_ms()
         for task in self.periodic.values():
             key, start = jobs.periodic_key(task.name, now, int(task.interval_s * 1000))
             await store.enqueue_job(
@@ -76,7 +77,7 @@ class Worker:
         ran = 0
         while not self._stop.is_set():
             claimed = await store.claim_jobs(
-                list(self.kinds), clock.now_ms(), self.lease_ms, CLAIM_BATCH
+                list(self.kinds), self.ctx.clock.now_ms(), self.lease_ms, CLAIM_BATCH
             )
             if not claimed:
                 break
@@ -95,7 +96,7 @@ class Worker:
         except Exception as exc:
             log.exception("job %s (%s) failed", job.seq, job.kind)
             error = f"{type(exc).__name__}: {exc}"
-        now = clock.now_ms()
+        now = self.ctx.clock.now_ms()
         if error is not None and job.attempts < kind.max_attempts:
             # Leave it running: the lease runs out and any worker retries it.
             return

@@ -28,6 +28,7 @@ from supportd.operations.reference import (
     check_language,
     check_service_and_category,
 )
+from supportd.operations.sla import policy as sla_policy
 
 DEFAULT_PAGE_SIZE = 100
 RECENT_COMMUNICATIONS = 5
@@ -158,7 +159,7 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
         await access.check_case_quota(ctx.store, principal)
     dry_run_check(params)
 
-    now = clock.now_ms()
+    now = ctx.clock.now_ms()
     case = NewCase(
         case_id=ids.new_case_id(principal.account_id, now),
         account_id=principal.account_id,
@@ -171,6 +172,9 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
         submitted_by=principal.email,
         cc_emails=cc,
         created_ms=now,
+        first_response_due_ms=sla_policy(ctx.config).first_response_due(
+            now, severity, principal.plan
+        ),
     )
     first = NewCommunication(
         body=body,
@@ -299,7 +303,7 @@ async def add_communication_to_case(
     if case is None:
         raise _case_not_found(case_id)
     _attachments_unsupported(params)
-    now = clock.now_ms()
+    now = ctx.clock.now_ms()
     if case.status == lifecycle.RESOLVED:
         # Checked before a dry run answers, so a dry run tells the truth.
         try:
@@ -313,6 +317,8 @@ async def add_communication_to_case(
         author_kind=CUSTOMER,
         cc_emails=cc,
         created_ms=now,
+        # Unless one is outstanding already, support owes a next response.
+        response_target=sla_policy(ctx.config).next_response(case.severity_code, principal.plan),
     )
     try:
         updated = await ctx.store.add_communication(principal.account_id, case.case_id, comm)
@@ -338,7 +344,7 @@ async def resolve_case(
     if case is None:
         raise _case_not_found(case_id)
     dry_run_check(params)
-    outcome = await ctx.store.resolve_case(principal.account_id, case.case_id, clock.now_ms())
+    outcome = await ctx.store.resolve_case(principal.account_id, case.case_id, ctx.clock.now_ms())
     if outcome is None:
         raise _case_not_found(case_id)
     return {"initialCaseStatus": outcome.initial_status, "finalCaseStatus": outcome.final_status}

@@ -1,4 +1,4 @@
-"""What every handler receives: settings, reference data and the store."""
+"""What every handler receives: settings, reference data, the store and the clock."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from supportd import errors
+from supportd.clocks import SYSTEM_CLOCK, Clock
 from supportd.config import Config
 from supportd.domain.records import Principal
 from supportd.reference.catalogue import Catalogue
@@ -18,6 +19,8 @@ class Context:
     config: Config
     catalogue: Catalogue
     store: Store
+    # Where "now" comes from (supportd.clocks): the system clock, or a fake one in tests.
+    clock: Clock = SYSTEM_CLOCK
 
 
 Handler = Callable[[Context, Principal, dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -1,0 +1,169 @@
+"""The staff area of the Store contract, in process on both stores: concurrency between
+"nodes" (two store objects on one database), and export/import of the support side."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+
+from supportd.domain import lifecycle, search, sla, staff
+from supportd.domain.records import CUSTOMER, NewCase, NewCommunication
+from supportd.domain.staff import StaffAction, StaffCaseQuery, StaffMember
+from supportd.storage import exchange
+from supportd.storage.base import Store
+from supportd.storage.postgres import PostgresStore
+from supportd.storage.sqlite import SQLiteStore
+
+T0 = 1_700_000_000_000
+HOUR = sla.HOUR_MS
+_ids = itertools.count(1)
+
+
+def _other_node(store: Store) -> Store:
+    if isinstance(store, SQLiteStore):
+        return SQLiteStore(Path(store.path))
+    assert isinstance(store, PostgresStore)
+    return PostgresStore(store.url, pool_size=2)
+
+
+async def _case(store: Store, subject: str = "subject", body: str = "body") -> int:
+    n = next(_ids)
+    created = await store.create_case(
+        NewCase(
+            case_id=f"case-111122223333-test-2023-{n:016x}",
+            account_id="111122223333",
+            subject=subject,
+            service_code=None,
+            category_code=None,
+            severity_code="high",
+            language="en",
+            issue_type="technical",
+            submitted_by="a@example.com",
+            cc_emails=(),
+            created_ms=T0,
+            first_response_due_ms=T0 + 4 * HOUR,
+        ),
+        NewCommunication(body, "Jane <j@example.com>", CUSTOMER, (), T0),
+    )
+    return created.seq
+
+
+def _act(kind: str, now: int = T0 + HOUR, **fields: object) -> StaffAction:
+    return StaffAction(kind=kind, staff_name="alice", now_ms=now, **fields)  # type: ignore[arg-type]
+
+
+async def test_auto_resolve_resolves_each_case_once_across_nodes(store: Store) -> None:
+    other = _other_node(store)
+    await other.open()
+    try:
+        seqs = [await _case(store) for _ in range(40)]
+        for seq in seqs:
+            await store.apply_staff_action(seq, _act(staff.REPLY, body="please check"))
+        # A case answered since, and one asked later, are not due.
+        await store.add_communication(
+            "111122223333",
+            (await store.staff_get_case(seq=seqs[0])).case.case_id,  # type: ignore[union-attr]
+            NewCommunication("done", "Jane", CUSTOMER, (), T0 + 2 * HOUR),
+        )
+        await store.apply_staff_action(seqs[1], _act(staff.REPLY, T0 + 50 * HOUR, body="again"))
+
+        cutoff, now = T0 + 10 * HOUR, T0 + 20 * HOUR
+        results = await asyncio.gather(
+            *(node.auto_resolve(cutoff, now, 7) for node in (store, other, store, other)),
+        )
+        while True:  # the rest, as the job's loop does
+            more = await asyncio.gather(
+                store.auto_resolve(cutoff, now, 7), other.auto_resolve(cutoff, now, 7)
+            )
+            results.extend(more)
+            if not any(more):
+                break
+        resolved = [case_id for batch in results for case_id in batch]
+        assert len(resolved) == len(set(resolved)) == 38
+        for seq in seqs[2:]:
+            history = await store.case_history(seq)
+            assert [e.to_value for e in history if e.to_value == lifecycle.RESOLVED] == [
+                lifecycle.RESOLVED
+            ]
+            assert history[-1].actor == staff.AUTO_RESOLVE_ACTOR
+        first = await store.staff_get_case(seq=seqs[0])
+        second = await store.staff_get_case(seq=seqs[1])
+        assert first is not None and first.case.status == lifecycle.CUSTOMER_ACTION_COMPLETED
+        assert second is not None and second.case.status == lifecycle.PENDING_CUSTOMER_ACTION
+    finally:
+        await other.close()
+
+
+async def test_concurrent_staff_actions_apply_one_after_the_other(store: Store) -> None:
+    other = _other_node(store)
+    await other.open()
+    try:
+        seq = await _case(store)
+        replies = [
+            node.apply_staff_action(seq, _act(staff.REPLY, T0 + HOUR + i, body=f"reply {i}"))
+            for i, node in enumerate([store, other] * 5)
+        ]
+        await asyncio.gather(*replies)
+        thread = await store.case_thread(seq)
+        assert sorted(e.body for e in thread[1:]) == sorted(f"reply {i}" for i in range(10))
+        history = await store.case_history(seq)
+        # One pickup, one status change: the other replies found the case picked up.
+        assert [(e.kind, e.to_value) for e in history[1:]] == [
+            (staff.ASSIGNMENT_EVENT, "alice"),
+            (staff.STATUS_EVENT, lifecycle.PENDING_CUSTOMER_ACTION),
+        ]
+    finally:
+        await other.close()
+
+
+async def test_the_support_side_survives_export_and_import(store: Store, tmp_path: Path) -> None:
+    await store.create_staff(StaffMember("alice", "a@example.com", staff.ADMIN, T0))
+    _, token = staff.new_token("alice", T0)
+    await store.create_staff_token(token)
+    seq = await _case(store, subject="Kernel panic on boot", body="panic after upgrade")
+    await store.apply_staff_action(seq, _act(staff.NOTE, body="internal"))
+    await store.apply_staff_action(seq, _act(staff.REPLY, body="Which kernel version?"))
+
+    exported = [batch async for batch in store.export_all(100)]
+    tables = [name for name, _ in exported]
+    for name in ("staff", "staff_tokens", "case_work", "case_notes", "case_assignments"):
+        assert name in tables
+    assert "support_replies" in tables
+
+    copy = SQLiteStore(tmp_path / "copy" / "supportd.db")
+    await copy.open()
+    try:
+        for name, rows in exported:
+            await copy.import_rows(name, rows)
+        await copy.finish_import()
+        for getter in ("case_thread", "case_notes", "case_history"):
+            assert await getattr(copy, getter)(seq) == await getattr(store, getter)(seq)
+        assert await copy.staff_get_case(seq=seq) == await store.staff_get_case(seq=seq)
+        assert await copy.get_staff_token(token.token_id) == await store.get_staff_token(
+            token.token_id
+        )
+        # The search index is rebuilt from the imported rows.
+        hits = await copy.search_cases(search.SearchQuery(search.parse("kernel version"), 5))
+        assert [h.case.case.seq for h in hits] == [seq]
+    finally:
+        await copy.close()
+    assert set(exchange.TABLES_BY_NAME) >= {"staff", "case_work", "support_replies"}
+
+
+async def test_listing_by_due_time_pages_through_ties(store: Store) -> None:
+    seqs = [await _case(store) for _ in range(5)]  # all due at the same time
+    await store.apply_staff_action(seqs[2], _act(staff.REPLY, body="answered"))
+    seen: list[int] = []
+    after: tuple[int, ...] | None = None
+    while True:
+        page = await store.staff_list_cases(
+            StaffCaseQuery(limit=2, now_ms=T0, statuses=None, after=after)
+        )
+        seen.extend(c.case.seq for c in page)
+        if len(page) < 2:
+            break
+        last = page[-1]
+        after = (staff.due_key(last.work), last.case.seq)
+    # Running clocks first in seq order, then the answered case (no clock).
+    assert seen == [s for s in seqs if s != seqs[2]] + [seqs[2]]
