@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from supportd import clocks, errors, protocol, staff_api
+from supportd import attachment_links, clocks, errors, protocol, staff_api
 from supportd import config as config_module
 from supportd.auth import (
     Authenticator,
@@ -33,7 +33,7 @@ from supportd.auth import (
 from supportd.config import Config
 from supportd.domain import clock
 from supportd.domain.accounts import AuditEntry
-from supportd.operations import access
+from supportd.operations import access, attachments
 from supportd.operations.background import JOB_KINDS, PERIODIC
 from supportd.operations.context import Context
 from supportd.operations.registry import HANDLERS
@@ -158,6 +158,8 @@ def create_app(
                     f"Operation {operation.name} is not implemented by this version of supportd."
                 )
             params = protocol.parse_input(model, operation, protocol.decode_body(raw))
+            if operation.name in attachments.LINK_OPERATIONS:
+                attachments.REQUEST_BASE_URL.set(attachment_links.request_base_url(request))
             result = await handler(context, principal, params)
             response = _response(200, protocol.encode_result(result), request_id)
         except errors.ApiError as error:
@@ -204,6 +206,7 @@ def create_app(
             Route("/", api, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             staff_api.mount(context),
+            *attachment_links.routes(context),
             Route(
                 "/{path:path}", not_api, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
             ),

@@ -121,6 +121,55 @@ class Config:
     max_attachment_body_bytes: int = _setting(
         26_214_400, "Largest request body of AddAttachmentsToSet (3 files of 5 MB in base64)."
     )
+    public_url: str = _setting(
+        "",
+        "Base URL of the presigned attachment links (e.g. https://support.example.com). "
+        "Empty: the scheme and Host of the request that asks for the link.",
+    )
+    attachment_file_bytes: int = _setting(
+        5_242_880,
+        "Largest file in an attachment set; also the size up to which DescribeAttachment "
+        "returns a file and communications list it in attachmentSet.",
+    )
+    attachment_set_files: int = _setting(3, "Files an attachment set holds at most.")
+    attachment_set_expiry_s: int = _setting(
+        3600, "An attachment set expires this many seconds after its creation."
+    )
+    attachment_set_limit: int = _setting(
+        100,
+        "Attachment sets an account may create per attachment-set-limit-window-s "
+        "(AttachmentLimitExceeded above it; 0: no limit).",
+    )
+    attachment_set_limit_window_s: int = _setting(
+        3600, "The window of attachment-set-limit, in seconds."
+    )
+    describe_attachment_limit: int = _setting(
+        60,
+        "DescribeAttachment calls an account may make per minute and server process "
+        "(DescribeAttachmentLimitExceeded above it; 0: no limit).",
+    )
+    upload_max_bytes: int = _setting(
+        157_286_400, "Largest file of a large-file upload (GetAttachmentUploadLinks)."
+    )
+    upload_part_bytes: int = _setting(
+        104_857_600,
+        "Part size of large-file uploads (at most 104857600; a file of more than 10,000 "
+        "parts gets larger parts).",
+    )
+    upload_urls_per_call: int = _setting(
+        10, "Upload URLs GetAttachmentUploadLinks returns at most per call (at most 10)."
+    )
+    attachment_link_expiry_s: int = _setting(
+        3600, "Presigned upload and download links expire after this many seconds."
+    )
+    upload_expiry_s: int = _setting(
+        86_400,
+        "An upload not attached to a communication this many seconds after it began is "
+        "deleted by the sweeper, with its parts.",
+    )
+    attachment_sweep_interval_s: int = _setting(
+        300, "How often the sweeper removes expired attachment sets and abandoned uploads."
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
     access_log: bool = _setting(
         False, "Write one log line per request (off by default: it costs throughput)."
@@ -248,6 +297,32 @@ def check(config: Config) -> None:
         raise ValueError("auth_cache_ms must not be negative")
     if config.server_key and not _is_key(config.server_key):
         raise ValueError("server_key must be 32 bytes in base64")
+    _check_attachments(config)
+
+
+def _check_attachments(config: Config) -> None:
+    if config.public_url and not config.public_url.startswith(("http://", "https://")):
+        raise ValueError("public_url must start with http:// or https://")
+    if not 1 <= config.upload_part_bytes <= 104_857_600:
+        raise ValueError("upload_part_bytes must be between 1 and 104857600")
+    if not 1 <= config.upload_max_bytes <= 157_286_400:
+        raise ValueError("upload_max_bytes must be between 1 and 157286400")
+    if not 1 <= config.upload_urls_per_call <= 10:
+        raise ValueError("upload_urls_per_call must be between 1 and 10")
+    positive = (
+        "attachment_file_bytes",
+        "attachment_set_files",
+        "attachment_set_expiry_s",
+        "attachment_set_limit_window_s",
+        "attachment_link_expiry_s",
+        "upload_expiry_s",
+        "attachment_sweep_interval_s",
+    )
+    for name in positive:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be at least 1")
+    if config.attachment_set_limit < 0 or config.describe_attachment_limit < 0:
+        raise ValueError("attachment_set_limit and describe_attachment_limit must not be negative")
 
 
 AUTH_MODES = ("open", "sigv4")

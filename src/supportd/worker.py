@@ -70,7 +70,8 @@ class Worker:
         # The context's clock: a fake clock (tests) moves periods, due times and leases.
         now = self.ctx.clock.now_ms()
         for task in self.periodic.values():
-            key, start = jobs.periodic_key(task.name, now, int(task.interval_s * 1000))
+            interval_ms = int(task.interval_for(self.ctx.config) * 1000)
+            key, start = jobs.periodic_key(task.name, now, interval_ms)
             await store.enqueue_job(
                 periodic_kind(task.name), {"period_start_ms": start}, start, key
             )

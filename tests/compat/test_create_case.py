@@ -278,7 +278,7 @@ def test_body_length_counts_characters_not_bytes(support: Any) -> None:
     )
 
 
-# --- attachments (not implemented yet: no id can name one) ----------------------
+# --- attachments (more in tests/attachments) -------------------------------------
 
 
 def test_unknown_attachment_set_is_not_found(support: Any) -> None:
@@ -289,12 +289,12 @@ def test_unknown_attachment_set_is_not_found(support: Any) -> None:
         communicationBody="b",
         attachmentSetId="as-0123456789abcdef",
     )
-    assert message == "Attachment set ID not found"
+    assert message == "Attachment set ID as-0123456789abcdef not found"
 
 
-def test_unknown_upload_id_is_invalid(support: Any) -> None:
+def test_unknown_upload_id_is_not_found(support: Any) -> None:
     expect_error(
-        "InvalidParameterValueException",
+        "UploadIdNotFound",
         support.create_case,
         subject="s",
         communicationBody="b",

@@ -219,6 +219,10 @@ def non_default(setting: Setting) -> Any:
         "server_key": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         "sla_targets": "first.high=2h,developer.next.low=2d",
         "sla_business_hours": "mon-fri 09:00-17:00 Europe/Berlin",
+        "public_url": "https://support.example.com",
+        "upload_max_bytes": 1_000_000,
+        "upload_part_bytes": 65_536,
+        "upload_urls_per_call": 5,
     }
     if setting.name in special:
         return special[setting.name]

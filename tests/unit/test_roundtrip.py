@@ -77,6 +77,12 @@ SCENARIO_OPERATIONS = {
     "DescribeCommunications",
     "AddCommunicationToCase",
     "ResolveCase",
+    "AddAttachmentsToSet",
+    "DescribeAttachment",
+    "GetAttachmentUploadLinks",
+    "CompleteAttachmentUpload",
+    "DescribeAttachmentUploadStatus",
+    "GetAttachmentDownloadLink",
     "DescribeServices",
     "DescribeSeverityLevels",
     "DescribeSupportedLanguages",
@@ -158,6 +164,42 @@ def run_scenario(api: ApiClient) -> dict[str, Any]:
     api.call("DescribeCases", {"includeResolvedCases": True, "maxResults": 100})
     api.call("AddCommunicationToCase", {"caseId": plain["caseId"], "communicationBody": "again"})
     api.call("DescribeCases", {"caseIdList": [plain["caseId"]]})
+
+    # Attachments (no worker runs in process: a completed upload stays not ready).
+    files = [{"fileName": "log.txt", "data": "bG9n"}, {"fileName": "日本.png", "data": ""}]
+    made_set = api.call("AddAttachmentsToSet", {"attachments": files[:1]})
+    api.call("AddAttachmentsToSet", {**made_set, "attachments": files[1:]})
+    with_files = api.call(
+        "CreateCase",
+        {
+            "subject": "files",
+            "communicationBody": "b",
+            "attachmentSetId": made_set["attachmentSetId"],
+        },
+    )
+    comms = api.call("DescribeCommunications", {"caseId": with_files["caseId"]})["communications"]
+    attachment_id = comms[0]["attachmentSet"][0]["attachmentId"]
+    api.call("DescribeCases", {"caseIdList": [with_files["caseId"]]})
+    api.call("DescribeAttachment", {"attachmentId": attachment_id})
+    link = api.call("GetAttachmentDownloadLink", {"attachmentId": attachment_id})
+    assert api.runner.run(api.client.get(link["downloadUrl"]["url"])).content == b"log"
+    links = api.call("GetAttachmentUploadLinks", {"fileName": "big.bin", "fileSizeBytes": 3})
+    api.call(
+        "GetAttachmentUploadLinks",
+        {"fileName": "big.bin", "uploadId": links["uploadId"], "uploadRange": {"startIndex": 1}},
+    )
+    put = api.runner.run(api.client.put(links["uploadUrls"][0]["url"], content=b"abc"))
+    done = [{"partIndex": 1, "eTag": put.headers["etag"]}]
+    api.call("CompleteAttachmentUpload", {"uploadId": links["uploadId"], "completedUploads": done})
+    api.call("DescribeAttachmentUploadStatus", {"uploadId": links["uploadId"]})
+    api.error("AddAttachmentsToSet", {"attachments": [{"fileName": "x", "data": "eA=="}] * 4})
+    api.error("AddAttachmentsToSet", {**made_set, "attachments": files[:1]})
+    api.error("DescribeAttachment", {"attachmentId": "attachment-nope"})
+    api.error("GetAttachmentDownloadLink", {"attachmentId": "attachment-nope"})
+    api.error("GetAttachmentUploadLinks", {"fileName": "f", "uploadId": "upload-nope"})
+    api.error("CompleteAttachmentUpload", {"uploadId": "upload-nope", "completedUploads": done})
+    api.error("DescribeAttachmentUploadStatus", {"uploadId": "upload-nope"})
+    api.error("CreateCase", {"subject": "s", "communicationBody": "b", "uploadIds": ["u"]})
 
     # Errors, each from a different rule.
     missing = "case-111122223333-supd-2024-0000000000000000"

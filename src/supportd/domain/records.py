@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from supportd.domain.accounts import NO_LIMITS, Limits
+from supportd.domain.attachments import AttachmentClaim
 from supportd.domain.plans import ENTERPRISE
 from supportd.domain.sla import ResponseTarget
 
@@ -52,6 +53,9 @@ class NewCommunication:
     created_ms: int
     # A customer's message: the next-response target it starts if none is outstanding.
     response_target: ResponseTarget | None = None
+    # Files the communication takes over (an attachment set, ready uploads), in the
+    # transaction that inserts it.
+    attachments: AttachmentClaim | None = None
 
 
 @dataclass(frozen=True, slots=True)

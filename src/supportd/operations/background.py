@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from supportd.config import Config
 from supportd.domain import clock
 from supportd.domain.jobs import Job
 from supportd.operations.context import Context
@@ -28,12 +29,19 @@ class JobKind:
 
 @dataclass(frozen=True, slots=True)
 class Periodic:
-    """Runs once per interval across the whole cluster (one job per period key)."""
+    """Runs once per interval across the whole cluster (one job per period key). With
+    `interval_setting`, the interval is that setting of the Config (in seconds)."""
 
     name: str
     interval_s: float
     handler: JobHandler
     timeout_s: float = 60.0
+    interval_setting: str | None = None
+
+    def interval_for(self, config: Config) -> float:
+        if self.interval_setting is None:
+            return self.interval_s
+        return float(getattr(config, self.interval_setting))
 
 
 JOB_KINDS: dict[str, JobKind] = {}
@@ -49,9 +57,13 @@ def register_job(
 
 
 def register_periodic(
-    name: str, interval_s: float, handler: JobHandler, timeout_s: float = 60.0
+    name: str,
+    interval_s: float,
+    handler: JobHandler,
+    timeout_s: float = 60.0,
+    interval_setting: str | None = None,
 ) -> None:
-    PERIODIC[name] = Periodic(name, interval_s, handler, timeout_s)
+    PERIODIC[name] = Periodic(name, interval_s, handler, timeout_s, interval_setting)
 
 
 def periodic_kind(name: str) -> str:

@@ -21,7 +21,7 @@ from supportd.domain.records import (
     Principal,
 )
 from supportd.domain.redaction import redact
-from supportd.operations import access
+from supportd.operations import access, attachments
 from supportd.operations.context import Context, dry_run_check
 from supportd.operations.reference import (
     check_issue_type,
@@ -40,14 +40,20 @@ DEFAULT_ISSUE_TYPE = "technical"
 # --- wire shapes ------------------------------------------------------------------
 
 
-def communication_shape(comm: CommunicationRecord) -> dict[str, Any]:
+Files = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def communication_shape(comm: CommunicationRecord, files: Files | None = None) -> dict[str, Any]:
+    """`files`: the communication's (attachmentSet, attachments), see
+    attachments.communication_files."""
+    attachment_set, all_files = files if files is not None else ([], [])
     return {
         "caseId": comm.case_id,
         "body": comm.body,
         "submittedBy": comm.submitted_by,
         "timeCreated": clock.format_case_time(comm.created_ms),
-        "attachmentSet": [],
-        "attachments": [],
+        "attachmentSet": attachment_set,
+        "attachments": all_files,
     }
 
 
@@ -118,15 +124,6 @@ def _cursor(token: str | None, kind: str, scope: str) -> int | None:
         raise errors.InvalidParameterValueException("Invalid pagination token") from None
 
 
-def _attachments_unsupported(params: dict[str, Any]) -> None:
-    # Attachment sets and uploads arrive with the attachments issue; until then no id
-    # can name one.
-    if params.get("attachmentSetId") is not None:
-        raise errors.AttachmentSetIdNotFound("Attachment set ID not found")
-    if params.get("uploadIds"):
-        raise errors.InvalidParameterValueException("Upload ID not found")
-
-
 def _customer_name(principal: Principal) -> str:
     return f"{principal.name} <{principal.email}>"
 
@@ -154,7 +151,7 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
     access.check_severity(principal, severity)
     check_service_and_category(catalogue, params.get("serviceCode"), params.get("categoryCode"))
     cc = _cc_emails(params)
-    _attachments_unsupported(params)
+    claim = await attachments.attachment_claim(ctx, principal, params)
     if params.get("dryRun"):
         await access.check_case_quota(ctx.store, principal)
     dry_run_check(params)
@@ -182,6 +179,7 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
         author_kind=CUSTOMER,
         cc_emails=cc,
         created_ms=now,
+        attachments=claim,
     )
     try:
         created = await ctx.store.create_case(
@@ -189,6 +187,8 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
         )
     except CaseQuotaExceeded as exc:
         raise access.case_limit_exceeded(exc.limit) from None
+    except attachments.ATTACHMENT_ERRORS as exc:
+        raise attachments.api_error(ctx.config, exc) from None
     return {"caseId": created.case_id}
 
 
@@ -243,10 +243,14 @@ async def describe_cases(
         recent = await store.recent_communications(
             [case.seq for case in page], RECENT_COMMUNICATIONS + 1
         )
+        shown = [c for case in page for c in recent[case.seq][:RECENT_COMMUNICATIONS]]
+        files = await attachments.communication_files(ctx, shown)
         for case, shape in zip(page, shapes, strict=True):
             comms = recent[case.seq]
             block: dict[str, Any] = {
-                "communications": [communication_shape(c) for c in comms[:RECENT_COMMUNICATIONS]]
+                "communications": [
+                    communication_shape(c, files.get(c.seq)) for c in comms[:RECENT_COMMUNICATIONS]
+                ]
             }
             if len(comms) > RECENT_COMMUNICATIONS:
                 block["nextToken"] = _communications_token(
@@ -287,7 +291,10 @@ async def describe_communications(
         )
     )
     page = rows[:limit]
-    result: dict[str, Any] = {"communications": [communication_shape(c) for c in page]}
+    files = await attachments.communication_files(ctx, page)
+    result: dict[str, Any] = {
+        "communications": [communication_shape(c, files.get(c.seq)) for c in page]
+    }
     if len(rows) > limit:
         result["nextToken"] = _communications_token(case.seq, page[-1].seq, after, before)
     return result
@@ -302,7 +309,7 @@ async def add_communication_to_case(
     case = await ctx.store.get_case(principal.account_id, case_id) if case_id else None
     if case is None:
         raise _case_not_found(case_id)
-    _attachments_unsupported(params)
+    claim = await attachments.attachment_claim(ctx, principal, params)
     now = ctx.clock.now_ms()
     if case.status == lifecycle.RESOLVED:
         # Checked before a dry run answers, so a dry run tells the truth.
@@ -317,6 +324,7 @@ async def add_communication_to_case(
         author_kind=CUSTOMER,
         cc_emails=cc,
         created_ms=now,
+        attachments=claim,
         # Unless one is outstanding already, support owes a next response.
         response_target=sla_policy(ctx.config).next_response(case.severity_code, principal.plan),
     )
@@ -324,6 +332,8 @@ async def add_communication_to_case(
         updated = await ctx.store.add_communication(principal.account_id, case.case_id, comm)
     except ReopenWindowClosed:
         raise _reopen_refused() from None
+    except attachments.ATTACHMENT_ERRORS as exc:
+        raise attachments.api_error(ctx.config, exc) from None
     if updated is None:
         raise _case_not_found(case_id)
     return {"result": True}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from supportd.operations import cases, reference
+from supportd.operations import attachments, cases, reference
 from supportd.operations.context import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -15,4 +15,10 @@ HANDLERS: dict[str, Handler] = {
     "DescribeSeverityLevels": reference.describe_severity_levels,
     "DescribeSupportedLanguages": reference.describe_supported_languages,
     "DescribeCreateCaseOptions": reference.describe_create_case_options,
+    "AddAttachmentsToSet": attachments.add_attachments_to_set,
+    "DescribeAttachment": attachments.describe_attachment,
+    "GetAttachmentUploadLinks": attachments.get_attachment_upload_links,
+    "CompleteAttachmentUpload": attachments.complete_attachment_upload,
+    "DescribeAttachmentUploadStatus": attachments.describe_attachment_upload_status,
+    "GetAttachmentDownloadLink": attachments.get_attachment_download_link,
 }

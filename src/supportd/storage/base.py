@@ -16,6 +16,7 @@ from supportd.domain.records import (
 )
 from supportd.storage.contract_accounts import AccountStore
 from supportd.storage.contract_advisor import AdvisorStore
+from supportd.storage.contract_attachments import AttachmentStore
 from supportd.storage.contract_jobs import JobStore
 from supportd.storage.contract_staff import StaffStore
 
@@ -101,5 +102,14 @@ class StoreCore(Protocol):
         """After importing: new rows get sequence numbers above every imported one."""
 
 
-class Store(StoreCore, CaseStore, JobStore, AccountStore, AdvisorStore, StaffStore, Protocol):
+class Store(
+    StoreCore,
+    CaseStore,
+    JobStore,
+    AccountStore,
+    AdvisorStore,
+    AttachmentStore,
+    StaffStore,
+    Protocol,
+):
     """Everything operations may ask of a store: one protocol per area of the data."""

@@ -12,12 +12,15 @@ Both directions stream in batches: a store of any size never sits whole in memor
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from supportd.storage.base import Store
+from supportd.storage.blobs import BlobNotFound, check_key
 
 FORMAT = "supportd-export"
 FORMAT_VERSION = 1
@@ -157,6 +160,59 @@ TABLES: tuple[Table, ...] = (
             "source",
         ),
     ),
+    # Attachments: sets, files, large-file uploads and their parts. The files' bytes
+    # follow all tables as blob lines (see export_lines).
+    Table(
+        "attachment_sets",
+        ("seq", "set_id", "account_id", "created_ms", "expires_ms", "consumed_ms", "purged_ms"),
+    ),
+    Table(
+        "attachments",
+        (
+            "seq",
+            "attachment_id",
+            "account_id",
+            "file_name",
+            "size_bytes",
+            "blob_key",
+            "set_seq",
+            "communication_seq",
+            "position",
+            "created_ms",
+        ),
+    ),
+    Table(
+        "uploads",
+        (
+            "seq",
+            "upload_id",
+            "account_id",
+            "file_name",
+            "size_bytes",
+            "part_bytes",
+            "total_parts",
+            "state",
+            "failure",
+            "attachment_id",
+            "consumed_ms",
+            "created_ms",
+            "updated_ms",
+        ),
+    ),
+    Table(
+        "upload_parts",
+        (
+            "seq",
+            "upload_seq",
+            "part_index",
+            "size_bytes",
+            "etag",
+            "blob_key",
+            "uploaded_ms",
+            "completed",
+        ),
+        bool_columns=frozenset({"completed"}),
+    ),
 )
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 
@@ -182,7 +238,8 @@ def header() -> Row:
 
 
 async def export_lines(store: Store, write: Callable[[str], object]) -> dict[str, int]:
-    """Write every row as one JSON line; the number of rows per table."""
+    """Write every row as one JSON line, then every file; the number of rows per table
+    (and of files, as "blobs")."""
     write(json.dumps(header(), separators=(",", ":")) + "\n")
     counts = {t.name: 0 for t in TABLES}
     async for name, rows in store.export_all(BATCH):
@@ -190,7 +247,95 @@ async def export_lines(store: Store, write: Callable[[str], object]) -> dict[str
             line = {"table": name, "row": row}
             write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
         counts[name] += len(rows)
+    counts[BLOBS] = await _export_blobs(store, write)
     return counts
+
+
+# --- files ------------------------------------------------------------------------
+#
+# After the tables, each file the rows name comes as lines of its own, in order:
+# `{"blob": "<key>", "chunk": <n>, "data": "<base64 of at most 1 MiB>"}`, n = 0, 1, ...
+# (an empty file is one line with empty data). The keys are read after the tables'
+# snapshot: a file deleted in between (an expired set swept) is left out, and one added
+# in between comes along without a row naming it (the sweeper removes it later).
+
+BLOBS = "blobs"
+
+
+async def _export_blobs(store: Store, write: Callable[[str], object]) -> int:
+    exported = 0
+    async for key in store.export_blob_keys():
+        index = 0
+        try:
+            async for chunk in store.blobs.get(key):
+                line = {"blob": key, "chunk": index, "data": base64.b64encode(chunk).decode()}
+                write(json.dumps(line, separators=(",", ":")) + "\n")
+                index += 1
+        except BlobNotFound:
+            continue
+        if index == 0:
+            write(json.dumps({"blob": key, "chunk": 0, "data": ""}, separators=(",", ":")) + "\n")
+        exported += 1
+    return exported
+
+
+class _Lookahead:
+    """Numbered lines with a look at the next one."""
+
+    def __init__(self, lines: Iterator[tuple[int, str]]) -> None:
+        self._lines = lines
+        self._next: tuple[int, str] | None = None
+
+    def __iter__(self) -> _Lookahead:
+        return self
+
+    def __next__(self) -> tuple[int, str]:
+        if self._next is not None:
+            item, self._next = self._next, None
+            return item
+        return next(self._lines)
+
+    def peek(self) -> tuple[int, str] | None:
+        if self._next is None:
+            self._next = next(self._lines, None)
+        return self._next
+
+
+def _blob_chunk(item: dict[str, Any], key: str, index: int, lineno: int) -> bytes:
+    if item.get("chunk") != index or not isinstance(item.get("data"), str):
+        raise ExchangeError(f"line {lineno}: expected chunk {index} of blob {key!r}")
+    try:
+        return base64.b64decode(item["data"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ExchangeError(f"line {lineno}: the data of blob {key!r} is not base64") from None
+
+
+async def _import_blob(store: Store, first: dict[str, Any], lineno: int, lines: _Lookahead) -> None:
+    """Stream one file's lines (the first already read) into the blob store."""
+    key = first["blob"]
+    try:
+        check_key(key)
+    except ValueError:
+        raise ExchangeError(f"line {lineno}: invalid blob key {key!r}") from None
+
+    async def chunks() -> AsyncIterator[bytes]:
+        item, number, index = first, lineno, 0
+        while True:
+            yield _blob_chunk(item, key, index, number)
+            index += 1
+            upcoming = lines.peek()
+            if upcoming is None:
+                return
+            try:
+                parsed = json.loads(upcoming[1])
+            except ValueError:
+                return  # reported as not JSON by the main loop
+            if not isinstance(parsed, dict) or parsed.get("blob") != key:
+                return
+            number, _ = next(lines)
+            item = parsed
+
+    await store.blobs.put(key, chunks())
 
 
 def _check_header(line: str) -> None:
@@ -249,13 +394,22 @@ async def import_lines(store: Store, lines: Iterable[str]) -> dict[str, int]:
             counts[current.name] += len(batch)
             batch.clear()
 
-    for lineno, line in enumerate(iterator, start=2):
+    counts[BLOBS] = 0
+    numbered = _Lookahead(enumerate(iterator, start=2))
+    for lineno, line in numbered:
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except ValueError as exc:
             raise ExchangeError(f"line {lineno}: not JSON ({exc})") from None
+        if isinstance(item, dict) and isinstance(item.get("blob"), str):
+            await flush()
+            await _import_blob(store, item, lineno, numbered)
+            counts[BLOBS] += 1
+            continue
+        if counts[BLOBS]:
+            raise ExchangeError(f"line {lineno}: table rows after the files")
         if not isinstance(item, dict) or not isinstance(item.get("table"), str):
             raise ExchangeError(f"line {lineno}: expected {{'table': ..., 'row': ...}}")
         t = table(item["table"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from supportd.storage.postgres_accounts import PostgresAccounts
 from supportd.storage.postgres_advisor import PostgresAdvisor
+from supportd.storage.postgres_attachments import PostgresAttachments
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import check_schema, display_url, migrate
 from supportd.storage.postgres_jobs import PostgresJobs
@@ -12,5 +13,12 @@ from supportd.storage.postgres_staff import PostgresStaff
 __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 
 
-class PostgresStore(PostgresCases, PostgresJobs, PostgresAccounts, PostgresAdvisor, PostgresStaff):
+class PostgresStore(
+    PostgresCases,
+    PostgresJobs,
+    PostgresAccounts,
+    PostgresAdvisor,
+    PostgresAttachments,
+    PostgresStaff,
+):
     """Every area of the store over one PostgreSQL database (see postgres_core)."""

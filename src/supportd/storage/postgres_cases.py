@@ -17,6 +17,7 @@ from supportd.domain.records import (
     ResolveOutcome,
 )
 from supportd.storage.postgres_accounts import check_case_quota
+from supportd.storage.postgres_attachments import claim_attachments
 from supportd.storage.postgres_case_work import after_customer_reply, after_resolution
 from supportd.storage.postgres_core import Connection, PostgresCore
 
@@ -117,6 +118,11 @@ class PostgresCases(PostgresCore):
             )
             if seq is None:
                 return await _existing_case(conn, case)
+            if first.attachments is not None:
+                comm_seq = await conn.fetchval(
+                    "SELECT seq FROM communications WHERE case_seq = $1", seq
+                )
+                await claim_attachments(conn, comm_seq, first.attachments)
             return CaseRecord(
                 seq=seq,
                 case_id=case.case_id,
@@ -143,7 +149,9 @@ class PostgresCases(PostgresCore):
                 return await job(conn)
 
             return await self._write(limited_job, idempotent=True)
-        return await self._write(job, idempotent=True, single_statement=True)
+        # With attachments to claim it is more than one statement: a transaction.
+        single = first.attachments is None
+        return await self._write(job, idempotent=True, single_statement=single)
 
     async def add_communication(
         self, account_id: str, case_id: str, comm: NewCommunication
@@ -310,9 +318,9 @@ async def _existing_case(conn: Connection, case: NewCase) -> CaseRecord:
 
 
 async def _insert_communication(conn: Connection, case_seq: int, comm: NewCommunication) -> None:
-    await conn.execute(
+    comm_seq = await conn.fetchval(
         "INSERT INTO communications (case_seq, body, submitted_by, author_kind, cc_emails,"
-        " created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        " created_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
         case_seq,
         comm.body,
         comm.submitted_by,
@@ -320,6 +328,8 @@ async def _insert_communication(conn: Connection, case_seq: int, comm: NewCommun
         list(comm.cc_emails),
         comm.created_ms,
     )
+    if comm.attachments is not None:
+        await claim_attachments(conn, comm_seq, comm.attachments)
 
 
 async def _insert_event(

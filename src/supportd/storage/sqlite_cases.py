@@ -19,6 +19,7 @@ from supportd.domain.records import (
     ResolveOutcome,
 )
 from supportd.storage.sqlite_accounts import check_case_quota
+from supportd.storage.sqlite_attachments import claim_attachments
 from supportd.storage.sqlite_case_work import (
     after_customer_reply,
     after_resolution,
@@ -246,7 +247,7 @@ def _select_case(conn: sqlite3.Connection, account_id: str, case_id: str) -> Cas
 
 
 def _insert_communication(conn: sqlite3.Connection, case_seq: int, comm: NewCommunication) -> None:
-    conn.execute(
+    cursor = conn.execute(
         "INSERT INTO communications (case_seq, body, submitted_by, author_kind, cc_emails,"
         " created_ms) VALUES (?, ?, ?, ?, ?, ?)",
         (
@@ -258,6 +259,9 @@ def _insert_communication(conn: sqlite3.Connection, case_seq: int, comm: NewComm
             comm.created_ms,
         ),
     )
+    if comm.attachments is not None:
+        assert cursor.lastrowid is not None
+        claim_attachments(conn, cursor.lastrowid, comm.attachments)
 
 
 def _insert_event(

@@ -1,0 +1,127 @@
+"""The presigned attachment links, served by supportd itself.
+
+`PUT /attachments/uploads/<uploadId>/parts/<n>?X-Supportd-Expires=..&X-Supportd-Signature=..`
+takes one part of a large-file upload, streamed to the blob store; `GET
+/attachments/<attachmentId>?...` streams an attachment back. These links stand in for
+the S3 links AWS hands out, so they answer like S3: an `ETag` header on a stored part,
+and errors as S3's XML (`<Error><Code>SignatureDoesNotMatch</Code>...`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from supportd.domain import presign
+from supportd.operations import attachments
+from supportd.operations.attachments import LinkRefused
+from supportd.operations.context import Context
+
+log = logging.getLogger("supportd.attachments")
+
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def request_base_url(request: Request) -> str:
+    """scheme://host of the request (as the client addressed this server)."""
+    host = request.headers.get("host", "")
+    if not _HOST.fullmatch(host):
+        server = request.scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{request.url.scheme}://{host}"
+
+
+INTERNAL = "We encountered an internal error. Please try again."
+
+
+def _xml_error(status: int, code: str, message: str, request_id: str) -> Response:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+        f"<RequestId>{request_id}</RequestId></Error>"
+    )
+    return Response(
+        body,
+        status_code=status,
+        media_type="application/xml",
+        headers={"x-amz-request-id": request_id},
+    )
+
+
+def content_disposition(file_name: str) -> str:
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in file_name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+
+
+def routes(ctx: Context) -> list[Route]:
+    async def put_part(request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        upload_id: str = request.path_params["upload_id"]
+        index: int = request.path_params["index"]
+        query = request.query_params
+        try:
+            attachments.check_link(
+                ctx,
+                presign.UPLOAD_METHOD,
+                presign.part_path(upload_id, index),
+                query.get(presign.EXPIRES),
+                query.get(presign.SIGNATURE),
+            )
+            etag = await attachments.receive_part(
+                ctx, upload_id, index, request.headers.get("content-length"), request.stream()
+            )
+        except LinkRefused as refused:
+            return _xml_error(refused.status, refused.code, refused.message, request_id)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except Exception:
+            log.exception("part upload failed (request %s)", request_id)
+            return _xml_error(500, "InternalError", INTERNAL, request_id)
+        return Response(
+            status_code=200, headers={"ETag": f'"{etag}"', "x-amz-request-id": request_id}
+        )
+
+    async def get_attachment(request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        attachment_id: str = request.path_params["attachment_id"]
+        query = request.query_params
+        try:
+            attachments.check_link(
+                ctx,
+                presign.DOWNLOAD_METHOD,
+                presign.download_path(attachment_id),
+                query.get(presign.EXPIRES),
+                query.get(presign.SIGNATURE),
+            )
+            download = await attachments.open_download(ctx, attachment_id)
+        except LinkRefused as refused:
+            return _xml_error(refused.status, refused.code, refused.message, request_id)
+        except Exception:
+            log.exception("download failed (request %s)", request_id)
+            return _xml_error(500, "InternalError", INTERNAL, request_id)
+        headers: dict[str, Any] = {
+            "Content-Length": str(download.size_bytes),
+            "Content-Disposition": content_disposition(download.file_name),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "x-amz-request-id": request_id,
+        }
+        if request.method == "HEAD":
+            await download.close()
+            return Response(headers=headers, media_type="application/octet-stream")
+        return StreamingResponse(
+            download.stream(), headers=headers, media_type="application/octet-stream"
+        )
+
+    return [
+        Route("/attachments/uploads/{upload_id}/parts/{index:int}", put_part, methods=["PUT"]),
+        Route("/attachments/{attachment_id}", get_attachment, methods=["GET"]),
+    ]
