@@ -7,7 +7,7 @@ import time
 
 from supportd import errors
 from supportd.config import Config
-from supportd.domain import clock, plans
+from supportd.domain import plans
 from supportd.domain.accounts import NO_LIMITS, Limits, api_family, tps_limit
 from supportd.domain.ratelimit import RateLimiter
 from supportd.domain.records import Principal
@@ -54,13 +54,13 @@ def case_limit_exceeded(limit: int) -> errors.ApiError:
     )
 
 
-async def check_case_quota(store: Store, principal: Principal) -> None:
+async def check_case_quota(store: Store, principal: Principal, now_ms: int) -> None:
     """For a dry run: would the case-creation quota let this case through? (A read: a
     real CreateCase checks it exactly, in the transaction of its insert.)"""
     limit = principal.limits.cases_per_hour
     if limit is None:
         return
-    since = clock.now_ms() - HOUR_MS
+    since = now_ms - HOUR_MS
     if await store.recent_case_count(principal.account_id, since) >= limit:
         raise case_limit_exceeded(limit)
 

@@ -153,7 +153,7 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
     cc = _cc_emails(params)
     claim = await attachments.attachment_claim(ctx, principal, params)
     if params.get("dryRun"):
-        await access.check_case_quota(ctx.store, principal)
+        await access.check_case_quota(ctx.store, principal, ctx.clock.now_ms())
     dry_run_check(params)
 
     now = ctx.clock.now_ms()
