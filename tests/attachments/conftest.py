@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from supportd.clocks import write_offset
 from tests.support.clients import boto3_client
 from tests.support.postgres import ThrowawayDatabases
 from tests.support.server import ServerProcess, free_port
@@ -69,18 +70,18 @@ def att_server(
 def fast_server(
     request: pytest.FixtureRequest, store_kind: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    """Sets and links that expire after a second, a sweeper every second, and links
-    built from --public-url (a name of this host, not the address the client uses)."""
+    """A server whose clock tests move forward (advance_clock), a sweeper every second,
+    and links built from --public-url (a name of this host, not the address the client
+    uses)."""
     port = free_port()
+    base = tmp_path_factory.mktemp(f"att-fast-{store_kind}")
     process = start(
-        tmp_path_factory.mktemp(f"att-fast-{store_kind}") / "data",
+        base / "data",
         database_url(request, store_kind),
         [
-            "--attachment-set-expiry-s",
-            "1",
+            "--fake-clock-file",
+            str(base / "clock"),
             "--attachment-sweep-interval-s",
-            "1",
-            "--attachment-link-expiry-s",
             "1",
             "--public-url",
             f"http://localhost:{port}/",
@@ -89,6 +90,13 @@ def fast_server(
     )
     yield process
     process.stop()
+
+
+def advance_clock(server: ServerProcess, seconds: float) -> None:
+    """Move the server's clock forward (its --fake-clock-file)."""
+    path = Path(server.extra_args[server.extra_args.index("--fake-clock-file") + 1])
+    text = path.read_text().strip() if path.exists() else ""
+    write_offset(path, (int(text) if text else 0) + int(seconds * 1000))
 
 
 @pytest.fixture

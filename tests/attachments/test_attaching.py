@@ -3,7 +3,6 @@ DescribeAttachment and the download links."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -11,7 +10,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.attachments.conftest import DESCRIBE_LIMIT, FILE_BYTES
+from tests.attachments.conftest import DESCRIBE_LIMIT, FILE_BYTES, advance_clock
 from tests.attachments.helpers import (
     error_code,
     error_message,
@@ -232,7 +231,7 @@ def test_links_expire_and_use_the_public_url(fast_server: ServerProcess, account
     assert link["url"].startswith(f"http://localhost:{fast_server.port}/attachments/")
     upload = client.get_attachment_upload_links(fileName="f.bin", fileSizeBytes=10)
     assert upload["uploadUrls"][0]["url"].startswith(f"http://localhost:{fast_server.port}/")
-    time.sleep(2.1)  # links live 1 s on this server
+    advance_clock(fast_server, 3601)  # links live an hour
     with httpx.Client() as http:
         response = http.get(link["url"])
         assert response.status_code == 403

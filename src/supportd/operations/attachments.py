@@ -96,8 +96,8 @@ def _link(config: Config, method: str, path: str, expires_s: int) -> str:
     return f"{base_url(config)}{path}?{presign.query(link_key(config), method, path, expires_s)}"
 
 
-def _expires_s(config: Config) -> int:
-    return time.time_ns() // 1_000_000_000 + config.attachment_link_expiry_s
+def _expires_s(ctx: Context) -> int:
+    return ctx.clock.now_ms() // 1000 + ctx.config.attachment_link_expiry_s
 
 
 # --- errors -----------------------------------------------------------------------
@@ -204,7 +204,7 @@ async def add_attachments_to_set(
         checked.append((name, data))
     rules = _rules(config)
     set_id: str | None = params.get("attachmentSetId")
-    now = clock.now_ms()
+    now = ctx.clock.now_ms()
     try:
         if set_id is not None:
             found = await _attachment_set(ctx, account, set_id)
@@ -295,7 +295,7 @@ async def get_attachment_download_link(
 ) -> dict[str, Any]:
     found = await _visible_attachment(ctx, principal, params["attachmentId"])
     dry_run_check(params)
-    expires = _expires_s(ctx.config)
+    expires = _expires_s(ctx)
     path = presign.download_path(found.attachment_id)
     return {
         "fileName": found.file_name,
@@ -335,7 +335,7 @@ async def attachment_claim(
     upload_ids = tuple(dict.fromkeys(params.get("uploadIds") or ()))
     if set_id is None and not upload_ids:
         return None
-    account, now = principal.account_id, clock.now_ms()
+    account, now = principal.account_id, ctx.clock.now_ms()
     try:
         if set_id is not None:
             found = await _attachment_set(ctx, account, set_id)
@@ -416,10 +416,10 @@ async def get_attachment_upload_links(
                 size_bytes=params["fileSizeBytes"],
                 part_bytes=plan.part_bytes,
                 total_parts=plan.total_parts,
-                created_ms=clock.now_ms(),
+                created_ms=ctx.clock.now_ms(),
             )
         )
-    expires = _expires_s(config)
+    expires = _expires_s(ctx)
     expiry_date = clock.format_case_time(expires * 1000)
     urls = [
         {
@@ -482,7 +482,7 @@ async def complete_attachment_upload(
     if upload.state == dom.UPLOADING:
         try:
             upload = await store.complete_parts(
-                upload.seq, reported, dom.new_attachment_id(), clock.now_ms()
+                upload.seq, reported, dom.new_attachment_id(), ctx.clock.now_ms()
             )
         except dom.PartProblem as exc:
             raise errors.InvalidParameterValueException(str(exc)) from None
@@ -492,7 +492,7 @@ async def complete_attachment_upload(
         await store.enqueue_job(
             ASSEMBLE_JOB,
             {"upload_id": upload.upload_id},
-            clock.now_ms(),
+            ctx.clock.now_ms(),
             key=f"{ASSEMBLE_JOB}:{upload.upload_id}",
         )
     return {"uploadStatus": STATUS[upload.state]}
@@ -532,7 +532,7 @@ def check_link(
     ctx: Context, method: str, path: str, expires: str | None, signature: str | None
 ) -> None:
     refusal = presign.check(
-        link_key(ctx.config), method, path, expires, signature, time.time_ns() // 10**9
+        link_key(ctx.config), method, path, expires, signature, ctx.clock.now_ms() // 1000
     )
     if refusal is not None:
         raise LinkRefused(403, refusal.code, refusal.message)
@@ -592,7 +592,9 @@ async def receive_part(
                 400, "IncompleteBody", f"Part {index} ended after {counted[0]} of {expected} bytes"
             )
         etag = digest.hexdigest()
-        replaced = await store.record_part(upload.seq, index, expected, etag, key, clock.now_ms())
+        replaced = await store.record_part(
+            upload.seq, index, expected, etag, key, ctx.clock.now_ms()
+        )
     except BaseException as exc:
         with contextlib.suppress(Exception):
             await store.blobs.delete(key)
@@ -696,14 +698,14 @@ async def assemble_upload(ctx: Context, job: Job) -> None:
             raise _PartMismatch(f"the parts make {size} bytes, not {upload.size_bytes}")
     except _PartMismatch as exc:
         await store.blobs.delete(key)
-        await store.fail_upload(upload.seq, str(exc), clock.now_ms())
+        await store.fail_upload(upload.seq, str(exc), ctx.clock.now_ms())
         log.warning("upload %s failed: %s", upload.upload_id, exc)
         return
     except Exception as exc:
         if job.attempts >= ASSEMBLE_ATTEMPTS:
-            await store.fail_upload(upload.seq, f"processing failed: {exc}", clock.now_ms())
+            await store.fail_upload(upload.seq, f"processing failed: {exc}", ctx.clock.now_ms())
         raise
-    now = clock.now_ms()
+    now = ctx.clock.now_ms()
     attachment = NewAttachment(upload.attachment_id, upload.file_name, size, key, now)
     await store.finish_upload(upload.seq, attachment, now)
     await store.blobs.delete_prefix(dom.upload_prefix(upload.upload_id))
@@ -721,7 +723,7 @@ async def sweep(ctx: Context, job: Job) -> None:
     """Delete the files of expired, unused sets and uploads never attached in time;
     requeue (and in the end fail) uploads whose processing stalled."""
     store, config = ctx.store, ctx.config
-    now = clock.now_ms()
+    now = ctx.clock.now_ms()
     while True:
         keys = await store.purge_expired_sets(now, SWEEP_BATCH)
         await _delete_blobs(ctx, keys)
@@ -746,7 +748,7 @@ async def sweep_orphan_blobs(ctx: Context, job: Job) -> None:
     """Delete blobs no row refers to, left by writes that never finished (a node that
     died between writing a file and committing its row)."""
     store = ctx.store
-    cutoff = clock.now_ms() - ORPHAN_AGE_MS
+    cutoff = ctx.clock.now_ms() - ORPHAN_AGE_MS
     for prefix in ("a/", "u/"):
         batch: list[str] = []
         async for key in store.blobs.list_keys(prefix, cutoff):
