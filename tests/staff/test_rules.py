@@ -326,3 +326,38 @@ def test_the_fake_clock_file(tmp_path: Path) -> None:
     os.utime(path, ns=(1, 1))
     with pytest.raises(ValueError, match="offset in milliseconds"):
         clock.offset_ms()
+
+
+def test_ranking_cases_from_the_best_hits_of_each_index() -> None:
+    comms = [(1, 9.0), (2, 8.0), (1, 7.0), (3, 5.0)]
+    subjects = [(4, 8.5), (2, 6.0)]
+    # Both lists complete: every case, by its best hit (ties: newest case first).
+    ranked, complete = search.rank_cases(comms, subjects, True, True)
+    assert complete and ranked == [(1, 9.0), (4, 8.5), (2, 8.0), (3, 5.0)]
+    # Communications cut at 5.0: a case left out scores at most that, so only cases
+    # above it are certain.
+    ranked, complete = search.rank_cases(comms, subjects, False, True)
+    assert not complete and ranked == [(1, 9.0), (4, 8.5), (2, 8.0)]
+    ranked, complete = search.rank_cases(comms, subjects, False, False)
+    assert not complete and ranked == [(1, 9.0), (4, 8.5), (2, 8.0)]
+    assert search.rank_cases([], [], True, True) == ([], True)
+
+
+@given(
+    hits=st.lists(
+        st.tuples(st.integers(1, 30), st.integers(0, 50).map(float), st.booleans()), max_size=60
+    ),
+    size=st.integers(1, 20),
+)
+def test_ranking_from_cut_lists_agrees_with_the_full_ranking(
+    hits: list[tuple[int, float, bool]], size: int
+) -> None:
+    comms = sorted(((s, v) for s, v, is_subject in hits if not is_subject), key=lambda h: -h[1])
+    subjects = sorted(((s, v) for s, v, is_subject in hits if is_subject), key=lambda h: -h[1])
+    full, _ = search.rank_cases(comms, subjects, True, True)
+    cut, complete = search.rank_cases(
+        comms[:size], subjects[:size], len(comms) <= size, len(subjects) <= size
+    )
+    assert cut == full[: len(cut)]
+    if complete:
+        assert cut == full

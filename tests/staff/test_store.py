@@ -167,3 +167,21 @@ async def test_listing_by_due_time_pages_through_ties(store: Store) -> None:
         after = (staff.due_key(last.work), last.case.seq)
     # Running clocks first in seq order, then the answered case (no clock).
     assert seen == [s for s in seqs if s != seqs[2]] + [seqs[2]]
+
+
+async def test_cases_without_clocks_list_in_seq_order(store: Store) -> None:
+    seqs = [await _case(store) for _ in range(4)]
+    for seq in reversed(seqs[:3]):
+        await store.apply_staff_action(seq, _act(staff.REPLY, body="please check"))
+    seen: list[int] = []
+    after: tuple[int, ...] | None = None
+    pending = (lifecycle.PENDING_CUSTOMER_ACTION,)
+    while True:
+        page = await store.staff_list_cases(
+            StaffCaseQuery(limit=2, now_ms=T0, statuses=pending, after=after)
+        )
+        seen.extend(c.case.seq for c in page)
+        if len(page) < 2:
+            break
+        after = (staff.due_key(page[-1].work), page[-1].case.seq)
+    assert seen == seqs[:3]

@@ -12,7 +12,9 @@ characters; `split_marks` turns that into plain text and [start, end) offsets.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from supportd.domain.staff import StaffCase
@@ -107,3 +109,32 @@ def split_marks(marked: str) -> tuple[str, list[tuple[int, int]]]:
             text.append(char)
             length += 1
     return "".join(text), spans
+
+
+def rank_cases(
+    communication_hits: Sequence[tuple[int, float]],
+    subject_hits: Sequence[tuple[int, float]],
+    communications_complete: bool,
+    subjects_complete: bool,
+) -> tuple[list[tuple[int, float]], bool]:
+    """Cases ranked by their best hit, from the best hits of each index.
+
+    Each list holds (case seq, score) of the best-scoring documents of one index, best
+    first; `*_complete` says the list holds every match of that index. A hit left out
+    scores at most the last one kept, so every case whose best score beats both lists'
+    last (incomplete) scores is ranked exactly: those come back, best first (ties:
+    newest case first), with whether that is every matching case. Otherwise fetch
+    longer lists and rank again.
+    """
+    floor = -math.inf
+    if not communications_complete and communication_hits:
+        floor = max(floor, communication_hits[-1][1])
+    if not subjects_complete and subject_hits:
+        floor = max(floor, subject_hits[-1][1])
+    best: dict[int, float] = {}
+    for seq, score in (*communication_hits, *subject_hits):
+        if score > best.get(seq, -math.inf):
+            best[seq] = score
+    ranked = sorted(best.items(), key=lambda item: (-item[1], -item[0]))
+    complete = floor == -math.inf
+    return (ranked if complete else [item for item in ranked if item[1] > floor]), complete

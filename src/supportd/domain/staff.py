@@ -300,6 +300,15 @@ SLA_FILTERS = (BREACHING, SLA_RUNNING, SLA_PAUSED, SLA_NONE)
 # Cases without a running clock sort after every due time.
 NO_DUE = 2**63 - 1
 
+# Statuses in which a case never has a running clock (waiting on the customer pauses
+# it, a reply stops it; a resolved case has none): listed by due time, such cases come
+# in plain seq order, which a store can read without the due-time index.
+CLOCKLESS_STATUSES = frozenset({lifecycle.PENDING_CUSTOMER_ACTION, lifecycle.RESOLVED})
+
+
+def clockless(statuses: tuple[str, ...] | None) -> bool:
+    return statuses is not None and set(statuses) <= CLOCKLESS_STATUSES
+
 
 def due_key(work: CaseWork) -> int:
     return work.clock.due_ms if work.clock.due_ms is not None else NO_DUE

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from supportd.domain import lifecycle, staff
+from supportd.domain import lifecycle, search, staff
 from supportd.domain.search import (
     COMMUNICATION,
     MARK_END,
@@ -44,6 +44,8 @@ STAFF_CASE_COLUMNS = ", ".join(f"c.{column}" for column in CASE_FIELDS) + ", " +
 DUE_KEY = f"COALESCE(w.sla_due_ms, {staff.NO_DUE})"
 TS_CONFIG = "english"
 HIGHLIGHTS_PER_CASE = 3
+SEARCH_BATCH = 100  # matches read per index at first when searching without filters
+MAX_SEARCH_BATCH = 400  # then up to this many, before ranking every match
 # ts_headline's options: the same marks and about the same length as SQLite's snippet().
 SNIPPET_OPTIONS = (
     f'StartSel="{MARK_START}", StopSel="{MARK_END}", MaxWords=24, MinWords=12,'
@@ -250,6 +252,12 @@ class PostgresStaff(PostgresCore):
                 where.append(f"c.seq < {arg(query.after[0])}")
             source = "cases c LEFT JOIN case_work w ON w.seq = c.seq"
             order = "c.seq DESC"
+        elif staff.clockless(query.statuses):
+            # No running clocks: due-time order is seq order (staff.CLOCKLESS_STATUSES).
+            if query.after is not None:
+                where.append(f"c.seq > {arg(query.after[1])}")
+            source = "cases c JOIN case_work w ON w.seq = c.seq"
+            order = "c.seq"
         else:
             if query.after is not None:
                 due, seq = query.after
@@ -377,37 +385,14 @@ class PostgresStaff(PostgresCore):
     # --- search -------------------------------------------------------------------------
 
     async def search_cases(self, query: SearchQuery) -> list[SearchHit]:
-        arg = _Args()
-        tsquery = _tsquery(query.terms, arg)
-        where: list[str] = []
-        if query.account_id is not None:
-            where.append(f"c.account_id = {arg(query.account_id)}")
-        if query.statuses is not None:
-            where.append(f"c.status = ANY({arg(list(query.statuses))}::text[])")
-        sql = (
-            f"WITH q AS (SELECT {tsquery} AS query),"
-            " hits (case_seq, score) AS ("
-            "  SELECT m.case_seq, ts_rank(m.body_tsv, q.query) FROM communications m, q"
-            "   WHERE m.body_tsv @@ q.query"
-            "  UNION ALL"
-            # A word in the subject weighs twice as much as one in a message.
-            "  SELECT c.seq, 2 * ts_rank(c.subject_tsv, q.query) FROM cases c, q"
-            "   WHERE c.subject_tsv @@ q.query"
-            " ), best AS (SELECT case_seq, max(score) AS score FROM hits GROUP BY case_seq)"
-            f" SELECT b.score, {STAFF_CASE_COLUMNS} FROM best b"
-            " JOIN cases c ON c.seq = b.case_seq LEFT JOIN case_work w ON w.seq = c.seq"
-            f"{' WHERE ' + ' AND '.join(where) if where else ''}"
-            f" ORDER BY b.score DESC, c.seq DESC LIMIT {arg(query.limit)}"
-            f" OFFSET {arg(query.offset)}"
-        )
         highlight_arg = _Args()
         highlight_query = _tsquery(query.terms, highlight_arg)
 
         async def job(conn: Connection) -> list[SearchHit]:
-            found = [
-                (float(row[0]), _staff_case(tuple(row)[1:]))
-                for row in await conn.fetch(sql, *arg.values)
-            ]
+            if query.account_id is None and query.statuses is None:
+                found = await _search_best(conn, query)
+            else:
+                found = await _search_filtered(conn, query)
             if not found:
                 return []
             seqs = [case.case.seq for _, case in found]
@@ -418,6 +403,80 @@ class PostgresStaff(PostgresCore):
             ]
 
         return await self._read(job)
+
+
+async def _search_best(conn: Connection, query: SearchQuery) -> list[tuple[float, StaffCase]]:
+    """Without filters: the best-ranked matches of each index, more until they decide
+    the page (search.rank_cases); no grouping or joining of every match."""
+    arg = _Args()
+    tsquery = _tsquery(query.terms, arg)
+    size_arg = arg(0)
+    comms_sql = (
+        f"WITH q AS (SELECT {tsquery} AS query)"
+        " SELECT m.case_seq, ts_rank(m.body_tsv, q.query) AS score FROM communications m, q"
+        f" WHERE m.body_tsv @@ q.query ORDER BY score DESC LIMIT {size_arg}"
+    )
+    # A word in the subject weighs twice as much as one in a message.
+    subjects_sql = (
+        f"WITH q AS (SELECT {tsquery} AS query)"
+        " SELECT c.seq, 2 * ts_rank(c.subject_tsv, q.query) AS score FROM cases c, q"
+        f" WHERE c.subject_tsv @@ q.query ORDER BY score DESC LIMIT {size_arg}"
+    )
+    wanted = query.offset + query.limit
+    size = max(SEARCH_BATCH, 4 * wanted)
+    values = arg.values
+    while True:
+        values[-1] = size
+        comms = [(row[0], float(row[1])) for row in await conn.fetch(comms_sql, *values)]
+        subjects = [(row[0], float(row[1])) for row in await conn.fetch(subjects_sql, *values)]
+        ranked, complete = search.rank_cases(
+            comms, subjects, len(comms) < size, len(subjects) < size
+        )
+        if complete or len(ranked) >= wanted:
+            break
+        if size >= MAX_SEARCH_BATCH:
+            # Many equal scores at the cut (or a page far down): rank every match.
+            return await _search_filtered(conn, query)
+        size *= 4
+    page = ranked[query.offset : wanted]
+    if not page:
+        return []
+    rows = await conn.fetch(
+        f"SELECT {STAFF_CASE_COLUMNS} FROM cases c LEFT JOIN case_work w ON w.seq = c.seq"
+        " WHERE c.seq = ANY($1::bigint[])",
+        [seq for seq, _ in page],
+    )
+    cases = {case.case.seq: case for case in (_staff_case(tuple(row)) for row in rows)}
+    return [(score, cases[seq]) for seq, score in page if seq in cases]
+
+
+async def _search_filtered(conn: Connection, query: SearchQuery) -> list[tuple[float, StaffCase]]:
+    """Every match ranked, then filtered (and paged)."""
+    arg = _Args()
+    tsquery = _tsquery(query.terms, arg)
+    where: list[str] = []
+    if query.account_id is not None:
+        where.append(f"c.account_id = {arg(query.account_id)}")
+    if query.statuses is not None:
+        where.append(f"c.status = ANY({arg(list(query.statuses))}::text[])")
+    sql = (
+        f"WITH q AS (SELECT {tsquery} AS query),"
+        " hits (case_seq, score) AS ("
+        "  SELECT m.case_seq, ts_rank(m.body_tsv, q.query) FROM communications m, q"
+        "   WHERE m.body_tsv @@ q.query"
+        "  UNION ALL"
+        "  SELECT c.seq, 2 * ts_rank(c.subject_tsv, q.query) FROM cases c, q"
+        "   WHERE c.subject_tsv @@ q.query"
+        " ), best AS (SELECT case_seq, max(score) AS score FROM hits GROUP BY case_seq)"
+        f" SELECT b.score, {STAFF_CASE_COLUMNS} FROM best b"
+        " JOIN cases c ON c.seq = b.case_seq LEFT JOIN case_work w ON w.seq = c.seq"
+        f"{' WHERE ' + ' AND '.join(where) if where else ''}"
+        f" ORDER BY b.score DESC, c.seq DESC LIMIT {arg(query.limit)}"
+        f" OFFSET {arg(query.offset)}"
+    )
+    return [
+        (float(row[0]), _staff_case(tuple(row)[1:])) for row in await conn.fetch(sql, *arg.values)
+    ]
 
 
 async def _highlights(

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from supportd.domain import lifecycle, staff
+from supportd.domain import lifecycle, search, staff
 from supportd.domain.search import (
     COMMUNICATION,
     MARK_END,
@@ -46,6 +46,8 @@ CASE_FIELDS = [column.strip() for column in CASE_COLUMNS.split(",")]
 STAFF_CASE_COLUMNS = ", ".join(f"c.{column}" for column in CASE_FIELDS) + ", " + WORK_COLUMNS
 DUE_KEY = f"COALESCE(w.sla_due_ms, {staff.NO_DUE})"
 SNIPPET_TOKENS = 24
+SEARCH_BATCH = 100  # matches read per index at first when searching without filters
+MAX_SEARCH_BATCH = 400  # then up to this many, before ranking every match
 HIGHLIGHTS_PER_CASE = 3
 
 
@@ -232,6 +234,13 @@ class SQLiteStaff(SQLiteCore):
                 args.append(query.after[0])
             source = "cases c LEFT JOIN case_work w ON w.seq = c.seq"
             order = "c.seq DESC"
+        elif staff.clockless(query.statuses):
+            # No running clocks: due-time order is seq order (staff.CLOCKLESS_STATUSES).
+            if query.after is not None:
+                where.append("c.seq > ?")
+                args.append(query.after[1])
+            source = "cases c JOIN case_work w ON w.seq = c.seq"
+            order = "c.seq"
         else:
             if query.after is not None:
                 where.append(f"({DUE_KEY}, w.seq) > (?, ?)")
@@ -330,6 +339,59 @@ class SQLiteStaff(SQLiteCore):
 
     async def search_cases(self, query: SearchQuery) -> list[SearchHit]:
         match = _fts_query(query.terms)
+        if query.account_id is None and query.statuses is None:
+            found = self._search_best(match, query)
+        else:
+            found = self._search_filtered(match, query)
+        if not found:
+            return []
+        highlights = self._highlights(match, [case.case.seq for _, case in found])
+        return [
+            SearchHit(case, score, tuple(highlights.get(case.case.seq, ())))
+            for score, case in found
+        ]
+
+    def _search_best(self, match: str, query: SearchQuery) -> list[tuple[float, StaffCase]]:
+        """Without filters: only the best-ranked matches of each index are read (FTS5's
+        top-N path), more until they decide the page (search.rank_cases)."""
+        wanted = query.offset + query.limit
+        size = max(SEARCH_BATCH, 4 * wanted)
+        while True:
+            comms = self._db.execute(
+                "SELECT m.case_seq, -f.rank FROM (SELECT rowid, rank FROM communications_fts"
+                " WHERE communications_fts MATCH ? ORDER BY rank LIMIT ?) f"
+                " JOIN communications m ON m.seq = f.rowid",
+                (match, size),
+            ).fetchall()
+            # A word in the subject weighs twice as much as one in a message.
+            subjects = self._db.execute(
+                "SELECT rowid, -2.0 * rank FROM cases_fts WHERE cases_fts MATCH ?"
+                " ORDER BY rank LIMIT ?",
+                (match, size),
+            ).fetchall()
+            ranked, complete = search.rank_cases(
+                comms, subjects, len(comms) < size, len(subjects) < size
+            )
+            if complete or len(ranked) >= wanted:
+                break
+            if size >= MAX_SEARCH_BATCH:
+                # Many equal scores at the cut (or a page far down): rank every match.
+                return self._search_filtered(match, query)
+            size *= 4
+        page = ranked[query.offset : wanted]
+        if not page:
+            return []
+        marks = ", ".join("?" * len(page))
+        rows = self._db.execute(
+            f"SELECT {STAFF_CASE_COLUMNS} FROM cases c LEFT JOIN case_work w ON w.seq = c.seq"
+            f" WHERE c.seq IN ({marks})",
+            [seq for seq, _ in page],
+        )
+        cases = {case.case.seq: case for case in map(_staff_case, rows)}
+        return [(score, cases[seq]) for seq, score in page if seq in cases]
+
+    def _search_filtered(self, match: str, query: SearchQuery) -> list[tuple[float, StaffCase]]:
+        """Every match ranked, then filtered (and paged)."""
         where: list[str] = []
         args: list[Any] = [match, match]
         if query.account_id is not None:
@@ -344,7 +406,6 @@ class SQLiteStaff(SQLiteCore):
             "  JOIN communications m ON m.seq = communications_fts.rowid"
             "  WHERE communications_fts MATCH ?"
             " UNION ALL"
-            # A word in the subject weighs twice as much as one in a message.
             " SELECT cases_fts.rowid, -2.0 * bm25(cases_fts) FROM cases_fts"
             "  WHERE cases_fts MATCH ?"
             "), best AS (SELECT case_seq, MAX(score) AS score FROM hits GROUP BY case_seq)"
@@ -354,14 +415,7 @@ class SQLiteStaff(SQLiteCore):
             " ORDER BY b.score DESC, c.seq DESC LIMIT ? OFFSET ?"
         )
         args.extend((query.limit, query.offset))
-        found = [(float(row[0]), _staff_case(row[1:])) for row in self._db.execute(sql, args)]
-        if not found:
-            return []
-        highlights = self._highlights(match, [case.case.seq for _, case in found])
-        return [
-            SearchHit(case, score, tuple(highlights.get(case.case.seq, ())))
-            for score, case in found
-        ]
+        return [(float(row[0]), _staff_case(row[1:])) for row in self._db.execute(sql, args)]
 
     def _highlights(self, match: str, case_seqs: list[int]) -> dict[int, list[Highlight]]:
         result: dict[int, list[Highlight]] = {seq: [] for seq in case_seqs}

@@ -41,11 +41,11 @@ CREATE INDEX case_work_pending ON case_work (pending_since_ms)
     WHERE pending_since_ms IS NOT NULL;
 
 -- Cases created before this migration: their first response is outstanding, due by
--- the default targets around the clock.
+-- the default targets around the clock (none while a case waits on the customer).
 INSERT INTO case_work (seq, sla_target, sla_due_ms)
 SELECT seq,
-       CASE WHEN is_open = 1 THEN 'first-response' END,
-       CASE WHEN is_open = 1 THEN created_ms + CASE severity_code
+       CASE WHEN is_open = 1 AND status <> 'pending-customer-action' THEN 'first-response' END,
+       CASE WHEN is_open = 1 AND status <> 'pending-customer-action' THEN created_ms + CASE severity_code
            WHEN 'critical' THEN 900000
            WHEN 'urgent' THEN 3600000
            WHEN 'high' THEN 14400000
