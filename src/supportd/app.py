@@ -34,9 +34,11 @@ from supportd.config import Config
 from supportd.domain import clock
 from supportd.domain.accounts import AuditEntry
 from supportd.operations import access, attachments
+from supportd.operations.advisor_providers import load_providers
 from supportd.operations.background import JOB_KINDS, PERIODIC
 from supportd.operations.context import Context
 from supportd.operations.registry import HANDLERS
+from supportd.reference import advisor as advisor_reference
 from supportd.reference import catalogue
 from supportd.secretbox import SecretBox, load_key
 from supportd.storage.base import Store
@@ -119,11 +121,14 @@ def create_app(
     config: Config, store: Store, authenticate: Authenticator | None = None
 ) -> Starlette:
     model = protocol.load_model()
+    advisor_checks = advisor_reference.load(config.advisor_checks_file)
     context = Context(
         clock=clocks.from_setting(config.fake_clock_file),
         config=config,
         catalogue=catalogue.load(config.reference_dir),
         store=store,
+        advisor_checks=advisor_checks,
+        advisor_providers=load_providers(advisor_checks),
     )
     authenticate = authenticate or make_authenticator(config, store)
     gate = access.Gate()

@@ -13,6 +13,7 @@ from typing import IO, Any
 
 import click
 
+from supportd import cli_advisor
 from supportd import config as config_module
 from supportd.config import SETTINGS, Config
 
@@ -64,6 +65,7 @@ def serve(**options: Any) -> None:
     exposed = config_module.exposure_problem(config)
     if exposed:
         raise click.UsageError(exposed)
+    cli_advisor.check_catalogue(config)  # a bad checks file: one line here, not per worker
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -214,6 +216,7 @@ def _add_account_commands() -> None:
 
 
 _add_account_commands()
+main.add_command(cli_advisor.advisor)
 
 
 def _add_staff_commands() -> None:

@@ -10,6 +10,7 @@ means no offset.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Protocol
@@ -61,7 +62,13 @@ class OffsetFileClock:
 
 
 def from_setting(fake_clock_file: str) -> Clock:
-    return OffsetFileClock(Path(fake_clock_file)) if fake_clock_file else SYSTEM_CLOCK
+    if not fake_clock_file:
+        return SYSTEM_CLOCK
+    logging.getLogger("supportd").warning(
+        "fake clock: the time is the system clock plus the offset in %s (tests only)",
+        fake_clock_file,
+    )
+    return OffsetFileClock(Path(fake_clock_file))
 
 
 def write_offset(path: Path, offset_ms: int) -> None:

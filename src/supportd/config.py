@@ -170,6 +170,21 @@ class Config:
     attachment_sweep_interval_s: int = _setting(
         300, "How often the sweeper removes expired attachment sets and abandoned uploads."
     )
+    advisor_checks_file: str = _setting(
+        "",
+        "A JSON file of the operator's own Trusted Advisor checks, merged into the built-in "
+        "catalogue by check id (a known id changes that check, a new id adds one).",
+    )
+    advisor_refresh_interval_ms: int = _setting(
+        300_000,
+        "Trusted Advisor: least time between two refreshes of one check for one account "
+        "(millisUntilNextRefreshable counts it down).",
+    )
+    advisor_refresh_timeout_ms: int = _setting(
+        30_000,
+        "Trusted Advisor: a check provider still running after this long is abandoned "
+        "(at most 300000).",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
     access_log: bool = _setting(
         False, "Write one log line per request (off by default: it costs throughput)."
@@ -297,6 +312,10 @@ def check(config: Config) -> None:
         raise ValueError("auth_cache_ms must not be negative")
     if config.server_key and not _is_key(config.server_key):
         raise ValueError("server_key must be 32 bytes in base64")
+    if config.advisor_refresh_interval_ms < 0:
+        raise ValueError("advisor_refresh_interval_ms must not be negative")
+    if not 10 <= config.advisor_refresh_timeout_ms <= 300_000:
+        raise ValueError("advisor_refresh_timeout_ms must be between 10 and 300000")
     _check_attachments(config)
 
 

@@ -34,7 +34,9 @@ class Worker:
     ) -> None:
         self.ctx = ctx
         self.periodic = dict(periodic)
-        self.kinds: dict[str, JobKind] = dict(kinds)
+        self.kinds: dict[str, JobKind] = {
+            name: kind.for_config(ctx.config) for name, kind in kinds.items()
+        }
         for task in self.periodic.values():
             self.kinds[periodic_kind(task.name)] = JobKind(task.handler, task.timeout_s, 1)
         self.poll_s = poll_s

@@ -40,6 +40,8 @@ JSON_11 = "application/x-amz-json-1.1"
 _accounts = itertools.count(100_000_000_005, 7919)
 # Operations that only read: even their successes must change nothing.
 READS = {name for name in OPERATIONS if name.startswith(("Describe", "Get"))}
+# Trusted Advisor checks that can be refreshed (so refreshes may succeed).
+CHECK_IDS = ["DqdJqYeRm5", "Z4AUBRNSmz", "Pfx0RwqBli"]
 # Every operation, the implemented ones more often (the others all answer the same).
 ANY_OPERATION = st.sampled_from(OPERATIONS) | st.sampled_from(sorted(HANDLERS))
 
@@ -119,6 +121,8 @@ def clean(case_id: str, display_id: str) -> dict[str, st.SearchStrategy[Any] | N
         "beforeTime": st.sampled_from(["2999-01-01", "2999-03-23T21:31:47+02:00"]),
         "maxResults": st.integers(10, 100),
         "communicationBody": st.text(min_size=1, max_size=200),
+        "checkId": st.sampled_from(CHECK_IDS),
+        "checkIds": st.lists(st.sampled_from(CHECK_IDS), min_size=1, max_size=3),
         "nextToken": None,
         "attachmentSetId": None,
         "uploadIds": None,
@@ -151,6 +155,8 @@ def realistic(case_id: str, display_id: str) -> dict[str, st.SearchStrategy[Any]
         "nextToken": text,
         "maxResults": st.integers(10, 100),
         "communicationBody": st.text(min_size=1, max_size=200),
+        "checkId": mostly(CHECK_IDS, text),
+        "checkIds": st.lists(mostly(CHECK_IDS, text), max_size=3),
     }
 
 

@@ -10,8 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from supportd.operations.registry import HANDLERS
 from tests.compat.helpers import JSON_11, assert_error, post
 from tests.support.server import ServerProcess
+from tests.unit.model_strategies import OPERATIONS as MODEL_OPERATIONS
 
 MIB = 1_048_576
 
@@ -116,10 +118,15 @@ def test_missing_target_is_unknown_operation(server: ServerProcess) -> None:
     assert "X-Amz-Target" in message
 
 
-def test_unimplemented_model_operation_is_unknown_operation(server: ServerProcess) -> None:
-    response = post(server.url, "DescribeTrustedAdvisorChecks", {"language": "en"})
+@pytest.mark.parametrize("name", sorted(set(MODEL_OPERATIONS) - set(HANDLERS)) or ["(none)"])
+def test_unimplemented_model_operation_is_unknown_operation(
+    server: ServerProcess, name: str
+) -> None:
+    if name == "(none)":
+        pytest.skip("every operation of the model is implemented")
+    response = post(server.url, name, {})
     message = assert_error(response, "UnknownOperationException")
-    assert "DescribeTrustedAdvisorChecks" in message
+    assert name in message
 
 
 # --- serialization ---------------------------------------------------------------

@@ -185,3 +185,18 @@ async def test_cases_without_clocks_list_in_seq_order(store: Store) -> None:
             break
         after = (staff.due_key(page[-1].work), page[-1].case.seq)
     assert seen == seqs[:3]
+
+
+async def test_search_sees_what_another_node_committed(store: Store) -> None:
+    other = _other_node(store)
+    await other.open()
+    try:
+        seq = await _case(other, subject="Quokka gateway timeouts", body="nothing else")
+        hits = await store.search_cases(search.SearchQuery(search.parse("quokka"), 5))
+        assert [h.case.case.seq for h in hits] == [seq]
+        await other.apply_staff_action(seq, _act(staff.REPLY, body="Wombat firmware fixed it"))
+        hits = await store.search_cases(search.SearchQuery(search.parse("wombat"), 5))
+        assert [h.highlights[0].author_kind for h in hits] == ["support"]
+        assert await store.index_search() == 0  # nothing left behind
+    finally:
+        await other.close()

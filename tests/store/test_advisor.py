@@ -12,10 +12,18 @@ from typing import Any
 
 import pytest
 
-from supportd.domain import advisor
+from supportd.config import Config
+from supportd.domain import advisor, clock
 from supportd.domain.advisor import CheckResult, FlaggedResource
+from supportd.operations.advisor import JOB_MARGIN_S, REFRESH_JOB
+from supportd.operations.advisor_providers import CheckRequest, LoadedProvider
+from supportd.operations.background import JOB_KINDS
+from supportd.operations.context import Context
+from supportd.reference import advisor as advisor_reference
+from supportd.reference import catalogue
 from supportd.storage import exchange
 from supportd.storage.base import Store
+from supportd.worker import Worker
 from tests.store.test_jobs import _second_node
 
 ACCOUNT = "111122223333"
@@ -24,7 +32,7 @@ CHECK = "DqdJqYeRm5"
 COST_CHECK = "Z4AUBRNSmz"
 T0 = 1_700_000_000_000
 MINUTE = 60_000
-KIND = "advisor-refresh"
+KIND = REFRESH_JOB
 
 
 def result(
@@ -226,3 +234,71 @@ async def test_results_are_exported_and_refreshes_are_not(store: Store) -> None:
 async def test_finishing_an_unknown_refresh_writes_nothing(store: Store, status: str) -> None:
     assert not await store.finish_advisor_refresh(ACCOUNT, CHECK, T0, T0, status, result())
     assert await store.get_advisor_result(ACCOUNT, CHECK) is None
+
+
+# --- the refresh job, run by the real worker ----------------------------------------
+
+
+def _context(store: Store, provider: Any) -> Context:
+    checks = advisor_reference.load()
+    return Context(
+        config=Config(advisor_refresh_timeout_ms=1000),
+        catalogue=catalogue.load(),
+        store=store,
+        advisor_checks=checks,
+        advisor_providers={CHECK: LoadedProvider(CHECK, provider, "test: provider", False)},
+    )
+
+
+async def test_a_refresh_whose_node_died_runs_again_then_is_abandoned(store: Store) -> None:
+    """A node claims the job, marks the refresh processing and dies. Once its lease runs
+    out another node's worker runs the refresh again; after a second death the third
+    claim abandons it instead of running the provider once more."""
+    calls: list[str] = []
+
+    async def provider(request: CheckRequest) -> dict[str, Any]:
+        calls.append(request.account_id)
+        return {"resourcesSummary": {"resourcesProcessed": 1}, "flaggedResources": []}
+
+    worker = Worker(_context(store, provider), {KIND: JOB_KINDS[KIND]}, {}, 0.01)
+    # The job's timeout follows the provider timeout setting (1 s here) plus a margin.
+    assert worker.kinds[KIND].timeout_s == 1.0 + JOB_MARGIN_S
+    for account, deaths, outcome in ((ACCOUNT, 1, advisor.SUCCESS), (OTHER, 2, advisor.ABANDONED)):
+        now = clock.now_ms()
+        record, started = await store.request_advisor_refresh(account, CHECK, now, 0, MINUTE, KIND)
+        assert started
+        for _ in range(deaths):
+            # A lease of 1 ms: the node is "gone" as soon as the test sleeps.
+            assert len(await store.claim_jobs([KIND], clock.now_ms(), 1, 10)) == 1
+            assert await store.start_advisor_refresh(account, CHECK, record.requested_ms, now)
+            await asyncio.sleep(0.005)
+        [processing] = (await store.advisor_refreshes(account, [CHECK])).values()
+        assert processing.status == advisor.PROCESSING
+        assert await worker.tick() == 1
+        [finished] = (await store.advisor_refreshes(account, [CHECK])).values()
+        assert finished.status == outcome
+    assert calls == [ACCOUNT]  # the abandoned one never ran the provider a third time
+    stored = await store.get_advisor_result(ACCOUNT, CHECK)
+    assert stored is not None and stored.source == advisor.COMPUTED
+    assert await store.get_advisor_result(OTHER, CHECK) is None
+    assert await worker.tick() == 0  # and no job is left behind
+
+
+async def test_a_refresh_replaced_while_queued_does_not_run(store: Store) -> None:
+    calls: list[int] = []
+
+    async def provider(request: CheckRequest) -> dict[str, Any]:
+        calls.append(request.now_ms)
+        return {}
+
+    stale = 10 * MINUTE
+    old_time = clock.now_ms() - stale - 1000
+    await store.request_advisor_refresh(ACCOUNT, CHECK, old_time, MINUTE, stale, KIND)
+    # Its job never ran; long after, a new request replaces it.
+    _, started = await store.request_advisor_refresh(
+        ACCOUNT, CHECK, clock.now_ms(), MINUTE, stale, KIND
+    )
+    assert started
+    worker = Worker(_context(store, provider), {KIND: JOB_KINDS[KIND]}, {}, 0.01)
+    assert await worker.tick() == 2  # both jobs claimed; only the newer refresh runs
+    assert len(calls) == 1

@@ -87,6 +87,11 @@ SCENARIO_OPERATIONS = {
     "DescribeSeverityLevels",
     "DescribeSupportedLanguages",
     "DescribeCreateCaseOptions",
+    "DescribeTrustedAdvisorChecks",
+    "DescribeTrustedAdvisorCheckResult",
+    "DescribeTrustedAdvisorCheckSummaries",
+    "DescribeTrustedAdvisorCheckRefreshStatuses",
+    "RefreshTrustedAdvisorCheck",
 }
 
 
@@ -217,6 +222,25 @@ def run_scenario(api: ApiClient) -> dict[str, Any]:
     api.error("DescribeSeverityLevels", {"language": "xx"})
     api.error("DescribeServices", {"dryRun": True})
     api.send("DescribeCases", b"[]")
+
+    # Trusted Advisor (no worker runs in process: a refresh stays enqueued).
+    checks = api.call("DescribeTrustedAdvisorChecks", {"language": "en"})["checks"]
+    api.call("DescribeTrustedAdvisorChecks", {"language": "pt_BR"})
+    api.call("DescribeTrustedAdvisorCheckResult", {"checkId": "Z4AUBRNSmz"})
+    api.call("DescribeTrustedAdvisorCheckResult", {"checkId": "DqdJqYeRm5", "language": "ja"})
+    api.call("DescribeTrustedAdvisorCheckSummaries", {"checkIds": [c["id"] for c in checks]})
+    api.call("RefreshTrustedAdvisorCheck", {"checkId": "DqdJqYeRm5"})
+    api.call("RefreshTrustedAdvisorCheck", {"checkId": "DqdJqYeRm5"})
+    api.call(
+        "DescribeTrustedAdvisorCheckRefreshStatuses", {"checkIds": ["DqdJqYeRm5", "Pfx0RwqBli"]}
+    )
+    api.error("DescribeTrustedAdvisorCheckResult", {"checkId": "eW7HH0l7J9"})
+    api.error("DescribeTrustedAdvisorCheckSummaries", {"checkIds": []})
+    api.error("DescribeTrustedAdvisorCheckSummaries", {"checkIds": ["DqdJqYeRm5", "nope"]})
+    api.error("DescribeTrustedAdvisorCheckRefreshStatuses", {"checkIds": ["COr6dfpM03"]})
+    api.error("RefreshTrustedAdvisorCheck", {"checkId": "COr6dfpM03"})
+    api.error("DescribeTrustedAdvisorChecks", {"language": "xx"})
+    api.error("DescribeTrustedAdvisorChecks", {})
     return {"plain": plain["caseId"], "full": full["caseId"]}
 
 
@@ -293,6 +317,8 @@ REALISTIC: dict[str, st.SearchStrategy[Any] | None] = {
     "nextToken": None,
     "attachmentSetId": None,
     "uploadIds": None,
+    "checkId": st.sampled_from(["DqdJqYeRm5", "Z4AUBRNSmz", "COr6dfpM03", "eW7HH0l7J9"]),
+    "checkIds": st.lists(st.sampled_from(["DqdJqYeRm5", "Z4AUBRNSmz", "Pfx0RwqBli"]), max_size=3),
 }
 
 

@@ -10,7 +10,7 @@ check where they left off.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from supportd.config import Config
 from supportd.domain import clock
@@ -22,9 +22,18 @@ JobHandler = Callable[[Context, Job], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class JobKind:
+    """With `timeout_from`, the timeout follows the settings (a timeout the operator
+    configures); the worker resolves it once, at start (see for_config)."""
+
     handler: JobHandler
     timeout_s: float = 60.0
     max_attempts: int = 3
+    timeout_from: Callable[[Config], float] | None = None
+
+    def for_config(self, config: Config) -> JobKind:
+        if self.timeout_from is None:
+            return self
+        return replace(self, timeout_s=self.timeout_from(config), timeout_from=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +60,13 @@ FINISHED_JOBS_KEPT_MS = 24 * 3600 * 1000
 
 
 def register_job(
-    kind: str, handler: JobHandler, timeout_s: float = 60.0, attempts: int = 3
+    kind: str,
+    handler: JobHandler,
+    timeout_s: float = 60.0,
+    attempts: int = 3,
+    timeout_from: Callable[[Config], float] | None = None,
 ) -> None:
-    JOB_KINDS[kind] = JobKind(handler, timeout_s, attempts)
+    JOB_KINDS[kind] = JobKind(handler, timeout_s, attempts, timeout_from)
 
 
 def register_periodic(

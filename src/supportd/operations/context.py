@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from supportd import errors
 from supportd.clocks import SYSTEM_CLOCK, Clock
 from supportd.config import Config
 from supportd.domain.records import Principal
+from supportd.operations.advisor_providers import LoadedProvider
+from supportd.reference import advisor as advisor_reference
+from supportd.reference.advisor import CheckCatalogue
 from supportd.reference.catalogue import Catalogue
 from supportd.storage.base import Store
 
@@ -21,6 +24,9 @@ class Context:
     store: Store
     # Where "now" comes from (supportd.clocks): the system clock, or a fake one in tests.
     clock: Clock = SYSTEM_CLOCK
+    # Trusted Advisor: the check catalogue and the check providers, by check id.
+    advisor_checks: CheckCatalogue = field(default_factory=advisor_reference.load)
+    advisor_providers: Mapping[str, LoadedProvider] = field(default_factory=dict)
 
 
 Handler = Callable[[Context, Principal, dict[str, Any]], Awaitable[dict[str, Any]]]

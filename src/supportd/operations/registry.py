@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from supportd.operations import attachments, cases, reference
+from supportd.operations import advisor, attachments, cases, reference
 from supportd.operations.context import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -15,6 +15,13 @@ HANDLERS: dict[str, Handler] = {
     "DescribeSeverityLevels": reference.describe_severity_levels,
     "DescribeSupportedLanguages": reference.describe_supported_languages,
     "DescribeCreateCaseOptions": reference.describe_create_case_options,
+    "DescribeTrustedAdvisorChecks": advisor.describe_trusted_advisor_checks,
+    "DescribeTrustedAdvisorCheckResult": advisor.describe_trusted_advisor_check_result,
+    "DescribeTrustedAdvisorCheckSummaries": advisor.describe_trusted_advisor_check_summaries,
+    "DescribeTrustedAdvisorCheckRefreshStatuses": (
+        advisor.describe_trusted_advisor_check_refresh_statuses
+    ),
+    "RefreshTrustedAdvisorCheck": advisor.refresh_trusted_advisor_check,
     "AddAttachmentsToSet": attachments.add_attachments_to_set,
     "DescribeAttachment": attachments.describe_attachment,
     "GetAttachmentUploadLinks": attachments.get_attachment_upload_links,

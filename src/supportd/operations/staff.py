@@ -43,6 +43,7 @@ MAX_PAGE = 100
 DEFAULT_SEARCH_PAGE = 20
 AUTO_RESOLVE_INTERVAL_S = 60.0
 AUTO_RESOLVE_BATCH = 500
+SEARCH_INDEX_INTERVAL_S = 10.0
 HOUR_MS = 3_600_000
 _ACCOUNT = re.compile(r"\A\d{12}\Z")
 
@@ -718,3 +719,11 @@ async def _auto_resolve_job(ctx: Context, job: Job) -> None:
 
 
 register_periodic("auto-resolve", AUTO_RESOLVE_INTERVAL_S, _auto_resolve_job, timeout_s=300.0)
+
+
+async def _index_search_job(ctx: Context, job: Job) -> None:
+    # Searches index what is new before they run; this keeps that little.
+    await ctx.store.index_search()
+
+
+register_periodic("search-index", SEARCH_INDEX_INTERVAL_S, _index_search_job, timeout_s=300.0)

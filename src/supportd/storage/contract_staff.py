@@ -90,6 +90,12 @@ class StaffStore(Protocol):
 
     # --- search -------------------------------------------------------------------------
 
+    async def index_search(self) -> int:
+        """Bring the search index up to date with every committed subject and
+        communication; how many rows of a table it indexed at most (0 where the index
+        is kept in the writing transaction, as on PostgreSQL)."""
+
     async def search_cases(self, query: SearchQuery) -> list[SearchHit]:
         """Cases whose subject or a communication matches, best first, with highlights
-        (up to three communications per case)."""
+        (up to three communications per case); everything committed before the call is
+        searchable."""

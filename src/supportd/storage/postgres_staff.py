@@ -384,6 +384,10 @@ class PostgresStaff(PostgresCore):
 
     # --- search -------------------------------------------------------------------------
 
+    async def index_search(self) -> int:
+        # The tsvector columns are kept by PostgreSQL in the writing transaction.
+        return 0
+
     async def search_cases(self, query: SearchQuery) -> list[SearchHit]:
         highlight_arg = _Args()
         highlight_query = _tsquery(query.terms, highlight_arg)

@@ -49,6 +49,7 @@ SNIPPET_TOKENS = 24
 SEARCH_BATCH = 100  # matches read per index at first when searching without filters
 MAX_SEARCH_BATCH = 400  # then up to this many, before ranking every match
 HIGHLIGHTS_PER_CASE = 3
+INDEX_BATCH = 2000  # rows of a table indexed per writer job
 
 
 def _member(row: Any) -> StaffMember:
@@ -337,7 +338,29 @@ class SQLiteStaff(SQLiteCore):
 
     # --- search -------------------------------------------------------------------------
 
+    async def index_search(self) -> int:
+        """Index the subjects and communications committed since the last time (see
+        migration 0004: the FTS5 indexes are filled behind the writes)."""
+        if not self._search_behind():
+            return 0
+        total = 0
+        while True:
+            indexed = await self._writer.submit(_index_batch)
+            total += indexed
+            if indexed < INDEX_BATCH:
+                return total
+
+    def _search_behind(self) -> bool:
+        row = self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM search_progress p WHERE p.upto < CASE p.name"
+            " WHEN 'cases' THEN (SELECT COALESCE(MAX(seq), 0) FROM cases)"
+            " ELSE (SELECT COALESCE(MAX(seq), 0) FROM communications) END)"
+        ).fetchone()
+        return bool(row[0])
+
     async def search_cases(self, query: SearchQuery) -> list[SearchHit]:
+        # Everything committed before the search is searchable.
+        await self.index_search()
         match = _fts_query(query.terms)
         if query.account_id is None and query.statuses is None:
             found = self._search_best(match, query)
@@ -450,6 +473,24 @@ class SQLiteStaff(SQLiteCore):
             if sum(h.field == COMMUNICATION for h in found) < HIGHLIGHTS_PER_CASE:
                 found.append(Highlight(COMMUNICATION, marked, comm_seq, created_ms, author_kind))
         return result
+
+
+def _index_batch(conn: sqlite3.Connection) -> int:
+    """Index up to INDEX_BATCH new rows of each table; the most indexed of one table."""
+    most = 0
+    for table, column in (("cases", "subject"), ("communications", "body")):
+        (upto,) = conn.execute(
+            "SELECT upto FROM search_progress WHERE name = ?", (table,)
+        ).fetchone()
+        rows = conn.execute(
+            f"SELECT seq, {column} FROM {table} WHERE seq > ? ORDER BY seq LIMIT ?",
+            (upto, INDEX_BATCH),
+        ).fetchall()
+        if rows:
+            conn.executemany(f"INSERT INTO {table}_fts (rowid, {column}) VALUES (?, ?)", rows)
+            conn.execute("UPDATE search_progress SET upto = ? WHERE name = ?", (rows[-1][0], table))
+            most = max(most, len(rows))
+    return most
 
 
 def _write_outcome(

@@ -79,8 +79,11 @@ CREATE TABLE support_replies (
     staff_name TEXT    NOT NULL
 );
 
--- Full-text search: FTS5 indexes over the subject and body columns, kept up to date by
--- triggers in the writing transaction (rows are never updated).
+-- Full-text search: FTS5 indexes over the subject and body columns. They are filled
+-- behind the writes, not in them (an FTS5 insert inside the writer's per-write
+-- savepoint flushes a segment each time: it would triple CreateCase's cost):
+-- search_progress holds the last seq indexed of each table, and every search first
+-- indexes what was committed since (rows are only ever appended, in seq order).
 CREATE VIRTUAL TABLE cases_fts USING fts5(
     subject, content = 'cases', content_rowid = 'seq',
     tokenize = 'porter unicode61 remove_diacritics 2'
@@ -89,18 +92,8 @@ CREATE VIRTUAL TABLE communications_fts USING fts5(
     body, content = 'communications', content_rowid = 'seq',
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER cases_fts_insert AFTER INSERT ON cases BEGIN
-    INSERT INTO cases_fts (rowid, subject) VALUES (new.seq, new.subject);
-END;
-CREATE TRIGGER cases_fts_delete AFTER DELETE ON cases BEGIN
-    INSERT INTO cases_fts (cases_fts, rowid, subject) VALUES ('delete', old.seq, old.subject);
-END;
-CREATE TRIGGER communications_fts_insert AFTER INSERT ON communications BEGIN
-    INSERT INTO communications_fts (rowid, body) VALUES (new.seq, new.body);
-END;
-CREATE TRIGGER communications_fts_delete AFTER DELETE ON communications BEGIN
-    INSERT INTO communications_fts (communications_fts, rowid, body)
-    VALUES ('delete', old.seq, old.body);
-END;
-INSERT INTO cases_fts (cases_fts) VALUES ('rebuild');
-INSERT INTO communications_fts (communications_fts) VALUES ('rebuild');
+CREATE TABLE search_progress (
+    name TEXT    PRIMARY KEY,
+    upto INTEGER NOT NULL
+);
+INSERT INTO search_progress (name, upto) VALUES ('cases', 0), ('communications', 0);

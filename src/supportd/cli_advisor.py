@@ -1,0 +1,187 @@
+"""`supportd advisor`: the Trusted Advisor catalogue, and seeding an account's results.
+
+    supportd advisor set-result 111122223333 DqdJqYeRm5 --file result.json
+    supportd advisor clear-result 111122223333 DqdJqYeRm5
+    supportd advisor checks
+
+A result file holds the `result` member of DescribeTrustedAdvisorCheckResult without the
+check id (the AWS CLI's output of describe-trusted-advisor-check-result is accepted as
+it is); see domain.advisor.parse_result for what may be left out. The commands use the
+store settings of `supportd serve` (--data-dir or --database, and --advisor-checks-file
+for the operator's own checks), from options or SUPPORTD_* variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from supportd import clocks
+from supportd import config as config_module
+from supportd.config import SETTINGS, Config
+from supportd.domain import advisor as results
+from supportd.domain import clock
+from supportd.domain.accounts import is_account_id
+from supportd.domain.advisor import InvalidResult
+from supportd.reference import advisor as advisor_reference
+from supportd.reference.advisor import Check, CheckCatalogue
+from supportd.reference.catalogue import ReferenceDataError
+from supportd.storage.base import Store
+
+T = TypeVar("T")
+
+SETTINGS_USED = ("data_dir", "database_url", "advisor_checks_file", "fake_clock_file")
+
+
+def _options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for setting in reversed([s for s in SETTINGS if s.name in SETTINGS_USED]):
+        func = click.option(
+            setting.option,
+            setting.name,
+            type=setting.type,
+            default=None,
+            help=f"{setting.help} [env {setting.env}]",
+        )(func)
+    return func
+
+
+def _config(options: dict[str, Any]) -> Config:
+    try:
+        return config_module.from_environ(overrides=options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _catalogue(config: Config) -> CheckCatalogue:
+    try:
+        return advisor_reference.load(config.advisor_checks_file)
+    except ReferenceDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def check_catalogue(config: Config) -> None:
+    """For `supportd serve`: refuse an unusable --advisor-checks-file before starting."""
+    _catalogue(config)
+
+
+def _check(catalogue: CheckCatalogue, account: str, check_id: str) -> Check:
+    if not is_account_id(account):
+        raise click.BadParameter(f"{account!r} is not a 12-digit account id", param_hint="ACCOUNT")
+    check = catalogue.get(check_id)
+    if check is None:
+        raise click.BadParameter(f"Unknown ID: {check_id}", param_hint="CHECK_ID")
+    return check
+
+
+def _with_store(config: Config, work: Callable[[Store], Awaitable[T]]) -> T:
+    from supportd.app import open_store
+    from supportd.storage.base import SchemaError, StoreUnavailable
+
+    if not config.database_url and not config.sqlite_path.exists():
+        # Opening the SQLite store would create an empty one: a wrong --data-dir must
+        # not pass for a successful seed.
+        raise click.ClickException(f"no supportd database at {config.sqlite_path}")
+
+    async def run() -> T:
+        store = open_store(config)
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except (SchemaError, StoreUnavailable) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(name="advisor")
+def advisor() -> None:
+    """Trusted Advisor: the check catalogue and seeded results."""
+
+
+@advisor.command("set-result")
+@click.argument("account")
+@click.argument("check_id")
+@click.option(
+    "--file",
+    "-f",
+    "path",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="JSON file with the result ('-': standard input).",
+)
+@_options
+def set_result(account: str, check_id: str, path: str, **options: Any) -> None:
+    """Store ACCOUNT's result of the check CHECK_ID, replacing the one it has."""
+    config = _config(options)
+    check = _check(_catalogue(config), account, check_id)
+    try:
+        with click.open_file(path, "r", encoding="utf-8") as stream:
+            data = json.load(stream)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+    try:
+        result = results.parse_result(
+            data,
+            account_id=account,
+            check_id=check.id,
+            columns=len(check.metadata),
+            cost_optimizing=check.cost_optimizing,
+            now_ms=clocks.from_setting(config.fake_clock_file).now_ms(),
+            source=results.SEEDED,
+        )
+    except InvalidResult as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+    _with_store(config, lambda store: store.put_advisor_result(result))
+    click.echo(
+        f"{account} {check.id} ({check.name}): {result.status}, "
+        f"{result.flagged_count} flagged resources, "
+        f"{clock.format_advisor_time(result.timestamp_ms)}"
+    )
+
+
+@advisor.command("clear-result")
+@click.argument("account")
+@click.argument("check_id")
+@_options
+def clear_result(account: str, check_id: str, **options: Any) -> None:
+    """Forget ACCOUNT's result of CHECK_ID (it reads not_available again)."""
+    config = _config(options)
+    check = _check(_catalogue(config), account, check_id)
+    deleted = _with_store(config, lambda store: store.delete_advisor_result(account, check.id))
+    click.echo(f"{account} {check.id}: " + ("result removed" if deleted else "had no result"))
+
+
+@advisor.command("checks")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_options
+def checks(as_json: bool, **options: Any) -> None:
+    """List the check catalogue, with each check's provider (if any)."""
+    from supportd.operations.advisor_providers import load_providers
+
+    config = _config(options)
+    catalogue = _catalogue(config)
+    providers = load_providers(catalogue)
+    rows = [
+        {
+            "id": check.id,
+            "category": check.category,
+            "name": check.name,
+            "autoRefresh": check.auto_refresh,
+            "provider": providers[check.id].origin if check.id in providers else None,
+        }
+        for check in catalogue.checks
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        flags = " [auto-refreshed]" if row["autoRefresh"] else ""
+        provider = f"  <- {row['provider']}" if row["provider"] else ""
+        click.echo(f"{row['id']:<12} {row['category']:<16} {row['name']}{flags}{provider}")
