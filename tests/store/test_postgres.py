@@ -11,6 +11,7 @@ import asyncio
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -161,6 +162,20 @@ def test_serve_refuses_an_unmigrated_database_in_one_line(empty_url: str) -> Non
         *(f"applied {name}" for _, name, _ in migrations.migrations("postgresql")),
         "schema is up to date",
     ]
+
+
+def test_serve_on_postgresql_refuses_to_start_without_a_server_key(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    """Every node must sign links and seal secrets with one shared key: none is made up."""
+    result = run_cli(
+        "serve", "--port", "0", "--database", migrated_url, "--data-dir", str(tmp_path)
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: no server key: give --server-key")
+    assert not (tmp_path / "server.key").exists()
 
 
 def test_unreachable_database_is_one_line_too(databases: ThrowawayDatabases) -> None:

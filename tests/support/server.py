@@ -16,6 +16,10 @@ from pathlib import Path
 STARTUP_TIMEOUT_S = 20.0
 
 
+# The server key of every PostgreSQL test node (32 bytes in base64; a test value).
+TEST_SERVER_KEY = "c3VwcG9ydGQtdGVzdHMtc2VydmVyLWtleS0zMmJ5dGU="
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -46,6 +50,9 @@ class ServerProcess:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTD_")}
+        if self.database_url:
+            # PostgreSQL nodes must be given their (shared) server key.
+            env["SUPPORTD_SERVER_KEY"] = TEST_SERVER_KEY
         env.update(self.env)
         args = [
             supportd_executable(),

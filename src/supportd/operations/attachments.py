@@ -73,15 +73,15 @@ STATUS = {
 
 
 @functools.lru_cache(maxsize=8)
-def _key(server_key: str, data_dir: str) -> bytes:
-    # The same server key as the secret box; without one configured, the data
-    # directory's key file (made on first use): with several nodes, configure one key
-    # for all, or links signed by one node are refused by the others.
-    return load_key(server_key, data_dir, create=True)
+def _key(server_key: str, data_dir: str, shared_store: bool) -> bytes:
+    # The same server key as the secret box. SQLite: the data directory's key file, made
+    # on first use. PostgreSQL: never made here (serve refuses to start without one), as
+    # links signed with one node's own key would be refused by the others.
+    return load_key(server_key, data_dir, create=not shared_store)
 
 
 def link_key(config: Config) -> bytes:
-    return _key(config.server_key, config.data_dir)
+    return _key(config.server_key, config.data_dir, bool(config.database_url))
 
 
 def base_url(config: Config) -> str:
