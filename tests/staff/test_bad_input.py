@@ -265,3 +265,22 @@ def test_staff_tokens_are_not_customer_keys(staff_server: StaffServer, admin: St
     assert missing.json()["error"]["code"] == "not_found"
     described = httpx.get(staff_server.url + "/staff/api/openapi.json")
     assert described.status_code == 200
+
+
+def test_text_no_store_can_hold_is_refused_before_the_store(admin: StaffApi, customer: Any) -> None:
+    """U+0000 cannot be stored in PostgreSQL: nowhere may it reach the store (a 4xx on
+    both stores alike, never a 500)."""
+    case_id = new_case(customer)
+    admin.error(
+        "POST", f"/cases/{case_id}/assign", 404, "staff_not_found", json={"assignee": "\x00"}
+    )
+    for params in ({"category": "\x00"}, {"assignee": "a\x00"}, {"service": "\x00"}):
+        admin.error("GET", "/cases", 400, "invalid_parameter", params=params)
+    admin.error("GET", "/cases/case-%00", 404, "case_not_found")
+    admin.error("POST", "/tokens/%00/revoke", 404, "token_not_found")
+    admin.error("POST", "/staff/a%00/disable", 404, "staff_not_found")
+    admin.error("GET", "/staff/a%00/tokens", 404, "staff_not_found")
+    admin.error(
+        "POST", "/staff", 400, "invalid_parameter", json={"name": "x", "email": "a\x00@b.com"}
+    )
+    assert admin.get("/search", q="\x00 restart")["results"] is not None

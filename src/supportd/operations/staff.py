@@ -75,6 +75,17 @@ def _staff_not_found(name: str) -> StaffError:
     return StaffError(404, "staff_not_found", f"no staff member {name!r}")
 
 
+def _name(name: str) -> str:
+    """A staff member's name as given, if it could be one (else no such member: nothing
+    that is not a name reaches the store)."""
+    if not staff.valid_name(name):
+        raise _staff_not_found(name)
+    return name
+
+
+_TOKEN_ID = re.compile(r"\A[0-9a-f]{12}\Z")
+
+
 # --- authentication -------------------------------------------------------------------
 
 # Signs of AWS credentials: a SigV4 Authorization header, presigned query parameters,
@@ -348,7 +359,13 @@ def case_query(
     if service is not None and service not in catalogue.categories_by_service:
         raise _bad(f"unknown service {service!r}")
     category = _one(params, "category")
+    if category is not None and not any(
+        category in categories for categories in catalogue.categories_by_service.values()
+    ):
+        raise _bad(f"unknown category {category!r}")
     assignee = _one(params, "assignee")
+    if assignee is not None and assignee not in ("none", "me") and not staff.valid_name(assignee):
+        raise _bad(f"no staff member could be named {assignee!r}")
     unassigned = assignee == "none"
     if assignee == "me":
         if actor is None:
@@ -513,7 +530,7 @@ async def _act(
 ) -> dict[str, Any]:
     name = _acting(actor, as_name)
     if actor is None:
-        member = await ctx.store.get_staff(name)
+        member = await ctx.store.get_staff(_name(name))
         if member is None:
             raise _staff_not_found(name)
         if not member.active:
@@ -588,7 +605,7 @@ async def assign(
     if assignee in ("", "none"):
         assignee = None
     if assignee is not None:
-        member = await ctx.store.get_staff(assignee)
+        member = await ctx.store.get_staff(_name(assignee))
         if member is None:
             raise _staff_not_found(assignee)
         if not member.active:
@@ -654,7 +671,7 @@ async def set_staff_active(
     require_admin(actor)
     if actor is not None and actor.name == name and not active:
         raise StaffError(409, "cannot_disable_self", "staff cannot disable themselves")
-    member = await ctx.store.set_staff_disabled(name, None if active else ctx.clock.now_ms())
+    member = await ctx.store.set_staff_disabled(_name(name), None if active else ctx.clock.now_ms())
     if member is None:
         raise _staff_not_found(name)
     return {"staff": staff_shape(member)}
@@ -663,7 +680,7 @@ async def set_staff_active(
 async def create_token(ctx: Context, actor: StaffMember | None, name: str) -> dict[str, Any]:
     if actor is not None and actor.name != name:
         require_admin(actor)
-    member = await ctx.store.get_staff(name)
+    member = await ctx.store.get_staff(_name(name))
     if member is None:
         raise _staff_not_found(name)
     if not member.active:
@@ -678,13 +695,13 @@ async def list_tokens(
 ) -> dict[str, Any]:
     if actor is not None and actor.name != name:
         require_admin(actor)
-    if name is not None and await ctx.store.get_staff(name) is None:
+    if name is not None and await ctx.store.get_staff(_name(name)) is None:
         raise _staff_not_found(name)
     return {"tokens": [token_shape(t) for t in await ctx.store.list_staff_tokens(name)]}
 
 
 async def revoke_token(ctx: Context, actor: StaffMember | None, token_id: str) -> dict[str, Any]:
-    found = await ctx.store.get_staff_token(token_id)
+    found = await ctx.store.get_staff_token(token_id) if _TOKEN_ID.match(token_id) else None
     if found is None:
         raise StaffError(404, "token_not_found", f"no staff token {token_id!r}")
     if actor is not None and actor.name != found[0].staff_name:
