@@ -23,10 +23,8 @@ import click
 from supportd import clocks
 from supportd import config as config_module
 from supportd.config import SETTINGS, Config
-from supportd.domain import advisor as results
 from supportd.domain import clock
-from supportd.domain.accounts import is_account_id
-from supportd.domain.advisor import InvalidResult
+from supportd.operations.advisor import SeedRefused, seed_target, seeded_result
 from supportd.reference import advisor as advisor_reference
 from supportd.reference.advisor import Check, CheckCatalogue
 from supportd.reference.catalogue import ReferenceDataError
@@ -69,12 +67,10 @@ def check_catalogue(config: Config) -> None:
 
 
 def _check(catalogue: CheckCatalogue, account: str, check_id: str) -> Check:
-    if not is_account_id(account):
-        raise click.BadParameter(f"{account!r} is not a 12-digit account id", param_hint="ACCOUNT")
-    check = catalogue.get(check_id)
-    if check is None:
-        raise click.BadParameter(f"Unknown ID: {check_id}", param_hint="CHECK_ID")
-    return check
+    try:
+        return seed_target(catalogue, account, check_id)
+    except SeedRefused as refused:
+        raise click.ClickException(refused.message) from None
 
 
 def _with_store(config: Config, work: Callable[[Store], Awaitable[T]]) -> T:
@@ -120,24 +116,18 @@ def advisor() -> None:
 def set_result(account: str, check_id: str, path: str, **options: Any) -> None:
     """Store ACCOUNT's result of the check CHECK_ID, replacing the one it has."""
     config = _config(options)
-    check = _check(_catalogue(config), account, check_id)
+    catalogue = _catalogue(config)
+    _check(catalogue, account, check_id)
     try:
         with click.open_file(path, "r", encoding="utf-8") as stream:
             data = json.load(stream)
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"{path}: {exc}") from exc
+    now_ms = clocks.from_setting(config.fake_clock_file).now_ms()
     try:
-        result = results.parse_result(
-            data,
-            account_id=account,
-            check_id=check.id,
-            columns=len(check.metadata),
-            cost_optimizing=check.cost_optimizing,
-            now_ms=clocks.from_setting(config.fake_clock_file).now_ms(),
-            source=results.SEEDED,
-        )
-    except InvalidResult as exc:
-        raise click.ClickException(f"{path}: {exc}") from exc
+        check, result = seeded_result(catalogue, account, check_id, data, now_ms)
+    except SeedRefused as refused:
+        raise click.ClickException(f"{path}: {refused.message}") from None
     _with_store(config, lambda store: store.put_advisor_result(result))
     click.echo(
         f"{account} {check.id} ({check.name}): {result.status}, "

@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 
 from supportd import staff_openapi
 from supportd.domain.staff import StaffMember
+from supportd.operations import advisor
 from supportd.operations import staff as ops
 from supportd.operations.context import Context
 from supportd.operations.staff import StaffError
@@ -175,6 +176,23 @@ def routes(ctx: Context) -> list[Route]:
     ) -> dict[str, Any]:
         return await ops.revoke_token(ctx, actor, path["token"])
 
+    def advisor_action(
+        operation: Callable[..., Awaitable[dict[str, Any]]], with_body: bool = False
+    ) -> Endpoint:
+        """Trusted Advisor results of an account (operations.advisor, shared with
+        `supportd advisor`): any staff member may seed, read or clear them."""
+
+        async def act(
+            request: Request, actor: StaffMember, path: Mapping[str, str]
+        ) -> dict[str, Any]:
+            args = (await _body(request, limit),) if with_body else ()
+            try:
+                return await operation(ctx, path["account"], path["check"], *args)
+            except advisor.SeedRefused as refused:
+                raise StaffError(refused.status, refused.code, refused.message) from None
+
+        return act
+
     async def openapi(request: Request) -> Response:
         return _json(200, staff_openapi.document(), "-")
 
@@ -185,6 +203,7 @@ def routes(ctx: Context) -> list[Route]:
         return _error(error, "-")
 
     case = "/cases/{case}"
+    result = "/advisor/{account}/{check}"
     return [
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/me", endpoint(me), methods=["GET"]),
@@ -203,6 +222,9 @@ def routes(ctx: Context) -> list[Route]:
         Route("/staff/{name}/tokens", endpoint(list_tokens), methods=["GET"]),
         Route("/staff/{name}/tokens", endpoint(create_token), methods=["POST"]),
         Route("/tokens/{token}/revoke", endpoint(revoke_token), methods=["POST"]),
+        Route(result, endpoint(advisor_action(advisor.show_result)), methods=["GET"]),
+        Route(result, endpoint(advisor_action(advisor.set_result, True)), methods=["PUT"]),
+        Route(result, endpoint(advisor_action(advisor.clear_result)), methods=["DELETE"]),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]
 

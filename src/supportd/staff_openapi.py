@@ -44,12 +44,14 @@ def _path(name: str, description: str) -> dict[str, Any]:
 CASE_PARAM = _path("case", "The case id (`case-...`) or the display id.")
 
 ERRORS = {
-    "400": "Bad input: `invalid_parameter`, `invalid_json`, `empty_body`, `body_too_long`,"
+    "400": "Bad input: `invalid_parameter`, `invalid_json`, `invalid_result`, `empty_body`,"
+    " `body_too_long`,"
     " `invalid_token` (a page token), `empty_query`, `invalid_query`, `actor_required`.",
     "401": "No usable token: `missing_token`, `invalid_token`, `revoked_token`,"
     " `staff_disabled`, `customer_credentials` (an AWS access key).",
     "403": "`admin_required`.",
-    "404": "`case_not_found`, `staff_not_found`, `token_not_found`, `not_found`.",
+    "404": "`case_not_found`, `staff_not_found`, `token_not_found`, `check_not_found`,"
+    " `not_found`.",
     "409": "`illegal_transition`, `staff_exists`, `staff_disabled`, `cannot_disable_self`.",
     "413": "`body_too_large`.",
 }
@@ -133,6 +135,12 @@ SEARCH_PARAMS = [
     _query("status", "Statuses, as for the case list. Default: every status."),
     _query("limit", "Page size, 1..100 (default 20).", type="integer", minimum=1, maximum=100),
     _query("nextToken", "The previous page's nextToken."),
+]
+
+
+ADVISOR_PARAMS = [
+    _path("account", "A 12-digit account id."),
+    _path("check", "A Trusted Advisor check id (DescribeTrustedAdvisorChecks)."),
 ]
 
 
@@ -378,6 +386,30 @@ def _schemas() -> dict[str, Any]:
             "properties": {"tokens": {"type": "array", "items": _ref("Token")}},
         },
         "TokenResult": {"type": "object", "properties": {"token": _ref("Token")}},
+        "AdvisorSeed": {
+            "type": "object",
+            "description": "status, timestamp, resourcesSummary, categorySpecificSummary,"
+            " flaggedResources: the wire format of a Trusted Advisor check result.",
+        },
+        "AdvisorResult": {
+            "type": "object",
+            "properties": {
+                "accountId": {"type": "string"},
+                "source": {"type": ["string", "null"], "enum": ["seeded", "computed", None]},
+                "result": {
+                    "type": "object",
+                    "description": "As DescribeTrustedAdvisorCheckResult's `result`.",
+                },
+            },
+        },
+        "AdvisorCleared": {
+            "type": "object",
+            "properties": {
+                "accountId": {"type": "string"},
+                "checkId": {"type": "string"},
+                "deleted": {"type": "boolean"},
+            },
+        },
     }
 
 
@@ -500,6 +532,28 @@ def document() -> dict[str, Any]:
                     "Create a token; the response holds it, once (own, or any for admins).",
                     "NewToken",
                     params=[name],
+                ),
+            },
+            "/advisor/{account}/{check}": {
+                "get": _operation(
+                    "An account's Trusted Advisor result of a check (not_available if none).",
+                    "AdvisorResult",
+                    params=ADVISOR_PARAMS,
+                ),
+                "put": _operation(
+                    "Seed the account's result of the check, replacing the one it has.",
+                    "AdvisorResult",
+                    params=ADVISOR_PARAMS,
+                    body="AdvisorSeed",
+                    description="The body is the `result` member of"
+                    " DescribeTrustedAdvisorCheckResult without `checkId` (as"
+                    " `supportd advisor set-result` takes it); only `flaggedResources` is"
+                    " needed. See docs/compatibility.md.",
+                ),
+                "delete": _operation(
+                    "Forget the account's result of the check (not_available again).",
+                    "AdvisorCleared",
+                    params=ADVISOR_PARAMS,
                 ),
             },
             "/tokens/{token}/revoke": {

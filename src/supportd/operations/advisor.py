@@ -20,13 +20,14 @@ from typing import Any, cast
 from supportd import errors
 from supportd.config import Config
 from supportd.domain import advisor, clock
+from supportd.domain.accounts import is_account_id
 from supportd.domain.advisor import CheckResult, InvalidResult, RefreshRecord
 from supportd.domain.jobs import Job
 from supportd.domain.records import Principal
 from supportd.operations.advisor_providers import CheckRequest, Provider
 from supportd.operations.background import register_job
 from supportd.operations.context import Context
-from supportd.reference.advisor import Check
+from supportd.reference.advisor import Check, CheckCatalogue
 
 log = logging.getLogger("supportd.advisor")
 
@@ -165,6 +166,72 @@ def refresh_shape(ctx: Context, check_id: str, record: RefreshRecord | None) -> 
         record, ctx.clock.now_ms(), config.advisor_refresh_interval_ms, stale_ms(config)
     )
     return {"checkId": check_id, "status": status, "millisUntilNextRefreshable": wait_ms}
+
+
+# --- seeded results (supportd advisor set-result, the staff API) -------------------
+
+
+class SeedRefused(Exception):
+    """A seed that cannot be stored: an HTTP status, a stable code and a message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def seed_target(checks: CheckCatalogue, account_id: str, check_id: str) -> Check:
+    if not is_account_id(account_id):
+        raise SeedRefused(400, "invalid_parameter", f"{account_id!r} is not a 12-digit account id")
+    check = checks.get(check_id)
+    if check is None:
+        raise SeedRefused(404, "check_not_found", f"Unknown ID: {check_id}")
+    return check
+
+
+def seeded_result(
+    checks: CheckCatalogue, account_id: str, check_id: str, data: Any, now_ms: int
+) -> tuple[Check, CheckResult]:
+    """The check and the result a seed (the format of domain.advisor.parse_result) makes
+    for the account; SeedRefused if the account, the check or the data is wrong."""
+    check = seed_target(checks, account_id, check_id)
+    try:
+        result = advisor.parse_result(
+            data,
+            account_id=account_id,
+            check_id=check.id,
+            columns=len(check.metadata),
+            cost_optimizing=check.cost_optimizing,
+            now_ms=now_ms,
+            source=advisor.SEEDED,
+        )
+    except InvalidResult as exc:
+        raise SeedRefused(400, "invalid_result", str(exc)) from None
+    return check, result
+
+
+async def set_result(ctx: Context, account_id: str, check_id: str, data: Any) -> dict[str, Any]:
+    """Store a seeded result; what the account's DescribeTrustedAdvisorCheckResult shows."""
+    check, result = seeded_result(
+        ctx.advisor_checks, account_id, check_id, data, ctx.clock.now_ms()
+    )
+    await ctx.store.put_advisor_result(result)
+    return {"accountId": account_id, "source": result.source, "result": result_shape(check, result)}
+
+
+async def show_result(ctx: Context, account_id: str, check_id: str) -> dict[str, Any]:
+    check = seed_target(ctx.advisor_checks, account_id, check_id)
+    result = await ctx.store.get_advisor_result(account_id, check.id)
+    shape: dict[str, Any] = {"accountId": account_id, "source": result.source if result else None}
+    shape["result"] = result_shape(check, result)
+    return shape
+
+
+async def clear_result(ctx: Context, account_id: str, check_id: str) -> dict[str, Any]:
+    check = seed_target(ctx.advisor_checks, account_id, check_id)
+    deleted = await ctx.store.delete_advisor_result(account_id, check.id)
+    return {"accountId": account_id, "checkId": check.id, "deleted": deleted}
 
 
 # --- operations ---------------------------------------------------------------------
