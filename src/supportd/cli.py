@@ -70,6 +70,13 @@ def serve(**options: Any) -> None:
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     with _store_errors():
+        if config.auth == "sigv4" or config.database_url:
+            from supportd.app import open_secret_box
+
+            # The server key (access keys' secrets, attachment links): made here once
+            # (SQLite), or its absence reported in one line (PostgreSQL: every node must
+            # be given the same key).
+            open_secret_box(config)
         if config.database_url:
             from supportd.storage.postgres import check_schema
 
@@ -80,13 +87,6 @@ def serve(**options: Any) -> None:
 
             # Migrate once here rather than racing in every worker.
             migrate(config.sqlite_path)
-        if config.auth == "sigv4" or config.database_url:
-            from supportd.app import open_secret_box
-
-            # The server key (access keys' secrets, attachment links): made here once
-            # (SQLite), or its absence reported in one line (PostgreSQL: every node must
-            # be given the same key).
-            open_secret_box(config)
     # Worker processes are started by uvicorn and read their settings from the environment.
     os.environ.update(config.to_environ())
     _graceful_stop_exits_zero()

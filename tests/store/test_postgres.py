@@ -22,7 +22,7 @@ from supportd.storage.base import SchemaError
 from supportd.storage.postgres import PostgresStore, check_schema, display_url, migrate
 from tests.store.test_contract import comm, new_case
 from tests.support.postgres import ThrowawayDatabases
-from tests.support.server import supportd_executable
+from tests.support.server import TEST_SERVER_KEY, supportd_executable
 
 NEWEST = migrations.latest("postgresql")
 
@@ -132,6 +132,9 @@ def test_messages_never_show_the_password() -> None:
     assert display_url(url) == "postgresql://app@db.example.com:5433/supportd?sslmode=require"
 
 
+KEY = {"SUPPORTD_SERVER_KEY": TEST_SERVER_KEY}
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTD_")}
     return subprocess.run(
@@ -146,8 +149,8 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 def test_serve_refuses_an_unmigrated_database_in_one_line(empty_url: str) -> None:
     for result in (
-        run_cli("serve", "--port", "0", "--database", empty_url),
-        run_cli("serve", "--port", "0", env={"SUPPORTD_DATABASE_URL": empty_url}),
+        run_cli("serve", "--port", "0", "--database", empty_url, env=KEY),
+        run_cli("serve", "--port", "0", env={"SUPPORTD_DATABASE_URL": empty_url, **KEY}),
     ):
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
