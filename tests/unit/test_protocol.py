@@ -127,14 +127,6 @@ def test_app_routes_implemented_operations(api: ApiClient, name: str) -> None:
             assert all(f"Value null at '{member}'" in body["message"] for member in required)
 
 
-@pytest.mark.parametrize("name", sorted(set(OPERATIONS) - set(HANDLERS)) or ["(none)"])
-def test_app_answers_unimplemented_operations_as_unknown(api: ApiClient, name: str) -> None:
-    if name == "(none)":
-        pytest.skip("every operation is implemented")
-    body = assert_error_response(api.send(name, b"{}"), 400, "UnknownOperationException")
-    assert name in body["message"]
-
-
 def test_app_without_target_header(api: ApiClient) -> None:
     response = api.runner.run(api.client.post("/", content=b"{}"))
     body = assert_error_response(response, 400, "UnknownOperationException")
