@@ -58,6 +58,7 @@ DAY = 24 * HOUR
 RARE = "zebrafish"
 RARE_EVERY = 10_007
 BATCH = 20_000
+BENCH_SERVER_KEY = "c3VwcG9ydGQtYmVuY2gtc2VydmVyLWtleS0zMmJ5dGU="
 
 WORDS = """
 instance server database connection timeout error restart reboot network latency
@@ -325,6 +326,8 @@ def serve(store_args: list[str], work: Path) -> tuple[subprocess.Popen[bytes], s
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTD_")}
+    # PostgreSQL nodes need the (shared) server key; any 32 bytes do for a benchmark.
+    env["SUPPORTD_SERVER_KEY"] = BENCH_SERVER_KEY
     log_file = open(work / f"server-{port}.log", "ab")  # noqa: SIM115 (lives with the server)
     process = subprocess.Popen(
         [SUPPORTD, "serve", "--port", str(port), "--no-background-worker", *store_args],
@@ -395,8 +398,10 @@ def deep_page(client: httpx.Client, params: dict[str, Any], pages: int) -> dict[
         query = dict(params)
         if token_:
             query["nextToken"] = token_
-        token_ = client.get("/staff/api/cases", params=query).json()["nextToken"]
-    return {**params, "nextToken": token_}
+        token_ = client.get("/staff/api/cases", params=query).json().get("nextToken")
+        if token_ is None:  # fewer pages than that (a small --cases)
+            break
+    return {**params, "nextToken": token_} if token_ else dict(params)
 
 
 def measure(url: str, staff_token: str, requests: int) -> dict[str, Any]:
