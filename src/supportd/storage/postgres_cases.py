@@ -21,10 +21,15 @@ from supportd.storage.postgres_attachments import claim_attachments
 from supportd.storage.postgres_case_work import after_customer_reply, after_resolution
 from supportd.storage.postgres_core import Connection, PostgresCore
 
-CASE_COLUMNS = (
-    "seq, case_id, account_id, subject, service_code, category_code, severity_code, status,"
-    " language, issue_type, submitted_by, cc_emails, created_ms, resolved_ms"
+# CASE_COLUMNS is re-exported: the staff area selects cases with it.
+from supportd.storage.rows import CASE_COLUMNS as CASE_COLUMNS
+from supportd.storage.rows import (
+    COMMUNICATION_COLUMNS,
+    case_record,
+    communication_record,
+    created_case,
 )
+
 CREATE_CASE_SQL = """
 WITH new_case AS (
     INSERT INTO cases (case_id, account_id, subject, service_code, category_code,
@@ -46,40 +51,10 @@ WITH new_case AS (
 )
 SELECT seq FROM new_case
 """
-COMMUNICATION_COLUMNS = (
-    "m.seq, m.case_seq, c.case_id, m.body, m.submitted_by, m.author_kind, m.created_ms"
-)
 
 
 def _case(row: Any) -> CaseRecord:
-    return CaseRecord(
-        seq=row[0],
-        case_id=row[1],
-        account_id=row[2],
-        subject=row[3],
-        service_code=row[4],
-        category_code=row[5],
-        severity_code=row[6],
-        status=row[7],
-        language=row[8],
-        issue_type=row[9],
-        submitted_by=row[10],
-        cc_emails=tuple(row[11]),
-        created_ms=row[12],
-        resolved_ms=row[13],
-    )
-
-
-def _communication(row: Any) -> CommunicationRecord:
-    return CommunicationRecord(
-        seq=row[0],
-        case_seq=row[1],
-        case_id=row[2],
-        body=row[3],
-        submitted_by=row[4],
-        author_kind=row[5],
-        created_ms=row[6],
-    )
+    return case_record(row, cc_emails=tuple(row[11]))
 
 
 class PostgresCases(PostgresCore):
@@ -123,22 +98,7 @@ class PostgresCases(PostgresCore):
                     "SELECT seq FROM communications WHERE case_seq = $1", seq
                 )
                 await claim_attachments(conn, comm_seq, first.attachments)
-            return CaseRecord(
-                seq=seq,
-                case_id=case.case_id,
-                account_id=case.account_id,
-                subject=case.subject,
-                service_code=case.service_code,
-                category_code=case.category_code,
-                severity_code=case.severity_code,
-                status=lifecycle.UNASSIGNED,
-                language=case.language,
-                issue_type=case.issue_type,
-                submitted_by=case.submitted_by,
-                cc_emails=case.cc_emails,
-                created_ms=case.created_ms,
-                resolved_ms=None,
-            )
+            return created_case(seq, case, lifecycle.UNASSIGNED)
 
         if max_cases_per_hour is not None:
             # The quota needs a transaction: lock the account, count, then insert.
@@ -266,7 +226,7 @@ class PostgresCases(PostgresCore):
             return list(await conn.fetch(sql, list(case_seqs), per_case))
 
         for row in await self._read(job):
-            result[row[1]].append(_communication(row))
+            result[row[1]].append(communication_record(row))
         return result
 
     async def list_communications(self, query: CommunicationQuery) -> list[CommunicationRecord]:
@@ -290,7 +250,7 @@ class PostgresCases(PostgresCore):
         )
 
         async def job(conn: Connection) -> list[CommunicationRecord]:
-            return [_communication(row) for row in await conn.fetch(sql, *args)]
+            return [communication_record(row) for row in await conn.fetch(sql, *args)]
 
         return await self._read(job)
 

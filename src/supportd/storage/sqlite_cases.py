@@ -18,6 +18,15 @@ from supportd.domain.records import (
     NewCommunication,
     ResolveOutcome,
 )
+
+# CASE_COLUMNS is re-exported: the staff area selects cases with it.
+from supportd.storage.rows import CASE_COLUMNS as CASE_COLUMNS
+from supportd.storage.rows import (
+    COMMUNICATION_COLUMNS,
+    case_record,
+    communication_record,
+    created_case,
+)
 from supportd.storage.sqlite_accounts import check_case_quota
 from supportd.storage.sqlite_attachments import claim_attachments
 from supportd.storage.sqlite_case_work import (
@@ -27,44 +36,9 @@ from supportd.storage.sqlite_case_work import (
 )
 from supportd.storage.sqlite_core import SQLiteCore
 
-CASE_COLUMNS = (
-    "seq, case_id, account_id, subject, service_code, category_code, severity_code, status,"
-    " language, issue_type, submitted_by, cc_emails, created_ms, resolved_ms"
-)
-COMMUNICATION_COLUMNS = (
-    "m.seq, m.case_seq, c.case_id, m.body, m.submitted_by, m.author_kind, m.created_ms"
-)
-
 
 def _case(row: Any) -> CaseRecord:
-    return CaseRecord(
-        seq=row[0],
-        case_id=row[1],
-        account_id=row[2],
-        subject=row[3],
-        service_code=row[4],
-        category_code=row[5],
-        severity_code=row[6],
-        status=row[7],
-        language=row[8],
-        issue_type=row[9],
-        submitted_by=row[10],
-        cc_emails=() if row[11] == "[]" else tuple(json.loads(row[11])),
-        created_ms=row[12],
-        resolved_ms=row[13],
-    )
-
-
-def _communication(row: Any) -> CommunicationRecord:
-    return CommunicationRecord(
-        seq=row[0],
-        case_seq=row[1],
-        case_id=row[2],
-        body=row[3],
-        submitted_by=row[4],
-        author_kind=row[5],
-        created_ms=row[6],
-    )
+    return case_record(row, cc_emails=() if row[11] == "[]" else tuple(json.loads(row[11])))
 
 
 class SQLiteCases(SQLiteCore):
@@ -102,22 +76,7 @@ class SQLiteCases(SQLiteCore):
                 conn, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED
             )
             insert_new_case_work(conn, seq, case.first_response_due_ms)
-            return CaseRecord(
-                seq=seq,
-                case_id=case.case_id,
-                account_id=case.account_id,
-                subject=case.subject,
-                service_code=case.service_code,
-                category_code=case.category_code,
-                severity_code=case.severity_code,
-                status=lifecycle.UNASSIGNED,
-                language=case.language,
-                issue_type=case.issue_type,
-                submitted_by=case.submitted_by,
-                cc_emails=case.cc_emails,
-                created_ms=case.created_ms,
-                resolved_ms=None,
-            )
+            return created_case(seq, case, lifecycle.UNASSIGNED)
 
         return await self._writer.submit(job)
 
@@ -215,7 +174,7 @@ class SQLiteCases(SQLiteCore):
             f" WHERE c.seq IN ({placeholders}) ORDER BY m.case_seq, m.seq DESC"
         )
         for row in self._db.execute(sql, (per_case, *case_seqs)):
-            result[row[1]].append(_communication(row))
+            result[row[1]].append(communication_record(row))
         return result
 
     async def list_communications(self, query: CommunicationQuery) -> list[CommunicationRecord]:
@@ -235,7 +194,7 @@ class SQLiteCases(SQLiteCore):
             f" ON c.seq = m.case_seq WHERE {' AND '.join(where)} ORDER BY m.seq DESC LIMIT ?"
         )
         args.append(query.limit)
-        return [_communication(row) for row in self._db.execute(sql, args)]
+        return [communication_record(row) for row in self._db.execute(sql, args)]
 
 
 def _select_case(conn: sqlite3.Connection, account_id: str, case_id: str) -> CaseRecord | None:
