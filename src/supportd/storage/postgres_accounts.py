@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -36,6 +35,15 @@ from supportd.domain.accounts import (
 )
 from supportd.domain.records import NewCase
 from supportd.storage.postgres_core import Connection, PostgresCore
+from supportd.storage.rows import (
+    ACCOUNT_COLUMNS,
+    AUDIT_COLUMNS,
+    KEY_COLUMNS,
+    account_record,
+    audit_record,
+    audit_values,
+    key_record,
+)
 
 log = logging.getLogger("supportd.storage.postgres")
 
@@ -43,17 +51,6 @@ HOUR_MS = 3_600_000
 # First half of the two-int advisory lock keys that serialise an account's case
 # creation (the single-bigint key space, used for migrations, does not overlap).
 QUOTA_LOCK_CLASS = int.from_bytes(b"quot", "big", signed=True)
-ACCOUNT_COLUMNS = (
-    "account_id, email, plan, max_cases_per_hour, case_api_tps, advisor_tps, created_ms"
-)
-KEY_COLUMNS = (
-    "access_key_id, account_id, user_name, secret_sealed, session_token_hash, expires_ms,"
-    " created_ms, revoked_ms"
-)
-AUDIT_COLUMNS = (
-    "at_ms, request_id, account_id, access_key_id, caller, operation, source_ip,"
-    " user_agent, http_status, error_code"
-)
 INSERT_AUDIT = (
     f"INSERT INTO audit_events ({AUDIT_COLUMNS}) SELECT * FROM unnest("
     "$1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
@@ -66,29 +63,6 @@ CREDENTIAL_SQL = (
     " a.created_ms FROM access_keys k JOIN accounts a ON a.account_id = k.account_id"
     " WHERE k.access_key_id = $1"
 )
-
-
-def _account(row: Sequence[Any]) -> Account:
-    return Account(
-        account_id=row[0],
-        email=row[1],
-        plan=row[2],
-        limits=LimitOverrides(row[3], row[4], row[5]),
-        created_ms=row[6],
-    )
-
-
-def _key(row: Sequence[Any]) -> AccessKey:
-    return AccessKey(
-        access_key_id=row[0],
-        account_id=row[1],
-        user_name=row[2],
-        secret_sealed=row[3],
-        session_token_hash=row[4],
-        expires_ms=row[5],
-        created_ms=row[6],
-        revoked_ms=row[7],
-    )
 
 
 def _lock_key(account_id: str) -> int:
@@ -150,14 +124,14 @@ class PostgresAccounts(PostgresCore):
             row = await conn.fetchrow(
                 f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = $1", account_id
             )
-            return _account(row) if row else None
+            return account_record(row) if row else None
 
         return await self._read(job)
 
     async def list_accounts(self) -> list[Account]:
         async def job(conn: Connection) -> list[Account]:
             rows = await conn.fetch(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY seq")
-            return [_account(row) for row in rows]
+            return [account_record(row) for row in rows]
 
         return await self._read(job)
 
@@ -193,7 +167,7 @@ class PostgresAccounts(PostgresCore):
 
         async def job(conn: Connection) -> Account | None:
             row = await conn.fetchrow(sql, *args)
-            return _account(row) if row else None
+            return account_record(row) if row else None
 
         return await self._write(job, idempotent=True)
 
@@ -233,7 +207,7 @@ class PostgresAccounts(PostgresCore):
             if row is None:
                 return None
             values = tuple(row)
-            return Credential(key=_key(values[:8]), account=_account(values[8:]))
+            return Credential(key=key_record(values[:8]), account=account_record(values[8:]))
 
         return await self._read(job)
 
@@ -246,7 +220,7 @@ class PostgresAccounts(PostgresCore):
                     f"SELECT {KEY_COLUMNS} FROM access_keys WHERE account_id = $1 ORDER BY seq",
                     account_id,
                 )
-            return [_key(row) for row in rows]
+            return [key_record(row) for row in rows]
 
         return await self._read(job)
 
@@ -258,7 +232,7 @@ class PostgresAccounts(PostgresCore):
                 access_key_id,
                 now_ms,
             )
-            return _key(row) if row else None
+            return key_record(row) if row else None
 
         return await self._write(job, idempotent=True)
 
@@ -286,7 +260,7 @@ class PostgresAccounts(PostgresCore):
             batch, self._audit_queue = self._audit_queue, []
             columns: list[list[Any]] = [[] for _ in range(10)]
             for entry in batch:
-                for column, value in zip(columns, _audit_values(entry), strict=True):
+                for column, value in zip(columns, audit_values(entry), strict=True):
                     column.append(value)
 
             async def job(conn: Connection, columns: list[list[Any]] = columns) -> None:
@@ -331,36 +305,6 @@ class PostgresAccounts(PostgresCore):
         )
 
         async def job(conn: Connection) -> list[AuditEntry]:
-            return [
-                AuditEntry(
-                    seq=row[0],
-                    at_ms=row[1],
-                    request_id=row[2],
-                    account_id=row[3],
-                    access_key_id=row[4],
-                    caller=row[5],
-                    operation=row[6],
-                    source_ip=row[7],
-                    user_agent=row[8],
-                    http_status=row[9],
-                    error_code=row[10],
-                )
-                for row in await conn.fetch(sql, *args)
-            ]
+            return [audit_record(row) for row in await conn.fetch(sql, *args)]
 
         return await self._read(job)
-
-
-def _audit_values(entry: AuditEntry) -> tuple[Any, ...]:
-    return (
-        entry.at_ms,
-        entry.request_id,
-        entry.account_id,
-        entry.access_key_id,
-        entry.caller,
-        entry.operation,
-        entry.source_ip,
-        entry.user_agent,
-        entry.http_status,
-        entry.error_code,
-    )

@@ -27,22 +27,20 @@ from supportd.domain.accounts import (
     LimitOverrides,
 )
 from supportd.domain.records import NewCase
+from supportd.storage.rows import (
+    ACCOUNT_COLUMNS,
+    AUDIT_COLUMNS,
+    KEY_COLUMNS,
+    account_record,
+    audit_record,
+    audit_values,
+    key_record,
+)
 from supportd.storage.sqlite_core import SQLiteCore
 
 log = logging.getLogger("supportd.storage.sqlite")
 
 HOUR_MS = 3_600_000
-ACCOUNT_COLUMNS = (
-    "account_id, email, plan, max_cases_per_hour, case_api_tps, advisor_tps, created_ms"
-)
-KEY_COLUMNS = (
-    "access_key_id, account_id, user_name, secret_sealed, session_token_hash, expires_ms,"
-    " created_ms, revoked_ms"
-)
-AUDIT_COLUMNS = (
-    "at_ms, request_id, account_id, access_key_id, caller, operation, source_ip,"
-    " user_agent, http_status, error_code"
-)
 INSERT_AUDIT = f"INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 CREDENTIAL_SQL = (
     "SELECT k.access_key_id, k.account_id, k.user_name, k.secret_sealed,"
@@ -51,44 +49,6 @@ CREDENTIAL_SQL = (
     " a.created_ms FROM access_keys k JOIN accounts a ON a.account_id = k.account_id"
     " WHERE k.access_key_id = ?"
 )
-
-
-def _account(row: Any) -> Account:
-    return Account(
-        account_id=row[0],
-        email=row[1],
-        plan=row[2],
-        limits=LimitOverrides(row[3], row[4], row[5]),
-        created_ms=row[6],
-    )
-
-
-def _key(row: Any) -> AccessKey:
-    return AccessKey(
-        access_key_id=row[0],
-        account_id=row[1],
-        user_name=row[2],
-        secret_sealed=row[3],
-        session_token_hash=row[4],
-        expires_ms=row[5],
-        created_ms=row[6],
-        revoked_ms=row[7],
-    )
-
-
-def _audit_row(entry: AuditEntry) -> tuple[Any, ...]:
-    return (
-        entry.at_ms,
-        entry.request_id,
-        entry.account_id,
-        entry.access_key_id,
-        entry.caller,
-        entry.operation,
-        entry.source_ip,
-        entry.user_agent,
-        entry.http_status,
-        entry.error_code,
-    )
 
 
 def check_case_quota(conn: sqlite3.Connection, case: NewCase, limit: int) -> None:
@@ -136,11 +96,11 @@ class SQLiteAccounts(SQLiteCore):
         row = self._db.execute(
             f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?", (account_id,)
         ).fetchone()
-        return _account(row) if row else None
+        return account_record(row) if row else None
 
     async def list_accounts(self) -> list[Account]:
         rows = self._db.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY seq")
-        return [_account(row) for row in rows]
+        return [account_record(row) for row in rows]
 
     async def update_account(
         self,
@@ -171,7 +131,7 @@ class SQLiteAccounts(SQLiteCore):
             row = conn.execute(
                 f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?", (account_id,)
             ).fetchone()
-            return _account(row) if row else None
+            return account_record(row) if row else None
 
         return await self._writer.submit(job)
 
@@ -211,7 +171,7 @@ class SQLiteAccounts(SQLiteCore):
         row = self._db.execute(CREDENTIAL_SQL, (access_key_id,)).fetchone()
         if row is None:
             return None
-        return Credential(key=_key(row[:8]), account=_account(row[8:]))
+        return Credential(key=key_record(row[:8]), account=account_record(row[8:]))
 
     async def list_keys(self, account_id: str | None = None) -> list[AccessKey]:
         if account_id is None:
@@ -221,7 +181,7 @@ class SQLiteAccounts(SQLiteCore):
                 f"SELECT {KEY_COLUMNS} FROM access_keys WHERE account_id = ? ORDER BY seq",
                 (account_id,),
             )
-        return [_key(row) for row in rows]
+        return [key_record(row) for row in rows]
 
     async def revoke_key(self, access_key_id: str, now_ms: int) -> AccessKey | None:
         def job(conn: sqlite3.Connection) -> AccessKey | None:
@@ -234,7 +194,7 @@ class SQLiteAccounts(SQLiteCore):
                 f"SELECT {KEY_COLUMNS} FROM access_keys WHERE access_key_id = ?",
                 (access_key_id,),
             ).fetchone()
-            return _key(row) if row else None
+            return key_record(row) if row else None
 
         return await self._writer.submit(job)
 
@@ -261,7 +221,7 @@ class SQLiteAccounts(SQLiteCore):
             batch, self._audit_queue = self._audit_queue, []
             self._audit_scheduled = False
         if batch:
-            conn.executemany(INSERT_AUDIT, [_audit_row(entry) for entry in batch])
+            conn.executemany(INSERT_AUDIT, [audit_values(entry) for entry in batch])
         return len(batch)
 
     async def flush_audit(self) -> None:
@@ -274,22 +234,7 @@ class SQLiteAccounts(SQLiteCore):
             " ORDER BY seq LIMIT ?"
         )
         rows = self._db.execute(sql, (*args, query.limit))
-        return [
-            AuditEntry(
-                seq=row[0],
-                at_ms=row[1],
-                request_id=row[2],
-                account_id=row[3],
-                access_key_id=row[4],
-                caller=row[5],
-                operation=row[6],
-                source_ip=row[7],
-                user_agent=row[8],
-                http_status=row[9],
-                error_code=row[10],
-            )
-            for row in rows
-        ]
+        return [audit_record(row) for row in rows]
 
 
 def _audit_filters(query: AuditQuery) -> tuple[list[str], list[Any]]:
