@@ -3,6 +3,7 @@ the latest refresh of each (whose work goes through the job queue)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -94,6 +95,34 @@ def result_row(result: CheckResult) -> tuple[Any, ...]:
         result.source,
         json.dumps(advisor.flagged_to_json(result.flagged), separators=(",", ":")),
     )
+
+
+def summary_record(row: Sequence[Any]) -> CheckResult:
+    """A SUMMARY_COLUMNS row (both dialects store these columns alike)."""
+    return CheckResult(
+        account_id=row[0],
+        check_id=row[1],
+        status=row[2],
+        timestamp_ms=row[3],
+        resources_processed=row[4],
+        resources_flagged=row[5],
+        resources_ignored=row[6],
+        resources_suppressed=row[7],
+        monthly_savings=row[8],
+        percent_savings=row[9],
+        flagged_count=row[10],
+        source=row[11],
+    )
+
+
+def result_record(row: Sequence[Any]) -> CheckResult:
+    """A `SUMMARY_COLUMNS, flagged_resources` row: the JSON text result_row wrote."""
+    flagged = advisor.flagged_from_json(json.loads(row[12]))
+    return dataclasses.replace(summary_record(row), flagged=flagged)
+
+
+def refresh_record(row: Sequence[Any]) -> RefreshRecord:
+    return RefreshRecord(row[0], row[1], row[2], row[3], row[4])
 
 
 def refresh_job_payload(record: RefreshRecord) -> dict[str, Any]:

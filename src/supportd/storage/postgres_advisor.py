@@ -3,10 +3,7 @@ upsert whose conflict branch locks the row, so nodes asking at once start one re
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Sequence
-from typing import Any
 
 from supportd.domain import advisor
 from supportd.domain.advisor import CheckResult, RefreshRecord
@@ -15,7 +12,10 @@ from supportd.storage.contract_advisor import (
     SUMMARY_COLUMNS,
     refresh_job_key,
     refresh_job_payload,
+    refresh_record,
+    result_record,
     result_row,
+    summary_record,
 )
 from supportd.storage.postgres_core import Connection, PostgresCore
 from supportd.storage.postgres_jobs import insert_job
@@ -43,27 +43,6 @@ WHERE (advisor_refreshes.status <> ALL($5::text[]) OR advisor_refreshes.updated_
   AND advisor_refreshes.requested_ms <= $7
 RETURNING {REFRESH_COLUMNS}
 """
-
-
-def _summary(row: Any) -> CheckResult:
-    return CheckResult(
-        account_id=row[0],
-        check_id=row[1],
-        status=row[2],
-        timestamp_ms=row[3],
-        resources_processed=row[4],
-        resources_flagged=row[5],
-        resources_ignored=row[6],
-        resources_suppressed=row[7],
-        monthly_savings=row[8],
-        percent_savings=row[9],
-        flagged_count=row[10],
-        source=row[11],
-    )
-
-
-def _refresh(row: Any) -> RefreshRecord:
-    return RefreshRecord(row[0], row[1], row[2], row[3], row[4])
 
 
 class PostgresAdvisor(PostgresCore):
@@ -98,8 +77,7 @@ class PostgresAdvisor(PostgresCore):
             )
             if row is None:
                 return None
-            flagged = advisor.flagged_from_json(json.loads(row[12]))
-            return dataclasses.replace(_summary(row), flagged=flagged)
+            return result_record(row)
 
         return await self._read(job)
 
@@ -116,7 +94,7 @@ class PostgresAdvisor(PostgresCore):
                 account_id,
                 list(check_ids),
             )
-            return {row[1]: _summary(row) for row in rows}
+            return {row[1]: summary_record(row) for row in rows}
 
         return await self._read(job)
 
@@ -135,7 +113,7 @@ class PostgresAdvisor(PostgresCore):
                 account_id,
                 list(check_ids),
             )
-            return {row[1]: _refresh(row) for row in rows}
+            return {row[1]: refresh_record(row) for row in rows}
 
         return await self._read(job)
 
@@ -166,8 +144,8 @@ class PostgresAdvisor(PostgresCore):
                     account_id,
                     check_id,
                 )
-                return _refresh(current), False
-            record = _refresh(row)
+                return refresh_record(current), False
+            record = refresh_record(row)
             await insert_job(
                 conn, job_kind, refresh_job_payload(record), now_ms, refresh_job_key(record)
             )

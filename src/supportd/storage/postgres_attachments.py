@@ -25,13 +25,16 @@ from supportd.domain.attachments import (
 from supportd.storage.blobs import BlobStore
 from supportd.storage.postgres_blobs import PostgresBlobs
 from supportd.storage.postgres_core import Connection, PostgresCore
+from supportd.storage.rows import (
+    ATTACHMENT_COLUMNS,
+    attachment_record,
+    set_record,
+    upload_record,
+)
 
 SET_COLUMNS = (
     "s.seq, s.set_id, s.account_id, s.created_ms, s.expires_ms, s.consumed_ms,"
     " (SELECT COUNT(*) FROM attachments a WHERE a.set_seq = s.seq)::int"
-)
-ATTACHMENT_COLUMNS = (
-    "seq, attachment_id, account_id, file_name, size_bytes, blob_key, communication_seq, created_ms"
 )
 UPLOAD_COLUMNS = (
     "u.seq, u.upload_id, u.account_id, u.file_name, u.size_bytes, u.part_bytes, u.total_parts,"
@@ -44,18 +47,6 @@ EXPORT_BATCH = 1000
 SET_LOCK = int.from_bytes(b"sets", "big")
 
 
-def _set(row: Any) -> AttachmentSetRecord:
-    return AttachmentSetRecord(*row)
-
-
-def _attachment(row: Any) -> AttachmentRecord:
-    return AttachmentRecord(*row)
-
-
-def _upload(row: Any) -> UploadRecord:
-    return UploadRecord(*row)
-
-
 async def _select_set(
     conn: Connection, set_id: str, *, for_update: bool = False
 ) -> AttachmentSetRecord | None:
@@ -64,7 +55,7 @@ async def _select_set(
     row = await conn.fetchrow(
         f"SELECT {SET_COLUMNS} FROM attachment_sets s WHERE s.set_id = $1", set_id
     )
-    return _set(row) if row else None
+    return set_record(row) if row else None
 
 
 async def _select_upload(
@@ -75,7 +66,7 @@ async def _select_upload(
         # reported before the lock was granted.
         await conn.execute(f"SELECT 1 FROM uploads u WHERE {where} FOR UPDATE", arg)
     row = await conn.fetchrow(f"SELECT {UPLOAD_COLUMNS} FROM uploads u WHERE {where}", arg)
-    return _upload(row) if row else None
+    return upload_record(row) if row else None
 
 
 async def _insert_attachment(
@@ -193,7 +184,7 @@ class PostgresAttachments(PostgresCore):
             row = await conn.fetchrow(
                 f"SELECT {SET_COLUMNS} FROM attachment_sets s WHERE s.seq = $1", seq
             )
-            return _set(row)
+            return set_record(row)
 
         return await self._write(job)
 
@@ -222,7 +213,7 @@ class PostgresAttachments(PostgresCore):
                 f"SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE attachment_id = $1",
                 attachment_id,
             )
-            return _attachment(row) if row else None
+            return attachment_record(row) if row else None
 
         return await self._read(job)
 
@@ -244,7 +235,7 @@ class PostgresAttachments(PostgresCore):
             )
 
         for row in await self._read(job):
-            record = _attachment(row)
+            record = attachment_record(row)
             assert record.communication_seq is not None
             result.setdefault(record.communication_seq, []).append(record)
         return result
@@ -473,7 +464,7 @@ class PostgresAttachments(PostgresCore):
                 updated_before_ms,
                 limit,
             )
-            return [_upload(row) for row in rows]
+            return [upload_record(row) for row in rows]
 
         return await self._read(job)
 

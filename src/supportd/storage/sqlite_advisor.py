@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
 
 from supportd.domain import advisor
 from supportd.domain.advisor import CheckResult, RefreshRecord
@@ -15,7 +12,10 @@ from supportd.storage.contract_advisor import (
     SUMMARY_COLUMNS,
     refresh_job_key,
     refresh_job_payload,
+    refresh_record,
+    result_record,
     result_row,
+    summary_record,
 )
 from supportd.storage.sqlite_core import SQLiteCore
 from supportd.storage.sqlite_jobs import insert_job
@@ -43,27 +43,6 @@ WHERE (advisor_refreshes.status NOT IN (?, ?) OR advisor_refreshes.updated_ms < 
   AND advisor_refreshes.requested_ms <= ?
 RETURNING {REFRESH_COLUMNS}
 """
-
-
-def _summary(row: Any) -> CheckResult:
-    return CheckResult(
-        account_id=row[0],
-        check_id=row[1],
-        status=row[2],
-        timestamp_ms=row[3],
-        resources_processed=row[4],
-        resources_flagged=row[5],
-        resources_ignored=row[6],
-        resources_suppressed=row[7],
-        monthly_savings=row[8],
-        percent_savings=row[9],
-        flagged_count=row[10],
-        source=row[11],
-    )
-
-
-def _refresh(row: Any) -> RefreshRecord:
-    return RefreshRecord(*row)
 
 
 class SQLiteAdvisor(SQLiteCore):
@@ -95,8 +74,7 @@ class SQLiteAdvisor(SQLiteCore):
         ).fetchone()
         if row is None:
             return None
-        flagged = advisor.flagged_from_json(json.loads(row[12]))
-        return dataclasses.replace(_summary(row), flagged=flagged)
+        return result_record(row)
 
     async def advisor_summaries(
         self, account_id: str, check_ids: Sequence[str]
@@ -109,7 +87,7 @@ class SQLiteAdvisor(SQLiteCore):
             f" WHERE account_id = ? AND check_id IN ({marks})",
             (account_id, *check_ids),
         )
-        return {row[1]: _summary(row) for row in rows}
+        return {row[1]: summary_record(row) for row in rows}
 
     # --- refreshes ------------------------------------------------------------------
 
@@ -124,7 +102,7 @@ class SQLiteAdvisor(SQLiteCore):
             f" WHERE account_id = ? AND check_id IN ({marks})",
             (account_id, *check_ids),
         )
-        return {row[1]: _refresh(row) for row in rows}
+        return {row[1]: refresh_record(row) for row in rows}
 
     async def request_advisor_refresh(
         self,
@@ -155,8 +133,8 @@ class SQLiteAdvisor(SQLiteCore):
                     " WHERE account_id = ? AND check_id = ?",
                     (account_id, check_id),
                 ).fetchone()
-                return _refresh(current), False
-            record = _refresh(row)
+                return refresh_record(current), False
+            record = refresh_record(row)
             insert_job(conn, job_kind, refresh_job_payload(record), now_ms, refresh_job_key(record))
             return record, True
 

@@ -19,14 +19,17 @@ from supportd.domain.attachments import (
     UploadRecord,
 )
 from supportd.storage.blobs import BlobStore, DirectoryBlobs
+from supportd.storage.rows import (
+    ATTACHMENT_COLUMNS,
+    attachment_record,
+    set_record,
+    upload_record,
+)
 from supportd.storage.sqlite_core import SQLiteCore
 
 SET_COLUMNS = (
     "s.seq, s.set_id, s.account_id, s.created_ms, s.expires_ms, s.consumed_ms,"
     " (SELECT COUNT(*) FROM attachments a WHERE a.set_seq = s.seq)"
-)
-ATTACHMENT_COLUMNS = (
-    "seq, attachment_id, account_id, file_name, size_bytes, blob_key, communication_seq, created_ms"
 )
 UPLOAD_COLUMNS = (
     "u.seq, u.upload_id, u.account_id, u.file_name, u.size_bytes, u.part_bytes, u.total_parts,"
@@ -37,28 +40,16 @@ UPLOAD_COLUMNS = (
 EXPORT_BATCH = 1000
 
 
-def _set(row: Any) -> AttachmentSetRecord:
-    return AttachmentSetRecord(*row)
-
-
-def _attachment(row: Any) -> AttachmentRecord:
-    return AttachmentRecord(*row)
-
-
-def _upload(row: Any) -> UploadRecord:
-    return UploadRecord(*row)
-
-
 def _select_set(conn: sqlite3.Connection, set_id: str) -> AttachmentSetRecord | None:
     row = conn.execute(
         f"SELECT {SET_COLUMNS} FROM attachment_sets s WHERE s.set_id = ?", (set_id,)
     ).fetchone()
-    return _set(row) if row else None
+    return set_record(row) if row else None
 
 
 def _select_upload(conn: sqlite3.Connection, where: str, arg: Any) -> UploadRecord | None:
     row = conn.execute(f"SELECT {UPLOAD_COLUMNS} FROM uploads u WHERE {where}", (arg,)).fetchone()
-    return _upload(row) if row else None
+    return upload_record(row) if row else None
 
 
 def _insert_attachment(
@@ -165,7 +156,7 @@ class SQLiteAttachments(SQLiteCore):
             row = conn.execute(
                 f"SELECT {SET_COLUMNS} FROM attachment_sets s WHERE s.seq = ?", (seq,)
             ).fetchone()
-            return _set(row)
+            return set_record(row)
 
         return await self._writer.submit(job)
 
@@ -187,7 +178,7 @@ class SQLiteAttachments(SQLiteCore):
             f"SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE attachment_id = ?",
             (attachment_id,),
         ).fetchone()
-        return _attachment(row) if row else None
+        return attachment_record(row) if row else None
 
     async def attachments_of(
         self, communication_seqs: Sequence[int]
@@ -201,7 +192,7 @@ class SQLiteAttachments(SQLiteCore):
             " ORDER BY communication_seq, position",
             tuple(communication_seqs),
         ):
-            record = _attachment(row)
+            record = attachment_record(row)
             assert record.communication_seq is not None
             result.setdefault(record.communication_seq, []).append(record)
         return result
@@ -415,7 +406,7 @@ class SQLiteAttachments(SQLiteCore):
 
     async def stalled_uploads(self, updated_before_ms: int, limit: int) -> list[UploadRecord]:
         return [
-            _upload(row)
+            upload_record(row)
             for row in self._db.execute(
                 f"SELECT {UPLOAD_COLUMNS} FROM uploads u WHERE u.state = ? AND u.updated_ms < ?"
                 " ORDER BY u.updated_ms LIMIT ?",
