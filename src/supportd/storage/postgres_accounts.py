@@ -34,7 +34,7 @@ from supportd.domain.accounts import (
     LimitOverrides,
 )
 from supportd.domain.records import NewCase
-from supportd.storage.postgres_core import Connection, PostgresCore
+from supportd.storage.postgres_core import Connection, Params, PostgresCore
 from supportd.storage.rows import (
     ACCOUNT_COLUMNS,
     AUDIT_COLUMNS,
@@ -143,11 +143,7 @@ class PostgresAccounts(PostgresCore):
         email: str | None = None,
         limits: LimitOverrides | None = None,
     ) -> Account | None:
-        args: list[Any] = [account_id]
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
+        arg = Params(account_id)
 
         sets: list[str] = []
         if plan is not None:
@@ -166,7 +162,7 @@ class PostgresAccounts(PostgresCore):
         )
 
         async def job(conn: Connection) -> Account | None:
-            row = await conn.fetchrow(sql, *args)
+            row = await conn.fetchrow(sql, *arg.values)
             return account_record(row) if row else None
 
         return await self._write(job, idempotent=True)
@@ -278,11 +274,7 @@ class PostgresAccounts(PostgresCore):
             await self._drain_audit()
 
     async def list_audit(self, query: AuditQuery) -> list[AuditEntry]:
-        args: list[Any] = [query.after_seq]
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
+        arg = Params(query.after_seq)
 
         where = ["seq > $1"]
         if query.account_id is not None:
@@ -305,6 +297,6 @@ class PostgresAccounts(PostgresCore):
         )
 
         async def job(conn: Connection) -> list[AuditEntry]:
-            return [audit_record(row) for row in await conn.fetch(sql, *args)]
+            return [audit_record(row) for row in await conn.fetch(sql, *arg.values)]
 
         return await self._read(job)

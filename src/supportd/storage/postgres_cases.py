@@ -19,7 +19,7 @@ from supportd.domain.records import (
 from supportd.storage.postgres_accounts import check_case_quota
 from supportd.storage.postgres_attachments import claim_attachments
 from supportd.storage.postgres_case_work import after_customer_reply, after_resolution
-from supportd.storage.postgres_core import Connection, PostgresCore
+from supportd.storage.postgres_core import Connection, Params, PostgresCore
 
 # CASE_COLUMNS is re-exported: the staff area selects cases with it.
 from supportd.storage.rows import CASE_COLUMNS as CASE_COLUMNS
@@ -179,11 +179,7 @@ class PostgresCases(PostgresCore):
         return await self._read(job)
 
     async def list_cases(self, query: CaseQuery) -> list[CaseRecord]:
-        args: list[Any] = [query.account_id]
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
+        arg = Params(query.account_id)
 
         where = ["account_id = $1"]
         if not query.include_resolved:
@@ -204,7 +200,7 @@ class PostgresCases(PostgresCore):
         )
 
         async def job(conn: Connection) -> list[CaseRecord]:
-            return [_case(row) for row in await conn.fetch(sql, *args)]
+            return [_case(row) for row in await conn.fetch(sql, *arg.values)]
 
         return await self._read(job)
 
@@ -230,11 +226,7 @@ class PostgresCases(PostgresCore):
         return result
 
     async def list_communications(self, query: CommunicationQuery) -> list[CommunicationRecord]:
-        args: list[Any] = [query.case_seq]
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
+        arg = Params(query.case_seq)
 
         where = ["m.case_seq = $1"]
         if query.after_ms is not None:
@@ -250,7 +242,7 @@ class PostgresCases(PostgresCore):
         )
 
         async def job(conn: Connection) -> list[CommunicationRecord]:
-            return [communication_record(row) for row in await conn.fetch(sql, *args)]
+            return [communication_record(row) for row in await conn.fetch(sql, *arg.values)]
 
         return await self._read(job)
 

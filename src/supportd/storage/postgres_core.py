@@ -59,6 +59,18 @@ CONNECTION_LOST: tuple[type[BaseException], ...] = (
 )
 
 
+class Params:
+    """The positional parameters of a statement built clause by clause. Calling it keeps
+    a value and answers its `$n`, so placeholders and values cannot drift apart."""
+
+    def __init__(self, *values: Any) -> None:
+        self.values: list[Any] = list(values)
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
 def display_url(url: str) -> str:
     """The URL without its password, fit for messages and logs."""
     parts = urlsplit(url)
