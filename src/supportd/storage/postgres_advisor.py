@@ -4,6 +4,7 @@ upsert whose conflict branch locks the row, so nodes asking at once start one re
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from supportd.domain import advisor
 from supportd.domain.advisor import CheckResult, RefreshRecord
@@ -84,38 +85,20 @@ class PostgresAdvisor(PostgresCore):
     async def advisor_summaries(
         self, account_id: str, check_ids: Sequence[str]
     ) -> dict[str, CheckResult]:
-        if not check_ids:
-            return {}
-
-        async def job(conn: Connection) -> dict[str, CheckResult]:
-            rows = await conn.fetch(
-                f"SELECT {SUMMARY_COLUMNS} FROM advisor_results"
-                " WHERE account_id = $1 AND check_id = ANY($2::text[])",
-                account_id,
-                list(check_ids),
-            )
-            return {row[1]: summary_record(row) for row in rows}
-
-        return await self._read(job)
+        rows = await self._by_check(
+            f"SELECT {SUMMARY_COLUMNS} FROM advisor_results", account_id, check_ids
+        )
+        return {row[1]: summary_record(row) for row in rows}
 
     # --- refreshes ------------------------------------------------------------------
 
     async def advisor_refreshes(
         self, account_id: str, check_ids: Sequence[str]
     ) -> dict[str, RefreshRecord]:
-        if not check_ids:
-            return {}
-
-        async def job(conn: Connection) -> dict[str, RefreshRecord]:
-            rows = await conn.fetch(
-                f"SELECT {REFRESH_COLUMNS} FROM advisor_refreshes"
-                " WHERE account_id = $1 AND check_id = ANY($2::text[])",
-                account_id,
-                list(check_ids),
-            )
-            return {row[1]: refresh_record(row) for row in rows}
-
-        return await self._read(job)
+        rows = await self._by_check(
+            f"SELECT {REFRESH_COLUMNS} FROM advisor_refreshes", account_id, check_ids
+        )
+        return {row[1]: refresh_record(row) for row in rows}
 
     async def request_advisor_refresh(
         self,
@@ -208,3 +191,19 @@ class PostgresAdvisor(PostgresCore):
         # A retry after a lost COMMIT that did commit finds the refresh finished: False,
         # and the result stored once.
         return await self._write(job, idempotent=True)
+
+    async def _by_check(self, select: str, account_id: str, check_ids: Sequence[str]) -> list[Any]:
+        """The rows of `select` (whose second column is check_id) for these checks."""
+        if not check_ids:
+            return []
+
+        async def job(conn: Connection) -> list[Any]:
+            return list(
+                await conn.fetch(
+                    f"{select} WHERE account_id = $1 AND check_id = ANY($2::text[])",
+                    account_id,
+                    list(check_ids),
+                )
+            )
+
+        return await self._read(job)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from supportd.domain import advisor
 from supportd.domain.advisor import CheckResult, RefreshRecord
@@ -79,13 +80,8 @@ class SQLiteAdvisor(SQLiteCore):
     async def advisor_summaries(
         self, account_id: str, check_ids: Sequence[str]
     ) -> dict[str, CheckResult]:
-        if not check_ids:
-            return {}
-        marks = ", ".join("?" * len(check_ids))
-        rows = self._db.execute(
-            f"SELECT {SUMMARY_COLUMNS} FROM advisor_results"
-            f" WHERE account_id = ? AND check_id IN ({marks})",
-            (account_id, *check_ids),
+        rows = self._by_check(
+            f"SELECT {SUMMARY_COLUMNS} FROM advisor_results", account_id, check_ids
         )
         return {row[1]: summary_record(row) for row in rows}
 
@@ -94,13 +90,8 @@ class SQLiteAdvisor(SQLiteCore):
     async def advisor_refreshes(
         self, account_id: str, check_ids: Sequence[str]
     ) -> dict[str, RefreshRecord]:
-        if not check_ids:
-            return {}
-        marks = ", ".join("?" * len(check_ids))
-        rows = self._db.execute(
-            f"SELECT {REFRESH_COLUMNS} FROM advisor_refreshes"
-            f" WHERE account_id = ? AND check_id IN ({marks})",
-            (account_id, *check_ids),
+        rows = self._by_check(
+            f"SELECT {REFRESH_COLUMNS} FROM advisor_refreshes", account_id, check_ids
         )
         return {row[1]: refresh_record(row) for row in rows}
 
@@ -182,3 +173,12 @@ class SQLiteAdvisor(SQLiteCore):
             return True
 
         return await self._writer.submit(job)
+
+    def _by_check(self, select: str, account_id: str, check_ids: Sequence[str]) -> list[Any]:
+        """The rows of `select` (whose second column is check_id) for these checks."""
+        if not check_ids:
+            return []
+        marks = ", ".join("?" * len(check_ids))
+        return self._db.execute(
+            f"{select} WHERE account_id = ? AND check_id IN ({marks})", (account_id, *check_ids)
+        ).fetchall()
