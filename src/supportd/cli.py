@@ -15,7 +15,8 @@ import click
 
 from supportd import cli_advisor
 from supportd import config as config_module
-from supportd.config import SETTINGS, Config
+from supportd.cli_settings import config_from
+from supportd.config import SETTINGS
 
 SERVE_SETTINGS = tuple(SETTINGS)
 
@@ -42,13 +43,6 @@ def _settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _config(options: dict[str, Any]) -> Config:
-    try:
-        return config_module.from_environ(overrides=options)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-
-
 @click.group()
 @click.version_option(package_name="supportd")
 def main() -> None:
@@ -61,7 +55,7 @@ def serve(**options: Any) -> None:
     """Serve the AWS Support API over HTTP."""
     import uvicorn
 
-    config = _config(options)
+    config = config_from(options)
     exposed = config_module.exposure_problem(config)
     if exposed:
         raise click.UsageError(exposed)
@@ -117,7 +111,7 @@ def _graceful_stop_exits_zero() -> None:
 @_settings_options
 def migrate(**options: Any) -> None:
     """Apply pending database migrations."""
-    config = _config(options)
+    config = config_from(options)
     with _store_errors():
         if config.database_url:
             from supportd.storage.postgres import migrate as migrate_postgres
@@ -146,7 +140,7 @@ def export_command(output: str, **options: Any) -> None:
     from supportd.app import open_store
     from supportd.storage import exchange
 
-    config = _config(options)
+    config = config_from(options)
     if not config.database_url and not config.sqlite_path.exists():
         # Opening the SQLite store would create an empty one: a wrong --data-dir must not
         # pass for a backup of nothing.
@@ -175,7 +169,7 @@ def import_command(source: str, **options: Any) -> None:
     from supportd.app import open_store
     from supportd.storage import exchange
 
-    config = _config(options)
+    config = config_from(options)
 
     async def run(stream: IO[str]) -> dict[str, int]:
         store = open_store(config)

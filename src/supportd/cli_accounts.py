@@ -16,8 +16,8 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from supportd import config as config_module
-from supportd.config import SETTINGS, Config
+from supportd.cli_settings import config_from, setting_options
+from supportd.config import Config
 from supportd.domain import clock, plans
 from supportd.domain.accounts import UNLIMITED, AccessKey, Account, AuditEntry, AuditQuery
 from supportd.domain.errors import InvalidTime
@@ -32,28 +32,12 @@ _RELATIVE = re.compile(r"(\d+)\s*([smhd])")
 _UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
-def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options that say which store to use (as for `supportd serve`)."""
-    for setting in reversed([s for s in SETTINGS if s.name in STORE_SETTINGS]):
-        func = click.option(
-            setting.option,
-            setting.name,
-            type=setting.type,
-            default=None,
-            help=f"{setting.help} [env {setting.env}]",
-        )(func)
-    return func
+# The options that say which store to use (as for `supportd serve`).
+store_options = setting_options(STORE_SETTINGS)
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
-
-
-def _config(options: dict[str, Any]) -> Config:
-    try:
-        return config_module.from_environ(overrides=options)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
 
 
 def _with_store(options: dict[str, Any], work: Callable[[Config, Store], Awaitable[T]]) -> T:
@@ -62,7 +46,7 @@ def _with_store(options: dict[str, Any], work: Callable[[Config, Store], Awaitab
     from supportd.secretbox import SecretBoxError
     from supportd.storage.base import SchemaError, StoreUnavailable
 
-    config = _config(options)
+    config = config_from(options)
 
     async def run() -> T:
         store = open_store(config)

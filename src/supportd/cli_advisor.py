@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 import click
 
 from supportd import clocks
-from supportd import config as config_module
-from supportd.config import SETTINGS, Config
+from supportd.cli_settings import config_from, setting_options
+from supportd.config import Config
 from supportd.domain import clock
 from supportd.operations.advisor import SeedRefused, seed_target, seeded_result
 from supportd.reference import advisor as advisor_reference
@@ -35,23 +35,7 @@ T = TypeVar("T")
 SETTINGS_USED = ("data_dir", "database_url", "advisor_checks_file", "fake_clock_file")
 
 
-def _options(func: Callable[..., Any]) -> Callable[..., Any]:
-    for setting in reversed([s for s in SETTINGS if s.name in SETTINGS_USED]):
-        func = click.option(
-            setting.option,
-            setting.name,
-            type=setting.type,
-            default=None,
-            help=f"{setting.help} [env {setting.env}]",
-        )(func)
-    return func
-
-
-def _config(options: dict[str, Any]) -> Config:
-    try:
-        return config_module.from_environ(overrides=options)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+_options = setting_options(SETTINGS_USED)
 
 
 def _catalogue(config: Config) -> CheckCatalogue:
@@ -115,7 +99,7 @@ def advisor() -> None:
 @_options
 def set_result(account: str, check_id: str, path: str, **options: Any) -> None:
     """Store ACCOUNT's result of the check CHECK_ID, replacing the one it has."""
-    config = _config(options)
+    config = config_from(options)
     catalogue = _catalogue(config)
     _check(catalogue, account, check_id)
     try:
@@ -142,7 +126,7 @@ def set_result(account: str, check_id: str, path: str, **options: Any) -> None:
 @_options
 def clear_result(account: str, check_id: str, **options: Any) -> None:
     """Forget ACCOUNT's result of CHECK_ID (it reads not_available again)."""
-    config = _config(options)
+    config = config_from(options)
     check = _check(_catalogue(config), account, check_id)
     deleted = _with_store(config, lambda store: store.delete_advisor_result(account, check.id))
     click.echo(f"{account} {check.id}: " + ("result removed" if deleted else "had no result"))
@@ -155,7 +139,7 @@ def checks(as_json: bool, **options: Any) -> None:
     """List the check catalogue, with each check's provider (if any)."""
     from supportd.operations.advisor_providers import load_providers
 
-    config = _config(options)
+    config = config_from(options)
     catalogue = _catalogue(config)
     providers = load_providers(catalogue)
     rows = [
