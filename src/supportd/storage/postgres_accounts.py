@@ -38,6 +38,7 @@ from supportd.storage.postgres_core import Connection, Params, PostgresCore
 from supportd.storage.rows import (
     ACCOUNT_COLUMNS,
     AUDIT_COLUMNS,
+    CREDENTIAL_SELECT,
     KEY_COLUMNS,
     account_record,
     audit_record,
@@ -56,13 +57,7 @@ INSERT_AUDIT = (
     "$1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
     " $8::text[], $9::int[], $10::text[]) ON CONFLICT (request_id) DO NOTHING"
 )
-CREDENTIAL_SQL = (
-    "SELECT k.access_key_id, k.account_id, k.user_name, k.secret_sealed,"
-    " k.session_token_hash, k.expires_ms, k.created_ms, k.revoked_ms,"
-    " a.account_id, a.email, a.plan, a.max_cases_per_hour, a.case_api_tps, a.advisor_tps,"
-    " a.created_ms FROM access_keys k JOIN accounts a ON a.account_id = k.account_id"
-    " WHERE k.access_key_id = $1"
-)
+CREDENTIAL_SQL = f"{CREDENTIAL_SELECT} WHERE k.access_key_id = $1"
 
 
 def _lock_key(account_id: str) -> int:

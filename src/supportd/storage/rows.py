@@ -92,6 +92,14 @@ AUDIT_COLUMNS = (
     " user_agent, http_status, error_code"
 )
 
+# An access key and its account in one row: key_record(row[:8]), account_record(row[8:]).
+CREDENTIAL_SELECT = (
+    "SELECT k.access_key_id, k.account_id, k.user_name, k.secret_sealed,"
+    " k.session_token_hash, k.expires_ms, k.created_ms, k.revoked_ms,"
+    " a.account_id, a.email, a.plan, a.max_cases_per_hour, a.case_api_tps, a.advisor_tps,"
+    " a.created_ms FROM access_keys k JOIN accounts a ON a.account_id = k.account_id"
+)
+
 
 def account_record(row: Sequence[Any]) -> Account:
     return Account(

@@ -30,6 +30,7 @@ from supportd.domain.records import NewCase
 from supportd.storage.rows import (
     ACCOUNT_COLUMNS,
     AUDIT_COLUMNS,
+    CREDENTIAL_SELECT,
     KEY_COLUMNS,
     account_record,
     audit_record,
@@ -42,13 +43,7 @@ log = logging.getLogger("supportd.storage.sqlite")
 
 HOUR_MS = 3_600_000
 INSERT_AUDIT = f"INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-CREDENTIAL_SQL = (
-    "SELECT k.access_key_id, k.account_id, k.user_name, k.secret_sealed,"
-    " k.session_token_hash, k.expires_ms, k.created_ms, k.revoked_ms,"
-    " a.account_id, a.email, a.plan, a.max_cases_per_hour, a.case_api_tps, a.advisor_tps,"
-    " a.created_ms FROM access_keys k JOIN accounts a ON a.account_id = k.account_id"
-    " WHERE k.access_key_id = ?"
-)
+CREDENTIAL_SQL = f"{CREDENTIAL_SELECT} WHERE k.access_key_id = ?"
 
 
 def check_case_quota(conn: sqlite3.Connection, case: NewCase, limit: int) -> None:
