@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.compat.helpers import expect_error, get_case, new_account, new_case, strip
 from tests.support.clients import boto3_client
 from tests.support.server import ServerProcess
@@ -88,3 +90,29 @@ def test_another_accounts_case_cannot_be_touched(server: ServerProcess, support:
     ).replace(mine, unknown)
     assert strip(support.describe_cases(includeResolvedCases=True)) == before
     assert other.describe_cases(includeResolvedCases=True)["cases"] == []
+
+
+MALFORMED_CASE_IDS = [
+    "case-\x00",
+    "nul\x00inside",
+    "case-111122223333-supd-2026-0123456789abcdef\n",
+    "CASE-111122223333-SUPD-2026-0123456789ABCDEF",
+    "x" * 300,
+]
+
+
+@pytest.mark.parametrize("case_id", MALFORMED_CASE_IDS, ids=range(len(MALFORMED_CASE_IDS)))
+def test_a_value_without_the_form_of_a_case_id_names_no_case(support: Any, case_id: str) -> None:
+    """On every store, and before the store: PostgreSQL itself would refuse a NUL."""
+    real = new_case(support)
+    before = strip(support.describe_cases(includeResolvedCases=True))
+    calls = [
+        lambda: support.describe_cases(caseIdList=[real, case_id]),
+        lambda: support.describe_communications(caseId=case_id),
+        lambda: support.add_communication_to_case(caseId=case_id, communicationBody="b"),
+        lambda: support.resolve_case(caseId=case_id),
+        lambda: support.resolve_case(caseId=case_id, dryRun=True),
+    ]
+    for call in calls:
+        expect_error("CaseIdNotFound", call)
+    assert strip(support.describe_cases(includeResolvedCases=True)) == before

@@ -152,7 +152,7 @@ async def test_create_case_stores_case_first_communication_and_event(store: Stor
     )
     assert created.cc_emails == ("x@example.com",)
     assert await store.get_case(ACCOUNT, new.case_id) == created
-    assert await store.get_case_by_seq(ACCOUNT, created.seq) == created
+    assert await store.case_seqs(ACCOUNT, [new.case_id]) == {new.case_id: created.seq}
     recent = await store.recent_communications([created.seq], 5)
     assert [(c.body, c.case_id, c.created_ms) for c in recent[created.seq]] == [
         ("the first message", new.case_id, T0 + 5)
@@ -169,7 +169,8 @@ async def test_absent_optional_fields_come_back_as_none(store: Store) -> None:
 
 async def test_unknown_case_is_none(store: Store) -> None:
     assert await store.get_case(ACCOUNT, "case-111122223333-test-2023-0000000000000000") is None
-    assert await store.get_case_by_seq(ACCOUNT, 424242) is None
+    assert await store.case_seqs(ACCOUNT, ["case-111122223333-test-2023-0000000000000000"]) == {}
+    assert await store.case_seqs(ACCOUNT, []) == {}
 
 
 async def test_sequence_numbers_increase_in_creation_order(store: Store) -> None:
@@ -407,7 +408,9 @@ async def test_accounts_never_see_each_others_cases(store: Store) -> None:
     theirs = await create(store, OTHER)
 
     assert await store.get_case(OTHER, mine.case_id) is None
-    assert await store.get_case_by_seq(OTHER, mine.seq) is None
+    assert await store.case_seqs(OTHER, [mine.case_id, theirs.case_id]) == {
+        theirs.case_id: theirs.seq
+    }
     assert [c.seq for c in await store.list_cases(query(account_id=OTHER))] == [theirs.seq]
     assert await store.list_cases(query(account_id=OTHER, seqs=(mine.seq,))) == []
     assert await store.add_communication(OTHER, mine.case_id, comm("intruder")) is None
@@ -468,7 +471,7 @@ async def test_imported_rows_keep_their_numbers_and_new_ones_follow(store: Store
     imported = await put_case(store, 4321, lifecycle.WORK_IN_PROGRESS)
     assert not await store.is_empty()
     assert imported.seq == 4321
-    assert await store.get_case_by_seq(ACCOUNT, 4321) == imported
+    assert await store.case_seqs(ACCOUNT, [imported.case_id]) == {imported.case_id: 4321}
     created = await create(store)
     assert created.seq > 4321
     reply = await store.add_communication(ACCOUNT, imported.case_id, comm("after import"))

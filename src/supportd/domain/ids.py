@@ -32,6 +32,11 @@ def new_case_id(account_id: str, now_ms: int) -> str:
     return f"case-{account_id}-{CASE_ID_TOKEN}-{year}-{random_hex(8)}"
 
 
+def is_case_id(value: str) -> bool:
+    """Whether a value has the form of a case id (anything else names no case)."""
+    return CASE_ID_PATTERN.fullmatch(value) is not None
+
+
 def display_id(seq: int) -> str:
     """Display ids are numeric, unique and increasing: derived from the store's sequence."""
     return str(DISPLAY_ID_BASE + seq)

@@ -128,6 +128,19 @@ def _customer_name(principal: Principal) -> str:
     return f"{principal.name} <{principal.email}>"
 
 
+async def _find_case(ctx: Context, principal: Principal, case_id: str | None) -> CaseRecord:
+    """The caller's case, or CaseIdNotFound. A value without the form of a case id names
+    no case and never reaches the store (PostgreSQL refuses some, such as NUL)."""
+    case = (
+        await ctx.store.get_case(principal.account_id, case_id)
+        if case_id and ids.is_case_id(case_id)
+        else None
+    )
+    if case is None:
+        raise _case_not_found(case_id)
+    return case
+
+
 def _case_not_found(case_id: str | None) -> errors.ApiError:
     return errors.CaseIdNotFound(f"Case {case_id} not found" if case_id else "Case not found")
 
@@ -207,12 +220,12 @@ async def describe_cases(
     seqs: list[int] | None = None
     case_ids = params.get("caseIdList") or []
     if case_ids:
-        seqs = []
-        for case_id in dict.fromkeys(case_ids):
-            found = await store.get_case(account, case_id)
-            if found is None:
+        named = list(dict.fromkeys(case_ids))
+        found = await store.case_seqs(account, [c for c in named if ids.is_case_id(c)])
+        for case_id in named:
+            if case_id not in found:
                 raise _case_not_found(case_id)
-            seqs.append(found.seq)
+        seqs = [found[case_id] for case_id in named]
     display_id = params.get("displayId")
     if display_id is not None:
         seq = ids.seq_from_display_id(display_id)
@@ -276,9 +289,7 @@ async def describe_communications(
     case_id = params["caseId"]
     after, before = _time(params, "afterTime"), _time(params, "beforeTime")
     limit = _page_size(params)
-    case = await ctx.store.get_case(principal.account_id, case_id)
-    if case is None:
-        raise _case_not_found(case_id)
+    case = await _find_case(ctx, principal, case_id)
     before_seq = _cursor(params.get("nextToken"), "communications", _scope(case.seq, after, before))
     dry_run_check(params)
     rows = await ctx.store.list_communications(
@@ -306,9 +317,7 @@ async def add_communication_to_case(
     case_id = params.get("caseId")
     body = _text(params, "communicationBody")
     cc = _cc_emails(params)
-    case = await ctx.store.get_case(principal.account_id, case_id) if case_id else None
-    if case is None:
-        raise _case_not_found(case_id)
+    case = await _find_case(ctx, principal, case_id)
     claim = await attachments.attachment_claim(ctx, principal, params)
     now = ctx.clock.now_ms()
     if case.status == lifecycle.RESOLVED:
@@ -350,11 +359,13 @@ async def resolve_case(
     ctx: Context, principal: Principal, params: dict[str, Any]
 ) -> dict[str, Any]:
     case_id = params.get("caseId")
-    case = await ctx.store.get_case(principal.account_id, case_id) if case_id else None
-    if case is None:
+    if params.get("dryRun"):
+        await _find_case(ctx, principal, case_id)
+        dry_run_check(params)
+    if not (case_id and ids.is_case_id(case_id)):
         raise _case_not_found(case_id)
-    dry_run_check(params)
-    outcome = await ctx.store.resolve_case(principal.account_id, case.case_id, ctx.clock.now_ms())
+    # The store finds the case in its transaction: no read ahead of it.
+    outcome = await ctx.store.resolve_case(principal.account_id, case_id, ctx.clock.now_ms())
     if outcome is None:
         raise _case_not_found(case_id)
     return {"initialCaseStatus": outcome.initial_status, "finalCaseStatus": outcome.final_status}

@@ -462,7 +462,7 @@ async def find_case(ctx: Context, ref: str) -> StaffCase:
         seq = ids.seq_from_display_id(ref)
         if seq is not None:
             found = await ctx.store.staff_get_case(seq=seq)
-    elif ids.CASE_ID_PATTERN.match(ref):
+    elif ids.is_case_id(ref):
         found = await ctx.store.staff_get_case(case_id=ref)
     if found is None:
         raise _case_not_found(ref)

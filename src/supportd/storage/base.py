@@ -47,8 +47,9 @@ class CaseStore(Protocol):
     async def get_case(self, account_id: str, case_id: str) -> CaseRecord | None:
         """The account's case with this id, or None (other accounts' cases included)."""
 
-    async def get_case_by_seq(self, account_id: str, seq: int) -> CaseRecord | None:
-        """The account's case with this sequence number (display id), or None."""
+    async def case_seqs(self, account_id: str, case_ids: Sequence[str]) -> dict[str, int]:
+        """Sequence number by case id, for those of the ids that are the account's cases
+        (one query for a whole caseIdList)."""
 
     async def list_cases(self, query: CaseQuery) -> list[CaseRecord]:
         """Up to query.limit cases, newest first."""

@@ -167,14 +167,18 @@ class PostgresCases(PostgresCore):
     async def get_case(self, account_id: str, case_id: str) -> CaseRecord | None:
         return await self._read(lambda conn: _select_case(conn, account_id, case_id))
 
-    async def get_case_by_seq(self, account_id: str, seq: int) -> CaseRecord | None:
-        async def job(conn: Connection) -> CaseRecord | None:
-            row = await conn.fetchrow(
-                f"SELECT {CASE_COLUMNS} FROM cases WHERE seq = $1 AND account_id = $2",
-                seq,
+    async def case_seqs(self, account_id: str, case_ids: Sequence[str]) -> dict[str, int]:
+        if not case_ids:
+            return {}
+
+        async def job(conn: Connection) -> dict[str, int]:
+            rows = await conn.fetch(
+                "SELECT case_id, seq FROM cases WHERE account_id = $1"
+                " AND case_id = ANY($2::text[])",
                 account_id,
+                list(case_ids),
             )
-            return _case(row) if row else None
+            return {row[0]: row[1] for row in rows}
 
         return await self._read(job)
 

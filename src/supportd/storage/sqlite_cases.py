@@ -126,12 +126,15 @@ class SQLiteCases(SQLiteCore):
     async def get_case(self, account_id: str, case_id: str) -> CaseRecord | None:
         return _select_case(self._db, account_id, case_id)
 
-    async def get_case_by_seq(self, account_id: str, seq: int) -> CaseRecord | None:
-        row = self._db.execute(
-            f"SELECT {CASE_COLUMNS} FROM cases WHERE seq = ? AND account_id = ?",
-            (seq, account_id),
-        ).fetchone()
-        return _case(row) if row else None
+    async def case_seqs(self, account_id: str, case_ids: Sequence[str]) -> dict[str, int]:
+        if not case_ids:
+            return {}
+        marks = ", ".join("?" * len(case_ids))
+        rows = self._db.execute(
+            f"SELECT case_id, seq FROM cases WHERE account_id = ? AND case_id IN ({marks})",
+            (account_id, *case_ids),
+        )
+        return dict(rows.fetchall())
 
     async def list_cases(self, query: CaseQuery) -> list[CaseRecord]:
         where = ["account_id = ?"]
