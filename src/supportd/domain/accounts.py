@@ -34,6 +34,21 @@ class CaseQuotaExceeded(DomainError):
         self.limit = limit
 
 
+QUOTA_WINDOW_MS = 3_600_000
+
+
+def quota_window_start(created_ms: int) -> int:
+    """Cases created after this time count against the quota of a case created at
+    created_ms."""
+    return created_ms - QUOTA_WINDOW_MS
+
+
+def check_case_quota(created_in_window: int, limit: int) -> None:
+    """CaseQuotaExceeded if the account already created `limit` cases in the window."""
+    if created_in_window >= limit:
+        raise CaseQuotaExceeded(limit)
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """The limits that apply to one account's requests; None: no limit."""

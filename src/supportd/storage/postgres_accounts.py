@@ -34,7 +34,7 @@ from supportd.domain.accounts import (
     LimitOverrides,
 )
 from supportd.domain.records import NewCase
-from supportd.storage.postgres_core import Connection, Params, PostgresCore
+from supportd.storage.postgres_core import Connection, PostgresCore
 from supportd.storage.rows import (
     ACCOUNT_COLUMNS,
     AUDIT_COLUMNS,
@@ -45,6 +45,7 @@ from supportd.storage.rows import (
     audit_values,
     key_record,
 )
+from supportd.storage.sql import Params
 
 log = logging.getLogger("supportd.storage.postgres")
 
@@ -112,7 +113,7 @@ class PostgresAccounts(PostgresCore):
             except asyncpg.exceptions.UniqueViolationError:
                 raise AccountExists(account.account_id) from None
 
-        await self._write(job)
+        await self._write_conn(job)
 
     async def get_account(self, account_id: str) -> Account | None:
         async def job(conn: Connection) -> Account | None:
@@ -121,14 +122,14 @@ class PostgresAccounts(PostgresCore):
             )
             return account_record(row) if row else None
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def list_accounts(self) -> list[Account]:
         async def job(conn: Connection) -> list[Account]:
             rows = await conn.fetch(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY seq")
             return [account_record(row) for row in rows]
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def update_account(
         self,
@@ -160,7 +161,7 @@ class PostgresAccounts(PostgresCore):
             row = await conn.fetchrow(sql, *arg.values)
             return account_record(row) if row else None
 
-        return await self._write(job, idempotent=True)
+        return await self._write_conn(job, idempotent=True)
 
     async def delete_account(self, account_id: str) -> bool:
         async def job(conn: Connection) -> bool:
@@ -168,7 +169,7 @@ class PostgresAccounts(PostgresCore):
             status = await conn.execute("DELETE FROM accounts WHERE account_id = $1", account_id)
             return bool(status != "DELETE 0")
 
-        return await self._write(job)
+        return await self._write_conn(job)
 
     # --- access keys --------------------------------------------------------------
 
@@ -190,7 +191,7 @@ class PostgresAccounts(PostgresCore):
             except asyncpg.exceptions.ForeignKeyViolationError:
                 raise AccountNotFound(key.account_id) from None
 
-        await self._write(job)
+        await self._write_conn(job)
 
     async def get_credential(self, access_key_id: str) -> Credential | None:
         async def job(conn: Connection) -> Credential | None:
@@ -200,7 +201,7 @@ class PostgresAccounts(PostgresCore):
             values = tuple(row)
             return Credential(key=key_record(values[:8]), account=account_record(values[8:]))
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def list_keys(self, account_id: str | None = None) -> list[AccessKey]:
         async def job(conn: Connection) -> list[AccessKey]:
@@ -213,7 +214,7 @@ class PostgresAccounts(PostgresCore):
                 )
             return [key_record(row) for row in rows]
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def revoke_key(self, access_key_id: str, now_ms: int) -> AccessKey | None:
         async def job(conn: Connection) -> AccessKey | None:
@@ -225,7 +226,7 @@ class PostgresAccounts(PostgresCore):
             )
             return key_record(row) if row else None
 
-        return await self._write(job, idempotent=True)
+        return await self._write_conn(job, idempotent=True)
 
     async def recent_case_count(self, account_id: str, since_ms: int) -> int:
         async def job(conn: Connection) -> int:
@@ -237,7 +238,7 @@ class PostgresAccounts(PostgresCore):
                 )
             )
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     # --- the audit trail ----------------------------------------------------------
 
@@ -258,7 +259,7 @@ class PostgresAccounts(PostgresCore):
                 await conn.execute(INSERT_AUDIT, *columns)
 
             try:
-                await self._write(job, idempotent=True, single_statement=True)
+                await self._write_conn(job, idempotent=True, single_statement=True)
             except Exception:
                 log.exception("%d audit rows could not be written", len(batch))
 
@@ -294,4 +295,4 @@ class PostgresAccounts(PostgresCore):
         async def job(conn: Connection) -> list[AuditEntry]:
             return [audit_record(row) for row in await conn.fetch(sql, *arg.values)]
 
-        return await self._read(job)
+        return await self._read_conn(job)

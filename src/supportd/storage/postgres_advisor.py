@@ -18,8 +18,8 @@ from supportd.storage.contract_advisor import (
     result_row,
     summary_record,
 )
-from supportd.storage.postgres_core import Connection, PostgresCore
-from supportd.storage.postgres_jobs import insert_job
+from supportd.storage.jobs import insert_job
+from supportd.storage.postgres_core import Connection, PostgresCore, PostgresTx
 
 UPSERT_RESULT_SQL = f"""
 INSERT INTO advisor_results ({SUMMARY_COLUMNS}, flagged_resources)
@@ -55,7 +55,7 @@ class PostgresAdvisor(PostgresCore):
         async def job(conn: Connection) -> None:
             await conn.execute(UPSERT_RESULT_SQL, *row)
 
-        await self._write(job, idempotent=True, single_statement=True)
+        await self._write_conn(job, idempotent=True, single_statement=True)
 
     async def delete_advisor_result(self, account_id: str, check_id: str) -> bool:
         async def job(conn: Connection) -> bool:
@@ -66,7 +66,7 @@ class PostgresAdvisor(PostgresCore):
             )
             return status.endswith(" 1")
 
-        return await self._write(job, idempotent=True, single_statement=True)
+        return await self._write_conn(job, idempotent=True, single_statement=True)
 
     async def get_advisor_result(self, account_id: str, check_id: str) -> CheckResult | None:
         async def job(conn: Connection) -> CheckResult | None:
@@ -80,7 +80,7 @@ class PostgresAdvisor(PostgresCore):
                 return None
             return result_record(row)
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def advisor_summaries(
         self, account_id: str, check_ids: Sequence[str]
@@ -130,13 +130,17 @@ class PostgresAdvisor(PostgresCore):
                 return refresh_record(current), False
             record = refresh_record(row)
             await insert_job(
-                conn, job_kind, refresh_job_payload(record), now_ms, refresh_job_key(record)
+                PostgresTx(conn),
+                job_kind,
+                refresh_job_payload(record),
+                now_ms,
+                refresh_job_key(record),
             )
             return record, True
 
         # Idempotent in effect: if a lost COMMIT did start the refresh, the retry finds it
         # unfinished and reports it as it is.
-        return await self._write(job, idempotent=True)
+        return await self._write_conn(job, idempotent=True)
 
     async def start_advisor_refresh(
         self, account_id: str, check_id: str, requested_ms: int, now_ms: int
@@ -155,7 +159,7 @@ class PostgresAdvisor(PostgresCore):
             )
             return status.endswith(" 1")
 
-        return await self._write(job, idempotent=True, single_statement=True)
+        return await self._write_conn(job, idempotent=True, single_statement=True)
 
     async def finish_advisor_refresh(
         self,
@@ -190,7 +194,7 @@ class PostgresAdvisor(PostgresCore):
 
         # A retry after a lost COMMIT that did commit finds the refresh finished: False,
         # and the result stored once.
-        return await self._write(job, idempotent=True)
+        return await self._write_conn(job, idempotent=True)
 
     async def _by_check(self, select: str, account_id: str, check_ids: Sequence[str]) -> list[Any]:
         """The rows of `select` (whose second column is check_id) for these checks."""
@@ -206,4 +210,4 @@ class PostgresAdvisor(PostgresCore):
                 )
             )
 
-        return await self._read(job)
+        return await self._read_conn(job)

@@ -186,10 +186,10 @@ class PostgresAttachments(PostgresCore):
             )
             return set_record(row)
 
-        return await self._write(job)
+        return await self._write_conn(job)
 
     async def get_attachment_set(self, account_id: str, set_id: str) -> AttachmentSetRecord | None:
-        found = await self._read(lambda conn: _select_set(conn, set_id))
+        found = await self._read_conn(lambda conn: _select_set(conn, set_id))
         return found if found is not None and found.account_id == account_id else None
 
     async def count_recent_sets(self, account_id: str, since_ms: int) -> int:
@@ -203,7 +203,7 @@ class PostgresAttachments(PostgresCore):
                 )
             )
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     # --- attachments ---------------------------------------------------------------
 
@@ -215,7 +215,7 @@ class PostgresAttachments(PostgresCore):
             )
             return attachment_record(row) if row else None
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def attachments_of(
         self, communication_seqs: Sequence[int]
@@ -234,7 +234,7 @@ class PostgresAttachments(PostgresCore):
                 )
             )
 
-        for row in await self._read(job):
+        for row in await self._read_conn(job):
             record = attachment_record(row)
             assert record.communication_seq is not None
             result.setdefault(record.communication_seq, []).append(record)
@@ -263,10 +263,12 @@ class PostgresAttachments(PostgresCore):
             return found
 
         # The id is chosen before the first attempt: a repeat after a lost COMMIT finds it.
-        return await self._write(job, idempotent=True)
+        return await self._write_conn(job, idempotent=True)
 
     async def get_upload(self, upload_id: str) -> UploadRecord | None:
-        return await self._read(lambda conn: _select_upload(conn, "u.upload_id = $1", upload_id))
+        return await self._read_conn(
+            lambda conn: _select_upload(conn, "u.upload_id = $1", upload_id)
+        )
 
     async def list_parts(self, upload_seq: int) -> list[PartRecord]:
         async def job(conn: Connection) -> list[PartRecord]:
@@ -277,7 +279,7 @@ class PostgresAttachments(PostgresCore):
             )
             return [PartRecord(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def record_part(
         self,
@@ -319,7 +321,7 @@ class PostgresAttachments(PostgresCore):
             return str(row[0]) if row is not None else None
 
         # Repeating it after a lost COMMIT writes the same row again.
-        return await self._write(job, idempotent=True)
+        return await self._write_conn(job, idempotent=True)
 
     async def complete_parts(
         self,
@@ -365,7 +367,7 @@ class PostgresAttachments(PostgresCore):
 
         # Marking parts complete again changes nothing, and the attachment id is only
         # set on the move to processing.
-        return await self._write(job, idempotent=True)
+        return await self._write_conn(job, idempotent=True)
 
     async def finish_upload(self, upload_seq: int, attachment: NewAttachment, now_ms: int) -> bool:
         async def job(conn: Connection) -> bool:
@@ -383,7 +385,7 @@ class PostgresAttachments(PostgresCore):
             )
             return True
 
-        return await self._write(job, idempotent=True)
+        return await self._write_conn(job, idempotent=True)
 
     async def fail_upload(self, upload_seq: int, reason: str, now_ms: int) -> None:
         async def job(conn: Connection) -> None:
@@ -397,7 +399,7 @@ class PostgresAttachments(PostgresCore):
                 dom.PROCESSING,
             )
 
-        await self._write(job, idempotent=True, single_statement=True)
+        await self._write_conn(job, idempotent=True, single_statement=True)
 
     # --- sweeping ------------------------------------------------------------------
 
@@ -427,7 +429,7 @@ class PostgresAttachments(PostgresCore):
             )
             return [row[0] for row in rows]
 
-        return await self._write(job, idempotent=True)
+        return await self._write_conn(job, idempotent=True)
 
     async def purge_abandoned_uploads(self, created_before_ms: int, limit: int) -> list[str]:
         async def job(conn: Connection) -> list[str]:
@@ -453,7 +455,7 @@ class PostgresAttachments(PostgresCore):
                 await conn.execute("DELETE FROM uploads WHERE seq = $1", seq)
             return list(dict.fromkeys(doomed))
 
-        return await self._write(job, idempotent=True)
+        return await self._write_conn(job, idempotent=True)
 
     async def stalled_uploads(self, updated_before_ms: int, limit: int) -> list[UploadRecord]:
         async def job(conn: Connection) -> list[UploadRecord]:
@@ -466,7 +468,7 @@ class PostgresAttachments(PostgresCore):
             )
             return [upload_record(row) for row in rows]
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def referenced_blob_keys(self, keys: Sequence[str]) -> set[str]:
         async def job(conn: Connection) -> set[str]:
@@ -477,7 +479,7 @@ class PostgresAttachments(PostgresCore):
             )
             return {row[0] for row in rows}
 
-        return await self._read(job) if keys else set()
+        return await self._read_conn(job) if keys else set()
 
     async def export_blob_keys(self) -> AsyncIterator[str]:
         for table in ("attachments", "upload_parts"):
@@ -493,7 +495,7 @@ class PostgresAttachments(PostgresCore):
                         )
                     )
 
-                rows = await self._read(job)
+                rows = await self._read_conn(job)
                 for row in rows:
                     yield row[1]
                 if len(rows) < EXPORT_BATCH:

@@ -17,6 +17,7 @@ module; storage.postgres composes them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -27,13 +28,14 @@ import asyncpg
 
 from supportd.storage import exchange, migrations
 from supportd.storage.base import ExportRow, SchemaError, StoreUnavailable
+from supportd.storage.sql import POSTGRESQL, Row, SqlStore, TxFn, UniqueViolation
 
 log = logging.getLogger("supportd.storage.postgres")
 
 T = TypeVar("T")
 Connection = Any  # asyncpg.Connection (untyped)
 
-DIALECT = "postgresql"
+DIALECT = POSTGRESQL
 # pg_advisory_xact_lock key for migrations: the bytes of "supportd" as a bigint.
 MIGRATION_LOCK = int.from_bytes(b"supportd", "big")
 MAX_ATTEMPTS = 4
@@ -59,16 +61,61 @@ CONNECTION_LOST: tuple[type[BaseException], ...] = (
 )
 
 
-class Params:
-    """The positional parameters of a statement built clause by clause. Calling it keeps
-    a value and answers its `$n`, so placeholders and values cannot drift apart."""
+def _lock_int(text: str) -> int:
+    return int.from_bytes(
+        hashlib.blake2s(text.encode(), digest_size=4).digest(), "big", signed=True
+    )
 
-    def __init__(self, *values: Any) -> None:
-        self.values: list[Any] = list(values)
 
-    def __call__(self, value: Any) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
+class PostgresTx:
+    """An asyncpg connection behind the shared Tx interface."""
+
+    __slots__ = ("conn",)
+    dialect = POSTGRESQL
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        try:
+            return list(await self.conn.fetch(sql, *args))
+        except asyncpg.exceptions.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from exc
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        try:
+            row: Row | None = await self.conn.fetchrow(sql, *args)
+        except asyncpg.exceptions.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from exc
+        return row
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        try:
+            return await self.conn.fetchval(sql, *args)
+        except asyncpg.exceptions.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from exc
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        try:
+            status: str = await self.conn.execute(sql, *args)
+        except asyncpg.exceptions.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from exc
+        # "UPDATE 3", "INSERT 0 1", "DELETE 0": the last word counts the rows.
+        last = status.rsplit(" ", 1)[-1]
+        return int(last) if last.isdigit() else 0
+
+    async def lock(self, scope: str, key: str) -> None:
+        # Two-int advisory keys (scope, key); the single-bigint key space, used for
+        # migrations, does not overlap.
+        await self.conn.execute(
+            "SELECT pg_advisory_xact_lock($1, $2)", _lock_int(scope), _lock_int(key)
+        )
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        try:
+            await self.conn.executemany(sql, args)
+        except asyncpg.exceptions.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from exc
 
 
 def display_url(url: str) -> str:
@@ -177,7 +224,7 @@ async def migrate(url: str) -> list[str]:
 # --- the store ----------------------------------------------------------------------
 
 
-class PostgresCore:
+class PostgresCore(SqlStore):
     def __init__(
         self,
         url: str,
@@ -234,7 +281,7 @@ class PostgresCore:
         )
         await asyncio.sleep(delay)
 
-    async def _read(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
+    async def _read_conn(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
         """Run a read; reads change nothing, so any retryable failure is retried."""
         attempt = 1
         while True:
@@ -247,7 +294,7 @@ class PostgresCore:
                 await self._backoff(attempt, exc)
                 attempt += 1
 
-    async def _write(
+    async def _write_conn(
         self,
         fn: Callable[[Connection], Awaitable[T]],
         *,
@@ -291,6 +338,24 @@ class PostgresCore:
                 await self._backoff(attempt, exc)
             attempt += 1
 
+    # --- transaction functions over the shared Tx (see sql.SqlStore) --------------
+
+    async def _read(self, fn: TxFn[T]) -> T:
+        return await self._read_conn(lambda conn: fn(PostgresTx(conn)))
+
+    async def _scan(self, fn: TxFn[T]) -> T:
+        # Every read runs off the event loop's thread on PostgreSQL (in the server).
+        return await self._read_conn(lambda conn: fn(PostgresTx(conn)))
+
+    async def _write(
+        self, fn: TxFn[T], *, idempotent: bool = False, single_statement: bool = False
+    ) -> T:
+        return await self._write_conn(
+            lambda conn: fn(PostgresTx(conn)),
+            idempotent=idempotent,
+            single_statement=single_statement,
+        )
+
     # --- export / import ------------------------------------------------------
 
     async def is_empty(self) -> bool:
@@ -299,7 +364,7 @@ class PostgresCore:
         async def job(conn: Connection) -> bool:
             return bool(await conn.fetchval(f"SELECT {tables}"))
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def export_all(self, batch_size: int) -> AsyncIterator[tuple[str, list[ExportRow]]]:
         # One REPEATABLE READ transaction: every batch reads the same snapshot, so an
@@ -330,7 +395,7 @@ class PostgresCore:
         async def job(conn: Connection) -> None:
             await conn.copy_records_to_table(t.name, records=records, columns=list(t.columns))
 
-        await self._write(job)
+        await self._write_conn(job)
 
     async def finish_import(self) -> None:
         async def job(conn: Connection) -> None:
@@ -341,7 +406,7 @@ class PostgresCore:
                     f" COALESCE(MAX(seq), 1), MAX(seq) IS NOT NULL) FROM {t.name}"
                 )
 
-        await self._write(job)
+        await self._write_conn(job)
 
 
 def _exported(t: exchange.Table, row: Any) -> ExportRow:

@@ -32,10 +32,12 @@ from supportd.domain.staff import (
     StaffToken,
     ThreadEntry,
 )
+from supportd.storage.case_work import WORK_COLUMNS, save_work, work_from_row
+from supportd.storage.cases import case_from_row as _case
+from supportd.storage.cases import insert_event
 from supportd.storage.contract_staff import StaffExists
-from supportd.storage.postgres_case_work import WORK_COLUMNS, save_work, work_from_row
-from supportd.storage.postgres_cases import CASE_COLUMNS, _case, _insert_event
-from supportd.storage.postgres_core import Connection, PostgresCore
+from supportd.storage.postgres_core import Connection, PostgresCore, PostgresTx
+from supportd.storage.rows import CASE_COLUMNS
 
 STAFF_COLUMNS = "name, email, role, created_ms, disabled_ms"
 TOKEN_COLUMNS = "token_id, staff_name, secret_hash, created_ms, revoked_ms"  # noqa: S105
@@ -154,21 +156,21 @@ class PostgresStaff(PostgresCore):
             except asyncpg.UniqueViolationError:
                 raise StaffExists(member.name) from None
 
-        await self._write(job)
+        await self._write_conn(job)
 
     async def get_staff(self, name: str) -> StaffMember | None:
         async def job(conn: Connection) -> StaffMember | None:
             row = await conn.fetchrow(f"SELECT {STAFF_COLUMNS} FROM staff WHERE name = $1", name)
             return _member(row) if row else None
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def list_staff(self) -> list[StaffMember]:
         async def job(conn: Connection) -> list[StaffMember]:
             rows = await conn.fetch(f"SELECT {STAFF_COLUMNS} FROM staff ORDER BY seq")
             return [_member(row) for row in rows]
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def set_staff_disabled(self, name: str, disabled_ms: int | None) -> StaffMember | None:
         async def job(conn: Connection) -> StaffMember | None:
@@ -180,7 +182,7 @@ class PostgresStaff(PostgresCore):
             )
             return _member(row) if row else None
 
-        return await self._write(job, idempotent=True, single_statement=True)
+        return await self._write_conn(job, idempotent=True, single_statement=True)
 
     async def create_staff_token(self, token: StaffToken) -> None:
         async def job(conn: Connection) -> None:
@@ -189,7 +191,7 @@ class PostgresStaff(PostgresCore):
                 *dataclasses.astuple(token),
             )
 
-        await self._write(job)
+        await self._write_conn(job)
 
     async def get_staff_token(self, token_id: str) -> tuple[StaffToken, StaffMember] | None:
         async def job(conn: Connection) -> tuple[StaffToken, StaffMember] | None:
@@ -205,7 +207,7 @@ class PostgresStaff(PostgresCore):
             values = tuple(row)
             return _token(values[:5]), _member(values[5:])
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def list_staff_tokens(self, staff_name: str | None = None) -> list[StaffToken]:
         async def job(conn: Connection) -> list[StaffToken]:
@@ -216,7 +218,7 @@ class PostgresStaff(PostgresCore):
             )
             return [_token(row) for row in rows]
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def revoke_staff_token(self, token_id: str, now_ms: int) -> StaffToken | None:
         async def job(conn: Connection) -> StaffToken | None:
@@ -228,7 +230,7 @@ class PostgresStaff(PostgresCore):
             )
             return _token(row) if row else None
 
-        return await self._write(job, idempotent=True, single_statement=True)
+        return await self._write_conn(job, idempotent=True, single_statement=True)
 
     # --- cases as staff see them ------------------------------------------------------
 
@@ -242,7 +244,7 @@ class PostgresStaff(PostgresCore):
             where, key = "c.seq = $1", seq
         else:
             return None
-        return await self._read(lambda conn: _select_staff_case(conn, where, key))
+        return await self._read_conn(lambda conn: _select_staff_case(conn, where, key))
 
     async def staff_list_cases(self, query: StaffCaseQuery) -> list[StaffCase]:
         arg = _Args()
@@ -273,7 +275,7 @@ class PostgresStaff(PostgresCore):
         async def job(conn: Connection) -> list[StaffCase]:
             return [_staff_case(tuple(row)) for row in await conn.fetch(sql, *arg.values)]
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def case_thread(self, case_seq: int) -> list[ThreadEntry]:
         async def job(conn: Connection) -> list[ThreadEntry]:
@@ -285,7 +287,7 @@ class PostgresStaff(PostgresCore):
             )
             return [ThreadEntry(*row) for row in rows]
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def case_notes(self, case_seq: int) -> list[Note]:
         async def job(conn: Connection) -> list[Note]:
@@ -296,7 +298,7 @@ class PostgresStaff(PostgresCore):
             )
             return [Note(*row) for row in rows]
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     async def case_history(self, case_seq: int) -> list[HistoryEvent]:
         async def job(conn: Connection) -> list[HistoryEvent]:
@@ -314,7 +316,7 @@ class PostgresStaff(PostgresCore):
             )
             return [HistoryEvent(*row) for row in rows]
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
     # --- changes ------------------------------------------------------------------
 
@@ -332,7 +334,7 @@ class PostgresStaff(PostgresCore):
             )
             return StaffCase(case, outcome.work), outcome
 
-        return await self._write(job)
+        return await self._write_conn(job)
 
     async def auto_resolve(self, pending_before_ms: int, now_ms: int, limit: int) -> list[str]:
         async def job(conn: Connection) -> list[str]:
@@ -380,7 +382,7 @@ class PostgresStaff(PostgresCore):
             )
             return [row[1] for row in rows]
 
-        return await self._write(job)
+        return await self._write_conn(job)
 
     # --- search -------------------------------------------------------------------------
 
@@ -406,7 +408,7 @@ class PostgresStaff(PostgresCore):
                 for score, case in found
             ]
 
-        return await self._read(job)
+        return await self._read_conn(job)
 
 
 async def _search_best(conn: Connection, query: SearchQuery) -> list[tuple[float, StaffCase]]:
@@ -561,6 +563,6 @@ async def _write_outcome(
             outcome.resolved_ms,
             seq,
         )
-        await _insert_event(conn, seq, action.now_ms, actor, before_status, after_status)
+        await insert_event(PostgresTx(conn), seq, action.now_ms, actor, before_status, after_status)
     if outcome.work != current.work:
-        await save_work(conn, seq, outcome.work)
+        await save_work(PostgresTx(conn), seq, outcome.work)

@@ -18,8 +18,9 @@ from supportd.storage.contract_advisor import (
     result_row,
     summary_record,
 )
-from supportd.storage.sqlite_core import SQLiteCore
-from supportd.storage.sqlite_jobs import insert_job
+from supportd.storage.jobs import insert_job
+from supportd.storage.sql import drive
+from supportd.storage.sqlite_core import SQLiteCore, SQLiteTx
 
 UPSERT_RESULT_SQL = f"""
 INSERT INTO advisor_results ({SUMMARY_COLUMNS}, flagged_resources)
@@ -126,7 +127,15 @@ class SQLiteAdvisor(SQLiteCore):
                 ).fetchone()
                 return refresh_record(current), False
             record = refresh_record(row)
-            insert_job(conn, job_kind, refresh_job_payload(record), now_ms, refresh_job_key(record))
+            drive(
+                insert_job(
+                    SQLiteTx(conn),
+                    job_kind,
+                    refresh_job_payload(record),
+                    now_ms,
+                    refresh_job_key(record),
+                )
+            )
             return record, True
 
         return await self._writer.submit(job)

@@ -1,25 +1,35 @@
 """The embedded store's foundation: one SQLite file in WAL mode, its connections,
 migrations, and export/import of every table.
 
-Reads run on the event loop's thread against their own connection: they are short,
-indexed lookups, and a thread hop would cost more than the query. Writes go through
-the process's single writer thread (see sqlite_writer). Each area of the store (cases,
-accounts, ...) is a mixin over SQLiteCore in its own module; storage.sqlite composes them.
+Point reads (`_read`) run on the event loop's thread against their own connection:
+they are short, indexed lookups, and a thread hop would cost more than the query.
+Anything that can visit many rows (`_scan`: search, staff lists, exports) runs on reader
+threads, each with its own connection, so one heavy read never holds up other
+requests. Writes go through the process's single writer thread (see sqlite_writer).
+The areas of the store (cases, accounts, ...) are shared mixins over SqlStore;
+storage.sqlite composes them over SQLiteCore.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from supportd.storage import exchange, migrations
 from supportd.storage.base import ExportRow, SchemaError
+from supportd.storage.sql import SQLITE, Row, SqlStore, TxFn, UniqueViolation, drive, for_sqlite
 from supportd.storage.sqlite_writer import Writer
 
+T = TypeVar("T")
+
 BUSY_TIMEOUT_MS = 30_000
+READER_THREADS = 2
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -94,23 +104,142 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SQLiteCore:
-    def __init__(self, path: Path) -> None:
+def _bind(args: Sequence[Any]) -> Sequence[Any]:
+    # Lists are stored as JSON text (and `= ANY($n)` reads them with json_each).
+    if any(isinstance(a, list | tuple) for a in args):
+        return tuple(json.dumps(list(a)) if isinstance(a, list | tuple) else a for a in args)
+    return args
+
+
+class SQLiteTx:
+    """A sqlite3 connection behind the shared Tx interface. Nothing here suspends: see
+    sql.drive."""
+
+    __slots__ = ("conn",)
+    dialect = SQLITE
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def _run(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(for_sqlite(sql), _bind(args))
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc):
+                raise UniqueViolation(str(exc)) from exc
+            raise
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return self._run(sql, args).fetchall()
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        rows = self._run(sql, args).fetchall()
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        rows = self._run(sql, args).fetchall()
+        return rows[0][0] if rows else None
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return self._run(sql, args).rowcount
+
+    async def lock(self, scope: str, key: str) -> None:
+        # Writes already take turns: one writer thread, BEGIN IMMEDIATE across processes.
+        return None
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        try:
+            self.conn.executemany(for_sqlite(sql), [_bind(a) for a in args])
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc):
+                raise UniqueViolation(str(exc)) from exc
+            raise
+
+
+class _Readers:
+    """Reader threads for scans, each with its own connection (opened on first use)."""
+
+    def __init__(self, path: Path, threads: int) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="supportd-sqlite-reader")
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self._path)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _run(self, fn: TxFn[T]) -> T:
+        conn = self._connection()
+        # One read transaction: every statement of fn sees the same snapshot.
+        conn.execute("BEGIN")
+        try:
+            return drive(fn(SQLiteTx(conn)))
+        finally:
+            conn.execute("COMMIT")
+
+    async def run(self, fn: TxFn[T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._run, fn)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+
+class SQLiteCore(SqlStore):
+    def __init__(self, path: Path, *, reader_threads: int = READER_THREADS) -> None:
         self.path = path
         self._reader: sqlite3.Connection | None = None
+        self._reader_tx: SQLiteTx | None = None
+        self._readers: _Readers | None = None
+        self._reader_threads = reader_threads
         self._writer = Writer(lambda: connect(self.path))
 
     async def open(self) -> None:
         # The embedded store sets itself up: `make run` on a fresh machine just works.
         migrate(self.path)
         self._reader = connect(self.path)
+        self._reader_tx = SQLiteTx(self._reader)
+        self._readers = _Readers(self.path, self._reader_threads)
         self._writer.start()
 
     async def close(self) -> None:
         self._writer.stop()
+        if self._readers is not None:
+            self._readers.close()
+            self._readers = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+            self._reader_tx = None
+
+    # --- running transaction functions (see sql.SqlStore) ------------------------
+
+    async def _read(self, fn: TxFn[T]) -> T:
+        if self._reader_tx is None:
+            raise RuntimeError("store is not open")
+        return drive(fn(self._reader_tx))
+
+    async def _scan(self, fn: TxFn[T]) -> T:
+        if self._readers is None:
+            raise RuntimeError("store is not open")
+        return await self._readers.run(fn)
+
+    async def _write(
+        self, fn: TxFn[T], *, idempotent: bool = False, single_statement: bool = False
+    ) -> T:
+        # The writer commits every write of this process; retries are not needed (no
+        # connection to lose), so the flags only matter to PostgreSQL.
+        return await self._writer.submit(lambda conn: drive(fn(SQLiteTx(conn))))
 
     @property
     def _db(self) -> sqlite3.Connection:

@@ -30,13 +30,14 @@ from supportd.domain.staff import (
     StaffToken,
     ThreadEntry,
 )
+from supportd.storage.cases import case_from_row as _case
 from supportd.storage.contract_staff import StaffExists
+from supportd.storage.rows import CASE_COLUMNS
 from supportd.storage.sqlite_case_work import (
     WORK_COLUMNS,
     save_work,
     work_from_row,
 )
-from supportd.storage.sqlite_cases import CASE_COLUMNS, _case
 from supportd.storage.sqlite_core import SQLiteCore
 
 STAFF_COLUMNS = "name, email, role, created_ms, disabled_ms"
