@@ -177,7 +177,11 @@ def stop_all() -> None:
 atexit.register(stop_all)
 
 
-def supportd(name: str, data_dir: Path, workers: int, logs: Path, port: int = 0) -> Server:
+def supportd(
+    name: str, data_dir: Path, workers: int, logs: Path, port: int = 0, source: Path | None = None
+) -> Server:
+    """`supportd serve`; with `source`, the code under that src/ directory (an export of
+    another commit, to compare two versions side by side in one run)."""
     port = port or free_port()
     args = [
         str(VENV_BIN / "supportd"),
@@ -191,7 +195,10 @@ def supportd(name: str, data_dir: Path, workers: int, logs: Path, port: int = 0)
         "--workers",
         str(workers),
     ]
-    return Server(name, args, port, logs / f"{name}-{port}.log")
+    server = Server(name, args, port, logs / f"{name}-{port}.log")
+    if source is not None:
+        server.env = {**server.env, "PYTHONPATH": str(source)}
+    return server
 
 
 def moto(name: str, logs: Path) -> Server:

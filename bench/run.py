@@ -119,6 +119,15 @@ class Bench:
             "bare-w1": common.bare("bare-w1", 1, self.logs),
             "bare-w2": common.bare("bare-w2", 2, self.logs),
         }
+        if self.args.baseline_src is not None:
+            # Another commit's code (git archive REV src | tar -x -C DIR), side by side.
+            targets["baseline-w1"] = common.supportd(
+                "baseline-w1",
+                self.data_dir("cc-base"),
+                1,
+                self.logs,
+                source=self.args.baseline_src.resolve() / "src",
+            )
         if self.args.targets:
             wanted = {t.strip() for t in self.args.targets.split(",")}
             targets = {name: server for name, server in targets.items() if name in wanted}
@@ -163,6 +172,7 @@ class Bench:
                 server.stop()
         medians = {name: median(r["ok_per_s"] for r in rs) for name, rs in rounds.items()}
         pairs = [
+            ("supportd-w1", "baseline-w1"),
             ("supportd-w1", "moto"),
             ("supportd-w2", "moto"),
             ("supportd-w1", "bare-w1"),
@@ -648,10 +658,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--targets",
-        help="createcase: only these of supportd-w1, supportd-w2, moto, bare-w1, bare-w2",
+        help=(
+            "createcase: only these of supportd-w1, supportd-w2, moto, bare-w1, bare-w2,"
+            " baseline-w1"
+        ),
     )
     parser.add_argument(
         "--loadgen", choices=("auto", "wrk", "python"), default="auto", help="load generator"
+    )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="createcase: also run the code exported to this directory (git archive REV src"
+        " | tar -x -C DIR) as baseline-w1, interleaved with supportd-w1",
     )
     parser.add_argument("--work-dir", type=Path, help="where data dirs and logs go (kept)")
     parser.add_argument("--results-dir", type=Path, default=common.BENCH / "results")
