@@ -15,10 +15,13 @@ from supportd.auth import LookupCache
 from supportd.domain.accounts import (
     NO_LIMITS,
     UNLIMITED,
+    CaseQuotaExceeded,
     LimitOverrides,
     Limits,
     api_family,
+    check_case_quota,
     effective_limits,
+    quota_window_start,
 )
 from supportd.domain.ratelimit import RateLimiter
 from supportd.domain.records import Principal
@@ -124,6 +127,16 @@ def test_limits_resolution() -> None:
     )
     assert api_family("DescribeTrustedAdvisorChecks") == "trusted-advisor-api"
     assert api_family("CreateCase") == api_family("DescribeServices") == "case-api"
+
+
+def test_case_quota_counts_the_hour_before_the_new_case() -> None:
+    assert quota_window_start(10_000_000) == 10_000_000 - 3_600_000
+    check_case_quota(2, 3)  # room for one more
+    with pytest.raises(CaseQuotaExceeded) as exceeded:
+        check_case_quota(3, 3)
+    assert exceeded.value.limit == 3
+    with pytest.raises(CaseQuotaExceeded):
+        check_case_quota(0, 0)
 
 
 def test_secret_box(tmp_path: object) -> None:

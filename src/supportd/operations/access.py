@@ -7,13 +7,11 @@ import time
 
 from supportd import errors
 from supportd.config import Config
-from supportd.domain import plans
-from supportd.domain.accounts import NO_LIMITS, Limits, api_family, tps_limit
+from supportd.domain import accounts, plans
+from supportd.domain.accounts import NO_LIMITS, CaseQuotaExceeded, Limits, api_family, tps_limit
 from supportd.domain.ratelimit import RateLimiter
 from supportd.domain.records import Principal
 from supportd.storage.base import Store
-
-HOUR_MS = 3_600_000
 
 SUBSCRIPTION_REQUIRED = (
     "Amazon Web Services Premium Support Subscription is required to use this service."
@@ -60,9 +58,11 @@ async def check_case_quota(store: Store, principal: Principal, now_ms: int) -> N
     limit = principal.limits.cases_per_hour
     if limit is None:
         return
-    since = now_ms - HOUR_MS
-    if await store.recent_case_count(principal.account_id, since) >= limit:
-        raise case_limit_exceeded(limit)
+    since = accounts.quota_window_start(now_ms)
+    try:
+        accounts.check_case_quota(await store.recent_case_count(principal.account_id, since), limit)
+    except CaseQuotaExceeded:
+        raise case_limit_exceeded(limit) from None
 
 
 class Gate:

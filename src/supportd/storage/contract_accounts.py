@@ -61,8 +61,9 @@ class AccountStore(Protocol):
         creation; create_case's max_cases_per_hour is)."""
 
     def record_audit(self, entry: AuditEntry) -> None:
-        """Queue one audit row. Rows are written in batches shortly after, without the
-        caller waiting; close() (and flush_audit()) write every queued row first."""
+        """Queue one audit row; called on the store's event loop. Rows are written in
+        batches shortly after, without the caller waiting, each row once (request ids
+        are unique); close() (and flush_audit()) write every queued row first."""
 
     async def flush_audit(self) -> None:
         """Write every audit row queued so far."""

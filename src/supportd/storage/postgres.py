@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from supportd.storage.accounts import Accounts
 from supportd.storage.jobs import Jobs
-from supportd.storage.postgres_accounts import PostgresAccounts
 from supportd.storage.postgres_advisor import PostgresAdvisor
 from supportd.storage.postgres_attachments import PostgresAttachments
 from supportd.storage.postgres_cases import PostgresCases
@@ -16,7 +16,7 @@ __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 class PostgresStore(
     PostgresCases,
     Jobs,
-    PostgresAccounts,
+    Accounts,
     PostgresAdvisor,
     PostgresAttachments,
     PostgresStaff,

@@ -79,6 +79,11 @@ class SqlStore:
         then be its own transaction."""
         raise NotImplementedError
 
+    async def close(self) -> None:
+        """Release the store's connections. An area that keeps work in memory (the
+        audit queue) finishes it in its own close() first, then calls super().close()."""
+        raise NotImplementedError
+
 
 class Params:
     """The positional parameters of a statement built clause by clause. Calling it keeps

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from supportd.storage.accounts import Accounts
 from supportd.storage.cases import Cases
 from supportd.storage.jobs import Jobs
-from supportd.storage.sqlite_accounts import SQLiteAccounts
 from supportd.storage.sqlite_advisor import SQLiteAdvisor
 from supportd.storage.sqlite_attachments import SQLiteAttachments
 from supportd.storage.sqlite_core import SQLiteCore, connect, migrate
@@ -16,7 +16,7 @@ __all__ = ["SQLiteStore", "connect", "migrate"]
 class SQLiteStore(
     Cases,
     Jobs,
-    SQLiteAccounts,
+    Accounts,
     SQLiteAdvisor,
     SQLiteAttachments,
     SQLiteStaff,

@@ -1,0 +1,279 @@
+"""Accounts, access keys and the audit trail, on both stores.
+
+Audit rows are queued in memory: recording one is a list append on the request path.
+The first row queued schedules one flush (a task on the store's event loop), which
+takes everything queued and writes it with one executemany in one `_write`; rows queued
+meanwhile go to the next batch, written as soon as that one is done. On SQLite the batch
+joins the writer's next group commit; on PostgreSQL it is one atomic executemany (its
+own transaction). A batch retried after a connection lost during COMMIT, or written
+again after its flush was cancelled, does not write a row twice: request ids are unique
+and the insert skips those present. close() writes every queued row before the store
+closes, so no acknowledged request's row is lost on a graceful stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from supportd.domain.accounts import (
+    AccessKey,
+    Account,
+    AccountExists,
+    AccountNotFound,
+    AuditEntry,
+    AuditQuery,
+    Credential,
+    LimitOverrides,
+)
+from supportd.storage.rows import (
+    ACCOUNT_COLUMNS,
+    AUDIT_COLUMNS,
+    CREDENTIAL_SELECT,
+    KEY_COLUMNS,
+    account_record,
+    audit_record,
+    audit_values,
+    key_record,
+)
+from supportd.storage.sql import Params, SqlStore, Tx, TxFn, UniqueViolation
+
+log = logging.getLogger("supportd.storage")
+
+INSERT_ACCOUNT_SQL = f"INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+SELECT_ACCOUNT_SQL = f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = $1"
+LIST_ACCOUNTS_SQL = f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY seq"
+# The account row locked: creating a key and deleting its account take turns, so a key
+# is never added to an account being deleted.
+LOCK_ACCOUNT_SQL = "SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE"
+DELETE_KEYS_SQL = "DELETE FROM access_keys WHERE account_id = $1"
+DELETE_ACCOUNT_SQL = "DELETE FROM accounts WHERE account_id = $1"
+INSERT_KEY_SQL = f"INSERT INTO access_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+CREDENTIAL_SQL = f"{CREDENTIAL_SELECT} WHERE k.access_key_id = $1"
+LIST_KEYS_SQL = f"SELECT {KEY_COLUMNS} FROM access_keys ORDER BY seq"
+LIST_ACCOUNT_KEYS_SQL = f"SELECT {KEY_COLUMNS} FROM access_keys WHERE account_id = $1 ORDER BY seq"
+# A revoked key keeps its first revocation time.
+REVOKE_KEY_SQL = (
+    "UPDATE access_keys SET revoked_ms = COALESCE(revoked_ms, $2)"
+    f" WHERE access_key_id = $1 RETURNING {KEY_COLUMNS}"
+)
+RECENT_CASES_SQL = "SELECT COUNT(*) FROM cases WHERE account_id = $1 AND created_ms > $2"
+INSERT_AUDIT_SQL = (
+    f"INSERT INTO audit_events ({AUDIT_COLUMNS})"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (request_id) DO NOTHING"
+)
+
+
+def insert_audit(batch: list[AuditEntry]) -> TxFn[None]:
+    """The transaction function that writes one batch of audit rows."""
+
+    async def job(tx: Tx) -> None:
+        await tx.executemany(INSERT_AUDIT_SQL, [audit_values(entry) for entry in batch])
+
+    return job
+
+
+class Accounts(SqlStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._audit_queue: list[AuditEntry] = []
+        self._audit_flush: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        await self.flush_audit()
+        await super().close()
+
+    # --- accounts -----------------------------------------------------------------
+
+    async def create_account(self, account: Account) -> None:
+        limits = account.limits
+
+        async def job(tx: Tx) -> None:
+            try:
+                await tx.execute(
+                    INSERT_ACCOUNT_SQL,
+                    account.account_id,
+                    account.email,
+                    account.plan,
+                    limits.cases_per_hour,
+                    limits.case_api_tps,
+                    limits.advisor_tps,
+                    account.created_ms,
+                )
+            except UniqueViolation:
+                raise AccountExists(account.account_id) from None
+
+        # Not idempotent: a retry after a lost COMMIT would find its own account.
+        await self._write(job, single_statement=True)
+
+    async def get_account(self, account_id: str) -> Account | None:
+        async def job(tx: Tx) -> Account | None:
+            row = await tx.fetchrow(SELECT_ACCOUNT_SQL, account_id)
+            return account_record(row) if row else None
+
+        return await self._read(job)
+
+    async def list_accounts(self) -> list[Account]:
+        async def job(tx: Tx) -> list[Account]:
+            return [account_record(row) for row in await tx.fetch(LIST_ACCOUNTS_SQL)]
+
+        return await self._scan(job)
+
+    async def update_account(
+        self,
+        account_id: str,
+        *,
+        plan: str | None = None,
+        email: str | None = None,
+        limits: LimitOverrides | None = None,
+    ) -> Account | None:
+        arg = Params(account_id)
+        sets: list[str] = []
+        if plan is not None:
+            sets.append(f"plan = {arg(plan)}")
+        if email is not None:
+            sets.append(f"email = {arg(email)}")
+        if limits is not None:
+            sets.append(f"max_cases_per_hour = {arg(limits.cases_per_hour)}")
+            sets.append(f"case_api_tps = {arg(limits.case_api_tps)}")
+            sets.append(f"advisor_tps = {arg(limits.advisor_tps)}")
+        if not sets:
+            return await self.get_account(account_id)
+        sql = (
+            f"UPDATE accounts SET {', '.join(sets)} WHERE account_id = $1"
+            f" RETURNING {ACCOUNT_COLUMNS}"
+        )
+
+        async def job(tx: Tx) -> Account | None:
+            row = await tx.fetchrow(sql, *arg.values)
+            return account_record(row) if row else None
+
+        return await self._write(job, idempotent=True, single_statement=True)
+
+    async def delete_account(self, account_id: str) -> bool:
+        async def job(tx: Tx) -> bool:
+            if await tx.fetchrow(LOCK_ACCOUNT_SQL, account_id) is None:
+                return False
+            await tx.execute(DELETE_KEYS_SQL, account_id)
+            return await tx.execute(DELETE_ACCOUNT_SQL, account_id) > 0
+
+        return await self._write(job)
+
+    # --- access keys --------------------------------------------------------------
+
+    async def create_key(self, key: AccessKey) -> None:
+        async def job(tx: Tx) -> None:
+            if await tx.fetchrow(LOCK_ACCOUNT_SQL, key.account_id) is None:
+                raise AccountNotFound(key.account_id)
+            await tx.execute(
+                INSERT_KEY_SQL,
+                key.access_key_id,
+                key.account_id,
+                key.user_name,
+                key.secret_sealed,
+                key.session_token_hash,
+                key.expires_ms,
+                key.created_ms,
+                key.revoked_ms,
+            )
+
+        await self._write(job)
+
+    async def get_credential(self, access_key_id: str) -> Credential | None:
+        async def job(tx: Tx) -> Credential | None:
+            row = await tx.fetchrow(CREDENTIAL_SQL, access_key_id)
+            if row is None:
+                return None
+            values = tuple(row)
+            return Credential(key=key_record(values[:8]), account=account_record(values[8:]))
+
+        return await self._read(job)
+
+    async def list_keys(self, account_id: str | None = None) -> list[AccessKey]:
+        async def job(tx: Tx) -> list[AccessKey]:
+            if account_id is None:
+                rows = await tx.fetch(LIST_KEYS_SQL)
+            else:
+                rows = await tx.fetch(LIST_ACCOUNT_KEYS_SQL, account_id)
+            return [key_record(row) for row in rows]
+
+        # Every key of the deployment is a scan; one account's keys are an index range.
+        return await (self._scan(job) if account_id is None else self._read(job))
+
+    async def revoke_key(self, access_key_id: str, now_ms: int) -> AccessKey | None:
+        async def job(tx: Tx) -> AccessKey | None:
+            row = await tx.fetchrow(REVOKE_KEY_SQL, access_key_id, now_ms)
+            return key_record(row) if row else None
+
+        return await self._write(job, idempotent=True, single_statement=True)
+
+    async def recent_case_count(self, account_id: str, since_ms: int) -> int:
+        async def job(tx: Tx) -> int:
+            return int(await tx.fetchval(RECENT_CASES_SQL, account_id, since_ms))
+
+        return await self._read(job)
+
+    # --- the audit trail ----------------------------------------------------------
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        self._audit_queue.append(entry)
+        if self._audit_flush is None:
+            self._audit_flush = asyncio.get_running_loop().create_task(self._write_audit())
+
+    async def _write_audit(self) -> None:
+        """The flush: batch after batch until the queue is empty (runs on the event loop,
+        as record_audit does, so taking the queue needs no lock)."""
+        try:
+            while self._audit_queue:
+                batch, self._audit_queue = self._audit_queue, []
+                try:
+                    await self._write(insert_audit(batch), idempotent=True, single_statement=True)
+                except asyncio.CancelledError:
+                    # The loop is stopping this task: the batch goes back for close() to
+                    # write (a part that did commit is skipped then).
+                    self._audit_queue[:0] = batch
+                    raise
+                except Exception:
+                    log.exception("%d audit rows could not be written", len(batch))
+        finally:
+            self._audit_flush = None
+
+    async def flush_audit(self) -> None:
+        while self._audit_queue or self._audit_flush is not None:
+            flush = self._audit_flush
+            if flush is None or flush.done():
+                # Nothing scheduled, or a flush cancelled before it ever ran.
+                flush = self._audit_flush = asyncio.get_running_loop().create_task(
+                    self._write_audit()
+                )
+            # Waits without taking the flush's outcome (logged there) or cancelling it.
+            await asyncio.wait([flush])
+
+    async def list_audit(self, query: AuditQuery) -> list[AuditEntry]:
+        arg = Params(query.after_seq)
+        where = ["seq > $1"]
+        if query.account_id is not None:
+            where.append(f"account_id = {arg(query.account_id)}")
+        if query.operation is not None:
+            where.append(f"operation = {arg(query.operation)}")
+        if query.error_code is not None:
+            where.append(f"error_code = {arg(query.error_code)}")
+        if query.outcome == "ok":
+            where.append("error_code IS NULL")
+        elif query.outcome == "error":
+            where.append("error_code IS NOT NULL")
+        if query.since_ms is not None:
+            where.append(f"at_ms >= {arg(query.since_ms)}")
+        if query.until_ms is not None:
+            where.append(f"at_ms <= {arg(query.until_ms)}")
+        sql = (
+            f"SELECT seq, {AUDIT_COLUMNS} FROM audit_events WHERE {' AND '.join(where)}"
+            f" ORDER BY seq LIMIT {arg(query.limit)}"
+        )
+
+        async def job(tx: Tx) -> list[AuditEntry]:
+            return [audit_record(row) for row in await tx.fetch(sql, *arg.values)]
+
+        # Filters may pass over many rows before `limit` match.
+        return await self._scan(job)
