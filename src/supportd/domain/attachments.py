@@ -282,7 +282,22 @@ class CallWindow:
             self._calls.clear()
 
 
-# --- checks shared by both stores (inside their transactions) ----------------------
+# --- the rules both stores apply inside their transactions ------------------------
+# A store reads the rows, calls one of these, and writes what it answers (or lets the
+# rule's error roll its transaction back).
+
+
+def check_set_open(
+    found: AttachmentSetRecord | None, account_id: str, set_id: str, now_ms: int
+) -> None:
+    """The account's set exists, was not used by a communication and has not expired:
+    it may take files, or be claimed by a communication."""
+    if found is None or found.account_id != account_id:
+        raise AttachmentSetNotFound(set_id)
+    if found.consumed_ms is not None:
+        raise AttachmentSetNotFound(set_id, used=True)
+    if found.expires_ms <= now_ms:
+        raise AttachmentSetExpired(set_id)
 
 
 def check_set_for_adding(
@@ -293,14 +308,36 @@ def check_set_for_adding(
     rules: SetRules,
     now_ms: int,
 ) -> None:
-    if found is None or found.account_id != account_id:
-        raise AttachmentSetNotFound(set_id)
-    if found.consumed_ms is not None:
-        raise AttachmentSetNotFound(set_id, used=True)
-    if found.expires_ms <= now_ms:
-        raise AttachmentSetExpired(set_id)
+    check_set_open(found, account_id, set_id, now_ms)
+    assert found is not None
     if found.file_count + adding > rules.max_files:
         raise AttachmentSetFull(found.file_count + adding)
+
+
+def creation_window_start(rules: SetRules, now_ms: int) -> int | None:
+    """Sets an account created after this time count against its creation limit; None
+    when there is no limit (nothing to count)."""
+    return now_ms - rules.window_ms if rules.creation_limit > 0 else None
+
+
+def check_creation_limit(account_id: str, rules: SetRules, recent: int) -> None:
+    """AttachmentSetLimit if the account created `recent` sets in the window and may
+    create no more."""
+    if rules.creation_limit > 0 and recent >= rules.creation_limit:
+        raise AttachmentSetLimit(account_id)
+
+
+def check_new_set(account_id: str, rules: SetRules, recent: int, adding: int) -> None:
+    """A new set with `adding` files, for an account that created `recent` sets in the
+    window."""
+    check_creation_limit(account_id, rules, recent)
+    if adding > rules.max_files:
+        raise AttachmentSetFull(adding)
+
+
+def set_expiry(rules: SetRules, created_ms: int) -> int:
+    """When a set created now stops taking files and being usable."""
+    return created_ms + rules.expiry_ms
 
 
 def claim_problem(
@@ -318,6 +355,17 @@ def claim_problem(
     return None
 
 
+def check_part_put(
+    upload: UploadRecord | None, upload_seq: int, index: int, stored: PartRecord | None
+) -> None:
+    """A PUT may (re)place part `index` only while the upload takes parts (UploadClosed)
+    and that part has not been reported complete (PartFrozen)."""
+    if upload is None or upload.state != UPLOADING:
+        raise UploadClosed(upload_seq)
+    if stored is not None and stored.completed:
+        raise PartFrozen(index)
+
+
 def check_reported_parts(
     upload: UploadRecord, uploaded: dict[int, str], reported: Sequence[tuple[int, str]]
 ) -> None:
@@ -332,3 +380,55 @@ def check_reported_parts(
             raise PartProblem(f"Part {index} has not been uploaded")
         if normalise_etag(stored) != normalise_etag(etag):
             raise PartProblem(f"The eTag of part {index} does not match the uploaded part")
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What reporting parts (CompleteAttachmentUpload) does to an uploading upload."""
+
+    mark: tuple[int, ...]  # parts now reported complete that were not before, ascending
+    state: str  # UPLOADING while a part is missing; PROCESSING once all are in
+    attachment_id: str | None  # the attachment the upload becomes (from PROCESSING on)
+
+
+def complete_upload(
+    upload: UploadRecord,
+    parts: Sequence[PartRecord],
+    reported: Sequence[tuple[int, str]],
+    attachment_id: str,
+) -> Completion | None:
+    """Upload completion, decided once for both stores. `parts`: the upload's part rows;
+    `reported`: the (index, ETag) pairs of this call; `attachment_id`: the id to give
+    the file if this call completes it.
+
+    None if the upload no longer takes reports (processing, ready or failed): a repeated
+    call changes nothing. Otherwise PartProblem (nothing changes) unless every reported
+    part is in range, uploaded and carries its ETag; then the reported parts are
+    complete, and once parts 1..total_parts all are, the upload moves to processing
+    with the attachment id."""
+    if upload.state != UPLOADING:
+        return None
+    check_reported_parts(upload, {part.index: part.etag for part in parts}, reported)
+    done = {part.index for part in parts if part.completed}
+    mark = tuple(sorted({index for index, _ in reported} - done))
+    if done.union(mark).issuperset(range(1, upload.total_parts + 1)):
+        return Completion(mark, PROCESSING, attachment_id)
+    return Completion(mark, UPLOADING, upload.attachment_id)
+
+
+def may_finish(upload: UploadRecord | None) -> bool:
+    """Whether an assembled upload may become ready (it is processing: not finished,
+    failed, or gone)."""
+    return upload is not None and upload.state == PROCESSING
+
+
+def abandoned_upload_blobs(
+    upload_id: str, attachment_id: str | None, attachment_keys: Sequence[str]
+) -> list[str]:
+    """What a sweep deletes with an upload never attached in time: its parts (a prefix,
+    ending in "/"), the files of its attachment rows (unattached ones, deleted with the
+    upload), and the file an assembly that ran (or runs) without a row left behind."""
+    doomed = [upload_prefix(upload_id), *attachment_keys]
+    if attachment_id is not None:
+        doomed.append(attachment_blob_key(attachment_id))
+    return list(dict.fromkeys(doomed))

@@ -209,10 +209,9 @@ async def add_attachments_to_set(
         if set_id is not None:
             found = await _attachment_set(ctx, account, set_id)
             dom.check_set_for_adding(found, account, set_id, len(checked), rules, now)
-        elif rules.creation_limit > 0:
-            recent = await store.count_recent_sets(account, now - rules.window_ms)
-            if recent >= rules.creation_limit:
-                raise dom.AttachmentSetLimit(account)
+        elif (since := dom.creation_window_start(rules, now)) is not None:
+            recent = await store.count_recent_sets(account, since)
+            dom.check_creation_limit(account, rules, recent)
     except ATTACHMENT_ERRORS as exc:
         raise api_error(config, exc) from None
     dry_run_check(params)

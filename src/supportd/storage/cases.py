@@ -21,7 +21,7 @@ from supportd.domain.records import (
     NewCommunication,
     ResolveOutcome,
 )
-from supportd.storage import attachments_claim
+from supportd.storage.attachments import claim_attachments
 from supportd.storage.case_work import after_customer_reply, after_resolution, insert_new_case_work
 from supportd.storage.rows import (
     CASE_COLUMNS,
@@ -101,7 +101,7 @@ async def insert_communication(tx: Tx, case_seq: int, comm: NewCommunication) ->
         comm.created_ms,
     )
     if comm.attachments is not None:
-        await attachments_claim.claim_attachments(tx, comm_seq, comm.attachments)
+        await claim_attachments(tx, comm_seq, comm.attachments)
     return comm_seq
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from supportd.storage.accounts import Accounts
+from supportd.storage.attachments import Attachments
 from supportd.storage.jobs import Jobs
 from supportd.storage.postgres_advisor import PostgresAdvisor
-from supportd.storage.postgres_attachments import PostgresAttachments
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import PostgresCore, check_schema, display_url, migrate
 from supportd.storage.postgres_staff import PostgresStaff
@@ -15,10 +15,10 @@ __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 
 class PostgresStore(
     PostgresCases,
+    Attachments,
     Jobs,
     Accounts,
     PostgresAdvisor,
-    PostgresAttachments,
     PostgresStaff,
     PostgresCore,
 ):

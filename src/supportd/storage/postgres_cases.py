@@ -9,7 +9,7 @@ from typing import Any
 
 from supportd.domain import lifecycle, sla
 from supportd.domain.records import CaseRecord, CommunicationRecord, NewCase, NewCommunication
-from supportd.storage import attachments_claim
+from supportd.storage.attachments import claim_attachments
 from supportd.storage.cases import Cases, check_case_quota, select_case
 from supportd.storage.rows import COMMUNICATION_COLUMNS, communication_record, created_case
 from supportd.storage.sql import Tx
@@ -81,7 +81,7 @@ class PostgresCases(Cases):
                 comm_seq = await tx.fetchval(
                     "SELECT seq FROM communications WHERE case_seq = $1", seq
                 )
-                await attachments_claim.claim_attachments(tx, comm_seq, first.attachments)
+                await claim_attachments(tx, comm_seq, first.attachments)
             return created_case(seq, case, lifecycle.UNASSIGNED)
 
         # Without a quota or attachments it is one statement: its own transaction.

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,6 +29,8 @@ import asyncpg
 
 from supportd.storage import exchange, migrations
 from supportd.storage.base import ExportRow, SchemaError, StoreUnavailable
+from supportd.storage.blobs import BlobStore
+from supportd.storage.postgres_blobs import PostgresBlobs
 from supportd.storage.sql import POSTGRESQL, Row, SqlStore, TxFn, UniqueViolation
 
 log = logging.getLogger("supportd.storage.postgres")
@@ -266,6 +269,11 @@ class PostgresCore(SqlStore):
         if self._pool is None:
             raise RuntimeError("store is not open")
         return self._pool
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        """The file bytes: `blob_chunks` rows in this database, which every node reaches."""
+        return PostgresBlobs(self)
 
     # --- running statements, with retries ----------------------------------------
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from supportd.storage.accounts import Accounts
+from supportd.storage.attachments import Attachments
 from supportd.storage.cases import Cases
 from supportd.storage.jobs import Jobs
 from supportd.storage.sqlite_advisor import SQLiteAdvisor
-from supportd.storage.sqlite_attachments import SQLiteAttachments
 from supportd.storage.sqlite_core import SQLiteCore, connect, migrate
 from supportd.storage.sqlite_staff import SQLiteStaff
 
@@ -15,10 +15,10 @@ __all__ = ["SQLiteStore", "connect", "migrate"]
 
 class SQLiteStore(
     Cases,
+    Attachments,
     Jobs,
     Accounts,
     SQLiteAdvisor,
-    SQLiteAttachments,
     SQLiteStaff,
     SQLiteCore,
 ):

@@ -18,11 +18,13 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
 from supportd.storage import exchange, migrations
 from supportd.storage.base import ExportRow, SchemaError
+from supportd.storage.blobs import BlobStore, DirectoryBlobs
 from supportd.storage.sql import SQLITE, Row, SqlStore, TxFn, UniqueViolation, drive, for_sqlite
 from supportd.storage.sqlite_writer import Writer
 
@@ -246,6 +248,11 @@ class SQLiteCore(SqlStore):
         if self._reader is None:
             raise RuntimeError("store is not open")
         return self._reader
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        """The file bytes: files under `<data-dir>/blobs`, next to the database."""
+        return DirectoryBlobs(self.path.parent / "blobs")
 
     # --- export / import ----------------------------------------------------------
 
