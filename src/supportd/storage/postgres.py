@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from supportd.storage.advisor import Advisor
 from supportd.storage.jobs import Jobs
 from supportd.storage.postgres_accounts import PostgresAccounts
-from supportd.storage.postgres_advisor import PostgresAdvisor
 from supportd.storage.postgres_attachments import PostgresAttachments
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import PostgresCore, check_schema, display_url, migrate
@@ -16,8 +16,8 @@ __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 class PostgresStore(
     PostgresCases,
     Jobs,
+    Advisor,
     PostgresAccounts,
-    PostgresAdvisor,
     PostgresAttachments,
     PostgresStaff,
     PostgresCore,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from supportd.storage.advisor import Advisor
 from supportd.storage.cases import Cases
 from supportd.storage.jobs import Jobs
 from supportd.storage.sqlite_accounts import SQLiteAccounts
-from supportd.storage.sqlite_advisor import SQLiteAdvisor
 from supportd.storage.sqlite_attachments import SQLiteAttachments
 from supportd.storage.sqlite_core import SQLiteCore, connect, migrate
 from supportd.storage.sqlite_staff import SQLiteStaff
@@ -16,8 +16,8 @@ __all__ = ["SQLiteStore", "connect", "migrate"]
 class SQLiteStore(
     Cases,
     Jobs,
+    Advisor,
     SQLiteAccounts,
-    SQLiteAdvisor,
     SQLiteAttachments,
     SQLiteStaff,
     SQLiteCore,
