@@ -218,5 +218,61 @@ def test_may_refresh() -> None:
     assert advisor.may_refresh(None, T0, minute, 10 * minute)
     assert not advisor.may_refresh(record("success"), T0 + minute - 1, minute, 10 * minute)
     assert advisor.may_refresh(record("success"), T0 + minute, minute, 10 * minute)
+    assert advisor.may_refresh(record("abandoned"), T0 + minute, minute, 10 * minute)
+    assert not advisor.may_refresh(record("abandoned"), T0 + minute - 1, minute, 10 * minute)
     assert not advisor.may_refresh(record("processing"), T0 + 5 * minute, minute, 10 * minute)
+    assert not advisor.may_refresh(record("enqueued"), T0 + 10 * minute, minute, 10 * minute)
     assert advisor.may_refresh(record("processing"), T0 + 11 * minute, minute, 10 * minute)
+    # Staleness counts from the last change, the interval from the request.
+    moving = record("processing", requested=T0, updated=T0 + 9 * minute)
+    assert not advisor.may_refresh(moving, T0 + 11 * minute, minute, 10 * minute)
+    assert advisor.may_refresh(moving, T0 + 19 * minute + 1, minute, 10 * minute)
+    # With no minimum interval, only an unfinished refresh holds a new one back.
+    assert advisor.may_refresh(record("success"), T0, 0, 10 * minute)
+    assert not advisor.may_refresh(record("enqueued"), T0, 0, 10 * minute)
+
+
+def test_requested_refresh() -> None:
+    minute = 60_000
+    account, check = "111122223333", "Z4AUBRNSmz"
+
+    def request(latest: RefreshRecord | None, now: int) -> tuple[RefreshRecord, bool]:
+        return advisor.requested_refresh(latest, account, check, now, minute, 10 * minute)
+
+    # The first request starts one: enqueued, requested and changed now.
+    assert request(None, T0) == (RefreshRecord(account, check, "enqueued", T0, T0), True)
+    # A refused request answers the latest refresh unchanged.
+    for latest, now in (
+        (record("success"), T0 + minute - 1),
+        (record("enqueued"), T0 + 2 * minute),
+        (record("processing"), T0 + 10 * minute),
+    ):
+        assert request(latest, now) == (latest, False)
+    # Past the interval after a finished one, or past staleness of an unfinished one, a
+    # new refresh replaces it.
+    after = T0 + minute
+    assert request(record("abandoned"), after) == (
+        RefreshRecord(account, check, "enqueued", after, after),
+        True,
+    )
+    stale = T0 + 10 * minute + 1
+    assert request(record("processing"), stale) == (
+        RefreshRecord(account, check, "enqueued", stale, stale),
+        True,
+    )
+
+
+def test_auto_refreshed_checks_are_not_refreshable() -> None:
+    advisor.check_refreshable("Z4AUBRNSmz", False)
+    with pytest.raises(advisor.NotRefreshable, match="Pfx0RwqBli is refreshed automatically"):
+        advisor.check_refreshable("Pfx0RwqBli", True)
+
+
+def test_a_refresh_reads_as_abandoned_after_every_claim_could_have_run() -> None:
+    # Base, plus three claims each running the provider to its timeout plus the margin.
+    assert advisor.stale_ms(30_000) == 600_000 + 3 * (30_000 + 15_000)
+    assert advisor.stale_ms(0) == 600_000 + 3 * 15_000
+    assert not advisor.claims_exhausted(1)
+    assert not advisor.claims_exhausted(advisor.REFRESH_CLAIMS - 1)
+    assert advisor.claims_exhausted(advisor.REFRESH_CLAIMS)
+    assert advisor.claims_exhausted(advisor.REFRESH_CLAIMS + 1)

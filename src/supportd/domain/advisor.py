@@ -85,6 +85,41 @@ class RefreshRecord:
 
 # --- refreshes ----------------------------------------------------------------------
 
+# Claims of one refresh's job: the first, one more after its node died; the third
+# abandons the refresh instead of running the provider again.
+REFRESH_CLAIMS = 3
+# What a refresh job may take beyond its provider: reading and writing the store.
+JOB_MARGIN_MS = 15_000
+# Time an unfinished refresh may take before it reads as abandoned (its job lost beyond
+# every retry): generous, since it includes waiting in the queue behind other work.
+STALE_BASE_MS = 600_000
+
+
+class NotRefreshable(DomainError):
+    """A check refreshed automatically: it cannot be refreshed on request and has no
+    refresh status."""
+
+
+def check_refreshable(check_id: str, auto_refresh: bool) -> None:
+    """NotRefreshable for a check that Trusted Advisor refreshes automatically."""
+    if auto_refresh:
+        raise NotRefreshable(
+            f"The check {check_id} is refreshed automatically; it cannot be refreshed "
+            "on request and has no refresh status."
+        )
+
+
+def stale_ms(provider_timeout_ms: int) -> int:
+    """How long a refresh may stay unfinished before it reads as abandoned: longer than
+    every claim of its job could take, each running the provider to its timeout."""
+    return STALE_BASE_MS + REFRESH_CLAIMS * (provider_timeout_ms + JOB_MARGIN_MS)
+
+
+def claims_exhausted(attempts: int) -> bool:
+    """Whether the refresh job's claim number `attempts` abandons the refresh instead of
+    running the provider again (its node died on every earlier claim)."""
+    return attempts >= REFRESH_CLAIMS
+
 
 def refresh_view(
     record: RefreshRecord | None, now_ms: int, interval_ms: int, stale_ms: int
@@ -101,10 +136,27 @@ def refresh_view(
 
 
 def may_refresh(record: RefreshRecord | None, now_ms: int, interval_ms: int, stale_ms: int) -> bool:
-    """Whether a refresh request now starts a new refresh (the store applies the same
-    rule atomically; see AdvisorStore.request_advisor_refresh)."""
+    """Whether a refresh request now starts a new refresh: not while the latest one is
+    unfinished (unless it reads as abandoned), nor within interval_ms of its request."""
     status, wait_ms = refresh_view(record, now_ms, interval_ms, stale_ms)
     return status not in UNFINISHED and wait_ms == 0
+
+
+def requested_refresh(
+    latest: RefreshRecord | None,
+    account_id: str,
+    check_id: str,
+    now_ms: int,
+    interval_ms: int,
+    stale_ms: int,
+) -> tuple[RefreshRecord, bool]:
+    """What a refresh request made now leads to, given the latest refresh: a new one
+    (enqueued, requested now) and True if may_refresh allows it, else the latest as it
+    is and False. The store asks this with the latest refresh locked and writes a new
+    one."""
+    if latest is not None and not may_refresh(latest, now_ms, interval_ms, stale_ms):
+        return latest, False
+    return RefreshRecord(account_id, check_id, ENQUEUED, now_ms, now_ms), True
 
 
 # --- the result format --------------------------------------------------------------

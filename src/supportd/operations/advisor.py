@@ -32,14 +32,8 @@ from supportd.reference.advisor import Check, CheckCatalogue
 log = logging.getLogger("supportd.advisor")
 
 REFRESH_JOB = "advisor-refresh"
-# Claims of one refresh's job: the first, one more after its node died; the third
-# abandons the refresh instead of running the provider again.
-REFRESH_CLAIMS = 3
-# What a refresh job may take beyond its provider: reading and writing the store.
-JOB_MARGIN_S = 15.0
-# Time an unfinished refresh may take before it reads as abandoned (its job lost beyond
-# every retry): generous, since it includes waiting in the queue behind other work.
-STALE_BASE_MS = 600_000
+# What a refresh job may take beyond its provider (domain.advisor.JOB_MARGIN_MS).
+JOB_MARGIN_S = advisor.JOB_MARGIN_MS / 1000
 # checkIds of one request: more than every check of the catalogue, less than a body
 # that takes noticeable time to answer.
 MAX_CHECK_IDS = 500
@@ -47,8 +41,7 @@ NEVER = clock.format_advisor_time(0)
 
 
 def stale_ms(config: Config) -> int:
-    per_claim = config.advisor_refresh_timeout_ms + int(JOB_MARGIN_S * 1000)
-    return STALE_BASE_MS + REFRESH_CLAIMS * per_claim
+    return advisor.stale_ms(config.advisor_refresh_timeout_ms)
 
 
 # --- input checks -----------------------------------------------------------------
@@ -89,11 +82,10 @@ def _language(ctx: Context, language: str | None) -> str:
 
 
 def _refreshable(check: Check) -> None:
-    if check.auto_refresh:
-        raise errors.InvalidParameterValueException(
-            f"The check {check.id} is refreshed automatically; it cannot be refreshed "
-            "on request and has no refresh status."
-        )
+    try:
+        advisor.check_refreshable(check.id, check.auto_refresh)
+    except advisor.NotRefreshable as exc:
+        raise errors.InvalidParameterValueException(str(exc)) from None
 
 
 # --- wire shapes --------------------------------------------------------------------
@@ -381,7 +373,7 @@ async def run_refresh(ctx: Context, job: Job) -> None:
     if check is None:
         await finish(advisor.ABANDONED, error=f"the check {check_id} is no longer in the catalogue")
         return
-    if job.attempts >= REFRESH_CLAIMS:
+    if advisor.claims_exhausted(job.attempts):
         await finish(advisor.ABANDONED, error=f"interrupted {job.attempts - 1} times")
         return
     if not await store.start_advisor_refresh(
@@ -401,4 +393,4 @@ def _job_timeout_s(config: Config) -> float:
     return config.advisor_refresh_timeout_ms / 1000 + JOB_MARGIN_S
 
 
-register_job(REFRESH_JOB, run_refresh, attempts=REFRESH_CLAIMS, timeout_from=_job_timeout_s)
+register_job(REFRESH_JOB, run_refresh, attempts=advisor.REFRESH_CLAIMS, timeout_from=_job_timeout_s)

@@ -1,11 +1,12 @@
-"""The scale-out store: PostgresCore plus one mixin per area of the data."""
+"""The scale-out store: the shared areas over PostgresCore, plus what PostgreSQL does
+differently for cases (postgres_cases)."""
 
 from __future__ import annotations
 
 from supportd.storage.accounts import Accounts
+from supportd.storage.advisor import Advisor
 from supportd.storage.attachments import Attachments
 from supportd.storage.jobs import Jobs
-from supportd.storage.postgres_advisor import PostgresAdvisor
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import PostgresCore, check_schema, display_url, migrate
 from supportd.storage.postgres_staff import PostgresStaff
@@ -18,7 +19,7 @@ class PostgresStore(
     Attachments,
     Jobs,
     Accounts,
-    PostgresAdvisor,
+    Advisor,
     PostgresStaff,
     PostgresCore,
 ):

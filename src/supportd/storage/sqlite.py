@@ -1,12 +1,13 @@
-"""The embedded store: SQLiteCore plus one mixin per area of the data."""
+"""The embedded store: the shared areas over SQLiteCore (one file, one writer thread,
+reader threads for scans)."""
 
 from __future__ import annotations
 
 from supportd.storage.accounts import Accounts
+from supportd.storage.advisor import Advisor
 from supportd.storage.attachments import Attachments
 from supportd.storage.cases import Cases
 from supportd.storage.jobs import Jobs
-from supportd.storage.sqlite_advisor import SQLiteAdvisor
 from supportd.storage.sqlite_core import SQLiteCore, connect, migrate
 from supportd.storage.sqlite_staff import SQLiteStaff
 
@@ -18,7 +19,7 @@ class SQLiteStore(
     Attachments,
     Jobs,
     Accounts,
-    SQLiteAdvisor,
+    Advisor,
     SQLiteStaff,
     SQLiteCore,
 ):
