@@ -3,13 +3,17 @@ SQLite -> PostgreSQL -> SQLite gives identical API answers and identical exports
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from supportd.storage import exchange, schema, sqlite_core
+from supportd.storage.sqlite import SQLiteStore
 from tests.support.clients import boto3_client
 from tests.support.postgres import ThrowawayDatabases
 from tests.support.server import ServerProcess, supportd_executable
@@ -182,3 +186,40 @@ def test_export_of_a_missing_sqlite_database_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == f"Error: no supportd database at {tmp_path}/typo/supportd.db"
     assert not (tmp_path / "typo").exists()
+
+
+def test_sqlite_export_reads_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every batch of the SQLite export is read and decoded on the export's own thread,
+    in seq order."""
+    threads: list[str] = []
+    read_batch = sqlite_core._export_batch
+
+    def recording(*args: Any) -> list[dict[str, Any]]:
+        threads.append(threading.current_thread().name)
+        return read_batch(*args)
+
+    monkeypatch.setattr(sqlite_core, "_export_batch", recording)
+    store = SQLiteStore(tmp_path / "supportd.db")
+    text = {"account_id", "subject", "severity_code", "status", "language", "submitted_by"}
+    case = {c: "x" if c in text else None for c in schema.CASES.names}
+    case |= {"is_open": True, "issue_type": "technical", "cc_emails": [], "created_ms": 1}
+
+    async def scenario() -> list[tuple[str, list[int]]]:
+        await store.open()
+        try:
+            seqs = (1, 2, 3, 7, 9)
+            await store.import_rows(
+                "cases", [case | {"seq": seq, "case_id": f"case-{seq}"} for seq in seqs]
+            )
+            return [
+                (name, [row["seq"] for row in batch]) async for name, batch in store.export_all(2)
+            ]
+        finally:
+            await store.close()
+
+    assert asyncio.run(scenario()) == [("cases", [1, 2]), ("cases", [3, 7]), ("cases", [9])]
+    # Three batches of cases, then one (empty) read of every other table.
+    assert len(threads) == 3 + len(exchange.TABLES) - 1
+    assert all(name.startswith("supportd-sqlite-export") for name in threads)

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from supportd.storage import schema
 from supportd.storage.base import Store
 from supportd.storage.blobs import BlobNotFound, check_key
 
@@ -36,184 +37,16 @@ class Table:
     bool_columns: frozenset[str] = frozenset()
     list_columns: frozenset[str] = frozenset()
 
+    @classmethod
+    def of(cls, declared: schema.Table) -> Table:
+        def typed(type_: schema.Type) -> frozenset[str]:
+            return frozenset(c.name for c in declared.columns if c.type is type_)
 
-# In foreign-key order. A migration that adds a table or column adds it here too.
-TABLES: tuple[Table, ...] = (
-    Table(
-        "cases",
-        (
-            "seq",
-            "case_id",
-            "account_id",
-            "subject",
-            "service_code",
-            "category_code",
-            "severity_code",
-            "status",
-            "is_open",
-            "language",
-            "issue_type",
-            "submitted_by",
-            "cc_emails",
-            "created_ms",
-            "resolved_ms",
-        ),
-        bool_columns=frozenset({"is_open"}),
-        list_columns=frozenset({"cc_emails"}),
-    ),
-    Table(
-        "communications",
-        ("seq", "case_seq", "body", "submitted_by", "author_kind", "cc_emails", "created_ms"),
-        list_columns=frozenset({"cc_emails"}),
-    ),
-    Table(
-        "case_events",
-        ("seq", "case_seq", "at_ms", "actor", "from_status", "to_status"),
-    ),
-    # The support side: staff, their tokens (hashes only), and what support keeps about
-    # each case. case_work and support_replies are keyed by the case's and the
-    # communication's own seq.
-    Table("staff", ("seq", "name", "email", "role", "created_ms", "disabled_ms")),
-    Table(
-        "staff_tokens",
-        ("seq", "token_id", "staff_name", "secret_hash", "created_ms", "revoked_ms"),
-    ),
-    Table(
-        "case_work",
-        (
-            "seq",
-            "assignee",
-            "sla_target",
-            "sla_due_ms",
-            "sla_remaining_ms",
-            "pending_since_ms",
-        ),
-    ),
-    Table("case_notes", ("seq", "case_seq", "staff_name", "body", "created_ms")),
-    Table(
-        "case_assignments",
-        ("seq", "case_seq", "at_ms", "actor", "from_staff", "to_staff"),
-    ),
-    Table("support_replies", ("seq", "staff_name")),
-    # Accounts, access keys (secrets as sealed under the server key: an import works
-    # with the same --server-key only) and the audit trail.
-    Table(
-        "accounts",
-        (
-            "seq",
-            "account_id",
-            "email",
-            "plan",
-            "max_cases_per_hour",
-            "case_api_tps",
-            "advisor_tps",
-            "created_ms",
-        ),
-    ),
-    Table(
-        "access_keys",
-        (
-            "seq",
-            "access_key_id",
-            "account_id",
-            "user_name",
-            "secret_sealed",
-            "session_token_hash",
-            "expires_ms",
-            "created_ms",
-            "revoked_ms",
-        ),
-    ),
-    Table(
-        "audit_events",
-        (
-            "seq",
-            "at_ms",
-            "request_id",
-            "account_id",
-            "access_key_id",
-            "caller",
-            "operation",
-            "source_ip",
-            "user_agent",
-            "http_status",
-            "error_code",
-        ),
-    ),
-    # Trusted Advisor results (their refreshes are transient, like jobs: not exported).
-    Table(
-        "advisor_results",
-        (
-            "seq",
-            "account_id",
-            "check_id",
-            "status",
-            "timestamp_ms",
-            "resources_processed",
-            "resources_flagged",
-            "resources_ignored",
-            "resources_suppressed",
-            "monthly_savings",
-            "percent_savings",
-            "flagged_count",
-            "flagged_resources",
-            "source",
-        ),
-    ),
-    # Attachments: sets, files, large-file uploads and their parts. The files' bytes
-    # follow all tables as blob lines (see export_lines).
-    Table(
-        "attachment_sets",
-        ("seq", "set_id", "account_id", "created_ms", "expires_ms", "consumed_ms", "purged_ms"),
-    ),
-    Table(
-        "attachments",
-        (
-            "seq",
-            "attachment_id",
-            "account_id",
-            "file_name",
-            "size_bytes",
-            "blob_key",
-            "set_seq",
-            "communication_seq",
-            "position",
-            "created_ms",
-        ),
-    ),
-    Table(
-        "uploads",
-        (
-            "seq",
-            "upload_id",
-            "account_id",
-            "file_name",
-            "size_bytes",
-            "part_bytes",
-            "total_parts",
-            "state",
-            "failure",
-            "attachment_id",
-            "consumed_ms",
-            "created_ms",
-            "updated_ms",
-        ),
-    ),
-    Table(
-        "upload_parts",
-        (
-            "seq",
-            "upload_seq",
-            "part_index",
-            "size_bytes",
-            "etag",
-            "blob_key",
-            "uploaded_ms",
-            "completed",
-        ),
-        bool_columns=frozenset({"completed"}),
-    ),
-)
+        return cls(declared.name, declared.names, typed(schema.BOOL), typed(schema.TEXT_LIST))
+
+
+# The exported tables of storage.schema, in its (foreign-key) order.
+TABLES: tuple[Table, ...] = tuple(Table.of(t) for t in schema.TABLES if t.exported)
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 
 

@@ -3,7 +3,8 @@
 The two schemas select the same columns in the same order; they differ only in how a few
 are stored (SQLite keeps lists as JSON text and booleans as 0/1, PostgreSQL has arrays
 and booleans). So each dialect decodes those few and passes them in; everything else is
-taken from the row as selected, by position, here once.
+taken from the row as selected, by position, here once. The column lists derive from
+storage.schema (a name it does not declare fails at import).
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ from typing import Any
 from supportd.domain.accounts import AccessKey, Account, AuditEntry, LimitOverrides
 from supportd.domain.attachments import AttachmentRecord, AttachmentSetRecord, UploadRecord
 from supportd.domain.records import CaseRecord, CommunicationRecord, NewCase
+from supportd.storage import schema
 
 # --- cases --------------------------------------------------------------------------
 
-CASE_COLUMNS = (
-    "seq, case_id, account_id, subject, service_code, category_code, severity_code, status,"
-    " language, issue_type, submitted_by, cc_emails, created_ms, resolved_ms"
-)
-COMMUNICATION_COLUMNS = (
-    "m.seq, m.case_seq, c.case_id, m.body, m.submitted_by, m.author_kind, m.created_ms"
+CASE_COLUMNS = schema.CASES.select(omit=("is_open",))
+COMMUNICATION_COLUMNS = ", ".join(
+    (
+        schema.COMMUNICATIONS.select("seq", "case_seq", alias="m"),
+        schema.CASES.select("case_id", alias="c"),
+        schema.COMMUNICATIONS.select(
+            "body", "submitted_by", "author_kind", "created_ms", alias="m"
+        ),
+    )
 )
 
 
@@ -80,24 +85,15 @@ def communication_record(row: Sequence[Any]) -> CommunicationRecord:
 
 # --- accounts, access keys, the audit trail -----------------------------------------
 
-ACCOUNT_COLUMNS = (
-    "account_id, email, plan, max_cases_per_hour, case_api_tps, advisor_tps, created_ms"
-)
-KEY_COLUMNS = (
-    "access_key_id, account_id, user_name, secret_sealed, session_token_hash, expires_ms,"
-    " created_ms, revoked_ms"
-)
-AUDIT_COLUMNS = (
-    "at_ms, request_id, account_id, access_key_id, caller, operation, source_ip,"
-    " user_agent, http_status, error_code"
-)
+ACCOUNT_COLUMNS = schema.ACCOUNTS.select(omit=("seq",))
+KEY_COLUMNS = schema.ACCESS_KEYS.select(omit=("seq",))
+AUDIT_COLUMNS = schema.AUDIT_EVENTS.select(omit=("seq",))
 
 # An access key and its account in one row: key_record(row[:8]), account_record(row[8:]).
 CREDENTIAL_SELECT = (
-    "SELECT k.access_key_id, k.account_id, k.user_name, k.secret_sealed,"
-    " k.session_token_hash, k.expires_ms, k.created_ms, k.revoked_ms,"
-    " a.account_id, a.email, a.plan, a.max_cases_per_hour, a.case_api_tps, a.advisor_tps,"
-    " a.created_ms FROM access_keys k JOIN accounts a ON a.account_id = k.account_id"
+    f"SELECT {schema.ACCESS_KEYS.select(omit=('seq',), alias='k')},"
+    f" {schema.ACCOUNTS.select(omit=('seq',), alias='a')}"
+    " FROM access_keys k JOIN accounts a ON a.account_id = k.account_id"
 )
 
 
@@ -161,9 +157,7 @@ def audit_record(row: Sequence[Any]) -> AuditEntry:
 # The set and upload column lists stay per dialect: their counts are cast, and "completed"
 # is a boolean in one and 0/1 in the other. What they select lines up with the records.
 
-ATTACHMENT_COLUMNS = (
-    "seq, attachment_id, account_id, file_name, size_bytes, blob_key, communication_seq, created_ms"
-)
+ATTACHMENT_COLUMNS = schema.ATTACHMENTS.select(omit=("set_seq", "position"))
 
 
 def set_record(row: Sequence[Any]) -> AttachmentSetRecord:

@@ -3,11 +3,11 @@ migrations, and export/import of every table.
 
 Point reads (`_read`) run on the event loop's thread against their own connection:
 they are short, indexed lookups, and a thread hop would cost more than the query.
-Anything that can visit many rows (`_scan`: search, staff lists, exports) runs on reader
-threads, each with its own connection, so one heavy read never holds up other
-requests. Writes go through the process's single writer thread (see sqlite_writer).
-The areas of the store (cases, accounts, ...) are shared mixins over SqlStore;
-storage.sqlite composes them over SQLiteCore.
+Anything that can visit many rows (`_scan`: search, staff lists) runs on reader threads,
+each with its own connection, so one heavy read never holds up other requests; an
+export reads on a thread and connection of its own. Writes go through the process's
+single writer thread (see sqlite_writer). The areas of the store (cases, accounts, ...)
+are shared mixins over SqlStore; storage.sqlite composes them over SQLiteCore.
 """
 
 from __future__ import annotations
@@ -264,26 +264,30 @@ class SQLiteCore(SqlStore):
 
     async def export_all(self, batch_size: int) -> AsyncIterator[tuple[str, list[ExportRow]]]:
         # A connection of its own, in one read transaction: in WAL mode it reads one
-        # snapshot throughout while the writer goes on committing.
-        conn = connect(self.path)
+        # snapshot throughout while the writer goes on committing. It is used on a thread
+        # of its own: no batch is read (or decoded) on the event loop.
+        loop = asyncio.get_running_loop()
+        pool = ThreadPoolExecutor(1, thread_name_prefix="supportd-sqlite-export")
+        conn: sqlite3.Connection | None = None
         try:
-            conn.execute("BEGIN")
+            conn = await loop.run_in_executor(pool, _export_connection, self.path)
             for t in exchange.TABLES:
-                sql = (
-                    f"SELECT {', '.join(t.columns)} FROM {t.name}"
-                    " WHERE seq > ? ORDER BY seq LIMIT ?"
-                )
                 after = 0
                 while True:
-                    rows = conn.execute(sql, (after, batch_size)).fetchall()
+                    rows = await loop.run_in_executor(
+                        pool, _export_batch, conn, t, after, batch_size
+                    )
                     if rows:
-                        yield t.name, [_exported(t, row) for row in rows]
+                        yield t.name, rows
                     if len(rows) < batch_size:
                         break
-                    after = rows[-1][0]
-            conn.execute("COMMIT")
+                    after = rows[-1]["seq"]
         finally:
-            conn.close()
+            if conn is not None:
+                # On the export's thread, after a batch it may still be reading (an
+                # export abandoned half way); closing ends the read transaction.
+                pool.submit(conn.close)
+            pool.shutdown(wait=False)
 
     async def import_rows(self, table: str, rows: Sequence[ExportRow]) -> None:
         t = exchange.table(table)
@@ -311,6 +315,22 @@ class SQLiteCore(SqlStore):
     async def finish_import(self) -> None:
         # AUTOINCREMENT already continues after the largest seq inserted.
         return None
+
+
+def _export_connection(path: Path) -> sqlite3.Connection:
+    conn = connect(path)
+    conn.execute("BEGIN")
+    return conn
+
+
+def _export_batch(
+    conn: sqlite3.Connection, t: exchange.Table, after: int, limit: int
+) -> list[ExportRow]:
+    rows = conn.execute(
+        f"SELECT {', '.join(t.columns)} FROM {t.name} WHERE seq > ? ORDER BY seq LIMIT ?",
+        (after, limit),
+    ).fetchall()
+    return [_exported(t, row) for row in rows]
 
 
 def _exported(t: exchange.Table, row: Any) -> ExportRow:
