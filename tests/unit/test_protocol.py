@@ -58,19 +58,6 @@ def test_target_routes_to_its_operation(name: str) -> None:
     operation = protocol.operation_for_target(MODEL, f"{TARGET_PREFIX}.{name}")
     assert operation.name == name
     assert operation.input_shape == RAW_MODEL["operations"][name]["input"]["shape"]
-    input_shape = RAW_MODEL["operations"][name]["input"]["shape"]
-    assert operation.has_dry_run == ("dryRun" in SHAPES[input_shape]["members"])
-
-
-def test_dry_run_is_on_every_operation_but_trusted_advisor() -> None:
-    without = {name for name, op in MODEL.operations.items() if not op.has_dry_run}
-    assert without == {
-        "DescribeTrustedAdvisorCheckRefreshStatuses",
-        "DescribeTrustedAdvisorCheckResult",
-        "DescribeTrustedAdvisorCheckSummaries",
-        "DescribeTrustedAdvisorChecks",
-        "RefreshTrustedAdvisorCheck",
-    }
 
 
 @pytest.mark.parametrize(

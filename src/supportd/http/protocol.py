@@ -39,9 +39,6 @@ SERVICE_PATTERNS: dict[str, str] = {
 class Operation:
     name: str
     input_shape: str | None
-    output_shape: str | None
-    error_codes: tuple[str, ...]
-    has_dry_run: bool
 
 
 class ServiceModel:
@@ -53,15 +50,7 @@ class ServiceModel:
         self.shapes: Mapping[str, Mapping[str, Any]] = raw["shapes"]
         self.operations: dict[str, Operation] = {}
         for name, op in raw["operations"].items():
-            input_shape = op.get("input", {}).get("shape")
-            members = self.shapes[input_shape]["members"] if input_shape else {}
-            self.operations[name] = Operation(
-                name=name,
-                input_shape=input_shape,
-                output_shape=op.get("output", {}).get("shape"),
-                error_codes=tuple(e["shape"] for e in op.get("errors", [])),
-                has_dry_run="dryRun" in members,
-            )
+            self.operations[name] = Operation(name, op.get("input", {}).get("shape"))
         # \A...\Z, not ^...$: `$` also matches before a trailing newline.
         self._patterns = {
             name: re.compile(rf"\A(?:{pattern})\Z") for name, pattern in SERVICE_PATTERNS.items()
