@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from supportd.domain import sla
 
 
 def _setting(default: Any, help: str, option: str = "") -> Any:
@@ -277,11 +280,19 @@ def from_environ(
     return config
 
 
-def check(config: Config) -> None:
-    from supportd.domain import sla  # pure rules, no I/O: the SLA settings' syntax
+def sla_policy(config: Config) -> sla.SlaPolicy:
+    """The SLA settings (targets and business hours) parsed: once per distinct value."""
+    return _parsed_sla_policy(config.sla_targets, config.sla_business_hours)
 
+
+@functools.cache
+def _parsed_sla_policy(targets: str, business_hours: str) -> sla.SlaPolicy:
+    return sla.policy(targets, business_hours)
+
+
+def check(config: Config) -> None:
     try:
-        sla.policy(config.sla_targets, config.sla_business_hours)
+        sla_policy(config)
     except sla.SlaSettingError as exc:
         raise ValueError(str(exc)) from None
     if config.auto_resolve_after_hours < 0:

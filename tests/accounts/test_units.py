@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from supportd import errors, sigv4
-from supportd.auth import LookupCache
+from supportd import api_errors
 from supportd.domain.accounts import (
     NO_LIMITS,
     UNLIMITED,
@@ -26,7 +25,9 @@ from supportd.domain.accounts import (
 from supportd.domain.ratelimit import RateLimiter
 from supportd.domain.records import Principal
 from supportd.operations.access import Gate, check_severity
-from supportd.secretbox import SecretBox, SecretBoxError, load_key
+from supportd.security import sigv4
+from supportd.security.auth import LookupCache
+from supportd.security.secretbox import SecretBox, SecretBoxError, load_key
 from tests.accounts.signer import Key, sign
 
 KEY = Key("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
@@ -86,7 +87,7 @@ def test_signing_key_chain() -> None:
     ],
 )  # fmt: skip
 def test_malformed_authorization(values: list[str], code: str) -> None:
-    with pytest.raises(errors.ApiError) as info:
+    with pytest.raises(api_errors.ApiError) as info:
         sigv4.parse_authorization(values)
     assert info.value.code == code
 
@@ -96,7 +97,7 @@ def test_clock_skew_is_fifteen_minutes_either_way() -> None:
     for skew in (timedelta(0), timedelta(minutes=14, seconds=59), -timedelta(minutes=15)):
         sigv4.check_clock(now + skew, now)
     for skew in (timedelta(minutes=15, seconds=1), -timedelta(minutes=15, seconds=1)):
-        with pytest.raises(errors.InvalidSignatureException):
+        with pytest.raises(api_errors.InvalidSignatureException):
             sigv4.check_clock(now + skew, now)
 
 
@@ -104,7 +105,7 @@ def test_payload_hash_header() -> None:
     sigv4.check_payload_hash(None, BODY)
     sigv4.check_payload_hash(hashlib.sha256(BODY).hexdigest().upper(), BODY)
     for declared in ("UNSIGNED-PAYLOAD", hashlib.sha256(b"{}").hexdigest()):
-        with pytest.raises(errors.InvalidSignatureException):
+        with pytest.raises(api_errors.InvalidSignatureException):
             sigv4.check_payload_hash(declared, BODY)
 
 
@@ -186,12 +187,12 @@ def _principal(plan: str, limits: Limits = NO_LIMITS) -> Principal:
 def test_gate() -> None:
     gate = Gate()
     for plan in ("basic", "developer"):
-        with pytest.raises(errors.SubscriptionRequiredException):
+        with pytest.raises(api_errors.SubscriptionRequiredException):
             gate.check(_principal(plan), "DescribeTrustedAdvisorChecks", now=0.0)
     gate.check(_principal("business"), "DescribeTrustedAdvisorChecks", now=0.0)
     limited = _principal("enterprise", Limits(None, 1.0, None))
     gate.check(limited, "CreateCase", now=0.0)
-    with pytest.raises(errors.ThrottlingException) as info:
+    with pytest.raises(api_errors.ThrottlingException) as info:
         gate.check(limited, "DescribeCases", now=0.5)
     assert info.value.body()["throttlingReasons"] == [
         {"reason": "TransactionsPerSecondExceeded", "resource": "case-api"}
@@ -200,5 +201,5 @@ def test_gate() -> None:
     gate.check(limited, "DescribeCases", now=1.5)
     check_severity(_principal("enterprise"), "critical")
     check_severity(_principal("business"), "urgent")
-    with pytest.raises(errors.InvalidParameterValueException):
+    with pytest.raises(api_errors.InvalidParameterValueException):
         check_severity(_principal("business"), "critical")

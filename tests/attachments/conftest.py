@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from supportd.clocks import write_offset
+from supportd.runtime import write_offset
 from tests.support.clients import boto3_client
 from tests.support.postgres import ThrowawayDatabases
 from tests.support.server import ServerProcess, free_port

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from supportd.attachment_links import content_disposition
 from supportd.domain import attachments as dom
 from supportd.domain import presign
+from supportd.http.attachment_links import content_disposition
 from supportd.storage.blobs import BlobNotFound, DirectoryBlobs, read_all, rechunk
 
 KEY = b"k" * 32

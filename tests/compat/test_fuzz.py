@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from supportd import errors
+from supportd import api_errors
 from supportd.operations.registry import HANDLERS
 from tests.support.server import ServerProcess
 from tests.unit.model_checks import serialize, shape_problems
@@ -299,8 +299,8 @@ def check_answer(operation: str, response: httpx.Response) -> str | None:
         assert not problems, problems
         return None
     code = body.get("__type")
-    assert code in errors.ERRORS, body
-    assert response.status_code == errors.ERRORS[code].status, (code, response.status_code)
+    assert code in api_errors.ERRORS, body
+    assert response.status_code == api_errors.ERRORS[code].status, (code, response.status_code)
     assert response.headers["x-amzn-errortype"] == code
     assert isinstance(body.get("message"), str), body
     return str(code)

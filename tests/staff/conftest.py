@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from supportd import cli
-from supportd.clocks import write_offset
+from supportd.runtime import write_offset
 from tests.store.conftest import pytest_pyfunc_call, runner, store  # noqa: F401
 from tests.support.clients import boto3_client
 from tests.support.server import ServerProcess

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 from starlette.routing import Route
 
-from supportd import staff_api, staff_openapi
 from supportd.config import Config
+from supportd.http import staff_api, staff_openapi
 from supportd.operations.context import Context
 from supportd.reference import catalogue
 from tests.staff.conftest import StaffServer

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supportd.clocks import OffsetFileClock, write_offset
 from supportd.domain import lifecycle, search, sla, staff
 from supportd.domain.errors import IllegalTransition, ReopenWindowClosed
 from supportd.domain.records import SUPPORT, CaseRecord
 from supportd.domain.staff import CaseWork, StaffAction, StaffCase
+from supportd.runtime import OffsetFileClock, write_offset
 
 HOUR = sla.HOUR_MS
 DAY = sla.DAY_MS

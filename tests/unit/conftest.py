@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from supportd.app import create_app
 from supportd.config import Config
-from supportd.protocol import CONTENT_TYPE
+from supportd.http.app import create_app
+from supportd.http.protocol import CONTENT_TYPE
 from supportd.storage.sqlite import SQLiteStore
 
 TARGET_PREFIX = "AWSSupport_20130415"

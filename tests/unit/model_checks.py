@@ -13,8 +13,9 @@ from botocore.model import ServiceModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
-from supportd import errors, protocol
+from supportd import api_errors
 from supportd.domain import ids
+from supportd.http import protocol
 from tests.unit.model_strategies import RAW_MODEL, SHAPES, output_shape
 
 BOTOCORE = ServiceModel(RAW_MODEL, service_name="support")
@@ -166,8 +167,8 @@ def check_response(operation: str, response: Any) -> None:
         assert parsed == botocore_view(output_shape(operation), body)
         return
     code = body["__type"]
-    assert code in errors.ERRORS, body
-    assert response.status_code == errors.ERRORS[code].status
+    assert code in api_errors.ERRORS, body
+    assert response.status_code == api_errors.ERRORS[code].status
     assert response.headers["x-amzn-errortype"] == code
     assert isinstance(body["message"], str) and body["message"]
     assert set(body) - {"__type"} <= set(SHAPES.get(code, {}).get("members", {"message": None}))

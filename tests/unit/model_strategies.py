@@ -16,7 +16,7 @@ from typing import Any
 from botocore.loaders import Loader
 from hypothesis import strategies as st
 
-from supportd import protocol
+from supportd.http import protocol
 
 RAW_MODEL: dict[str, Any] = Loader().load_service_model("support", "service-2")
 SHAPES: Mapping[str, Mapping[str, Any]] = RAW_MODEL["shapes"]

@@ -85,6 +85,40 @@ def test_cli_has_an_option_for_every_setting() -> None:
         assert setting.env in result.output
 
 
+def options_of(command: list[str]) -> set[str]:
+    """The long options a command's --help lists."""
+    result = CliRunner().invoke(cli.main, [*command, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    return set(re.findall(r"^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)", result.output, re.MULTILINE))
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        (["migrate"], {"--data-dir", "--database"}),
+        (["export"], {"--output", "--data-dir", "--database", "--database-statement-timeout-ms"}),
+        (["import"], {"--data-dir", "--database", "--database-statement-timeout-ms"}),
+        (["accounts", "list"], {"--json", "--data-dir", "--database"}),
+        (["keys", "create"], {"--data-dir", "--database", "--server-key"}),
+    ],
+)
+def test_store_commands_take_only_the_settings_they_use(
+    command: list[str], options: set[str]
+) -> None:
+    listed = options_of(command)
+    assert options <= listed
+    # Nothing of serving: no listening address, workers, authentication or limits.
+    assert not listed & {"--host", "--port", "--workers", "--auth", "--limits", "--log-level"}
+    settings = {setting.option for setting in SETTINGS}
+    assert listed & settings <= options
+
+
+def test_migrate_help_is_short() -> None:
+    result = CliRunner().invoke(cli.main, ["migrate", "--help"], terminal_width=100)
+    assert "--workers" not in result.output
+    assert len(result.output.splitlines()) < 20
+
+
 # --- parsing ---------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""supportd.errors against the error shapes of botocore's Support model."""
+"""supportd.api_errors against the error shapes of botocore's Support model."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from botocore.model import ServiceModel
 from botocore.parsers import create_parser
 
-from supportd import errors, protocol
+from supportd import api_errors
+from supportd.http import protocol
 from tests.unit.model_strategies import RAW_MODEL, SHAPES
 
 EXCEPTION_SHAPES = sorted(name for name, shape in SHAPES.items() if shape.get("exception"))
@@ -39,25 +40,25 @@ def test_the_model_declares_the_errors_the_facts_sheet_lists() -> None:
 
 @pytest.mark.parametrize("code", sorted(set(EXCEPTION_SHAPES) | set(OPERATION_ERRORS)))
 def test_every_modelled_error_is_defined(code: str) -> None:
-    assert code in errors.ERRORS
-    cls = errors.ERRORS[code]
+    assert code in api_errors.ERRORS
+    cls = api_errors.ERRORS[code]
     assert cls.code == code
     assert cls.__name__ == code
-    assert issubclass(cls, errors.ApiError)
+    assert issubclass(cls, api_errors.ApiError)
 
 
 @pytest.mark.parametrize("code", EXCEPTION_SHAPES)
 def test_modelled_faults_are_5xx_and_everything_else_4xx(code: str) -> None:
-    status = errors.ERRORS[code].status
+    status = api_errors.ERRORS[code].status
     if SHAPES[code].get("fault"):
         assert 500 <= status <= 599
     else:
         assert 400 <= status <= 499
 
 
-@pytest.mark.parametrize("code", sorted(errors.ERRORS))
+@pytest.mark.parametrize("code", sorted(api_errors.ERRORS))
 def test_only_internal_server_error_is_a_fault(code: str) -> None:
-    status = errors.ERRORS[code].status
+    status = api_errors.ERRORS[code].status
     if code == "InternalServerError":
         assert status == 500
     else:
@@ -65,13 +66,13 @@ def test_only_internal_server_error_is_a_fault(code: str) -> None:
 
 
 def test_errors_table_is_keyed_by_code() -> None:
-    assert all(code == cls.code for code, cls in errors.ERRORS.items())
-    assert len({id(cls) for cls in errors.ERRORS.values()}) == len(errors.ERRORS)
+    assert all(code == cls.code for code, cls in api_errors.ERRORS.items())
+    assert len({id(cls) for cls in api_errors.ERRORS.values()}) == len(api_errors.ERRORS)
 
 
-@pytest.mark.parametrize("code", sorted(errors.ERRORS))
+@pytest.mark.parametrize("code", sorted(api_errors.ERRORS))
 def test_error_body_is_type_and_message(code: str) -> None:
-    error = errors.ERRORS[code]("Something went wrong: 'x'")
+    error = api_errors.ERRORS[code]("Something went wrong: 'x'")
     assert error.body() == {"__type": code, "message": "Something went wrong: 'x'"}
     assert json.loads(protocol.encode_error(error)) == {
         "__type": code,
@@ -84,13 +85,13 @@ def test_error_body_is_type_and_message(code: str) -> None:
 def test_modelled_error_bodies_use_only_members_of_the_shape(code: str) -> None:
     members = set(SHAPES[code]["members"])
     assert "message" in members
-    body = errors.ERRORS[code]("m").body()
+    body = api_errors.ERRORS[code]("m").body()
     assert set(body) - {"__type"} <= members
 
 
 def test_throttling_reasons_are_carried_in_the_body() -> None:
     reasons = [{"reason": "RateExceeded", "resource": "CreateCase"}]
-    error = errors.ThrottlingException("Rate exceeded", throttlingReasons=reasons)
+    error = api_errors.ThrottlingException("Rate exceeded", throttlingReasons=reasons)
     body = json.loads(protocol.encode_error(error))
     assert body == {
         "__type": "ThrottlingException",
@@ -100,9 +101,9 @@ def test_throttling_reasons_are_carried_in_the_body() -> None:
     assert set(body) - {"__type"} <= set(SHAPES["ThrottlingException"]["members"])
 
 
-@pytest.mark.parametrize("code", sorted(errors.ERRORS))
+@pytest.mark.parametrize("code", sorted(api_errors.ERRORS))
 def test_botocore_reads_code_and_message(code: str) -> None:
-    error = errors.ERRORS[code]("The case ID is not valid: case-1")
+    error = api_errors.ERRORS[code]("The case ID is not valid: case-1")
     parsed = create_parser("json").parse(
         {
             "status_code": error.status,
@@ -122,5 +123,5 @@ def test_botocore_reads_code_and_message(code: str) -> None:
 
 def test_error_codes_are_plain() -> None:
     # The Dart client does not strip a `namespace#` prefix or a `:suffix` from __type.
-    for code in errors.ERRORS:
+    for code in api_errors.ERRORS:
         assert code.isidentifier() and "#" not in code and ":" not in code

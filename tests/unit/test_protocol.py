@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from supportd import errors, protocol
+from supportd import api_errors
+from supportd.http import protocol
 from supportd.operations.registry import HANDLERS
 from tests.unit.conftest import TARGET_PREFIX, ApiClient
 from tests.unit.model_strategies import OPERATIONS, RAW_MODEL, SHAPES
@@ -24,7 +25,7 @@ def parse(operation: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def validation_message(operation: str, body: dict[str, Any]) -> str:
-    with pytest.raises(errors.ValidationException) as caught:
+    with pytest.raises(api_errors.ValidationException) as caught:
         parse(operation, body)
     return caught.value.message
 
@@ -37,7 +38,7 @@ def one_error(value: str, path: str, constraint: str) -> str:
 
 
 def serialization_error(operation: str, body: dict[str, Any]) -> None:
-    with pytest.raises(errors.SerializationException):
+    with pytest.raises(api_errors.SerializationException):
         parse(operation, body)
 
 
@@ -57,19 +58,6 @@ def test_target_routes_to_its_operation(name: str) -> None:
     operation = protocol.operation_for_target(MODEL, f"{TARGET_PREFIX}.{name}")
     assert operation.name == name
     assert operation.input_shape == RAW_MODEL["operations"][name]["input"]["shape"]
-    input_shape = RAW_MODEL["operations"][name]["input"]["shape"]
-    assert operation.has_dry_run == ("dryRun" in SHAPES[input_shape]["members"])
-
-
-def test_dry_run_is_on_every_operation_but_trusted_advisor() -> None:
-    without = {name for name, op in MODEL.operations.items() if not op.has_dry_run}
-    assert without == {
-        "DescribeTrustedAdvisorCheckRefreshStatuses",
-        "DescribeTrustedAdvisorCheckResult",
-        "DescribeTrustedAdvisorCheckSummaries",
-        "DescribeTrustedAdvisorChecks",
-        "RefreshTrustedAdvisorCheck",
-    }
 
 
 @pytest.mark.parametrize(
@@ -89,14 +77,14 @@ def test_dry_run_is_on_every_operation_but_trusted_advisor() -> None:
     ],
 )
 def test_unknown_targets_are_unknown_operations(target: str | None) -> None:
-    with pytest.raises(errors.UnknownOperationException):
+    with pytest.raises(api_errors.UnknownOperationException):
         protocol.operation_for_target(MODEL, target)
 
 
 def test_routing_error_messages() -> None:
-    with pytest.raises(errors.UnknownOperationException, match="Missing X-Amz-Target"):
+    with pytest.raises(api_errors.UnknownOperationException, match="Missing X-Amz-Target"):
         protocol.operation_for_target(MODEL, None)
-    with pytest.raises(errors.UnknownOperationException, match=r"Foo\.Bar is not supported"):
+    with pytest.raises(api_errors.UnknownOperationException, match=r"Foo\.Bar is not supported"):
         protocol.operation_for_target(MODEL, "Foo.Bar")
 
 
@@ -185,7 +173,7 @@ def test_body_is_decoded_as_json() -> None:
     ],
 )
 def test_malformed_bodies_are_serialization_exceptions(raw: bytes) -> None:
-    with pytest.raises(errors.SerializationException):
+    with pytest.raises(api_errors.SerializationException):
         protocol.decode_body(raw)
 
 
@@ -444,7 +432,7 @@ def test_enum_values() -> None:
         **CASE,
         "issueType": "technical",
     }
-    with pytest.raises(errors.ValidationException) as caught:
+    with pytest.raises(api_errors.ValidationException) as caught:
         protocol.parse_input(model, operation, {**CASE, "issueType": "billing"})
     assert caught.value.message == one_error(
         "'billing'", "issueType", "satisfy enum value set: [technical, customer-service]"
@@ -457,11 +445,11 @@ def test_doubles() -> None:
     parsed = protocol.parse_input(model, operation, {**CASE, "ratio": 1})
     assert parsed["ratio"] == 1.0 and isinstance(parsed["ratio"], float)
     assert protocol.parse_input(model, operation, {**CASE, "ratio": 0.25})["ratio"] == 0.25
-    with pytest.raises(errors.ValidationException) as caught:
+    with pytest.raises(api_errors.ValidationException) as caught:
         protocol.parse_input(model, operation, {**CASE, "ratio": 2.5})
     assert caught.value.message == one_error("'2.5'", "ratio", "have value less than or equal to 1")
     for wrong in (True, "0.5", [0.5], {"v": 0.5}):
-        with pytest.raises(errors.SerializationException):
+        with pytest.raises(api_errors.SerializationException):
             protocol.parse_input(model, operation, {**CASE, "ratio": wrong})
 
 
@@ -512,7 +500,7 @@ def test_type_errors_win_over_constraint_violations() -> None:
 
 
 def test_type_error_messages_name_the_member() -> None:
-    with pytest.raises(errors.SerializationException) as caught:
+    with pytest.raises(api_errors.SerializationException) as caught:
         parse("DescribeCases", {"caseIdList": ["case-1", 7]})
     assert "caseIdList.2.member" in caught.value.message
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from supportd import protocol
+from supportd.http import protocol
 from supportd.operations.registry import HANDLERS
 from tests.unit.conftest import ApiClient
 from tests.unit.model_checks import check_response, parse_with_botocore, serialize, shape_problems

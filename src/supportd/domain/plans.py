@@ -20,9 +20,3 @@ def has_api_access(plan: str) -> bool:
 
 def may_use_severity(plan: str, severity: str) -> bool:
     return severity != "critical" or plan in CRITICAL_SEVERITY_PLANS
-
-
-def has_full_trusted_advisor(plan: str) -> bool:
-    """Business and Enterprise see every Trusted Advisor check (others only the core ones,
-    and not through the API at all)."""
-    return plan in API_PLANS

@@ -18,7 +18,7 @@ SIGNATURE = "X-Supportd-Signature"
 UPLOAD_METHOD = "PUT"
 DOWNLOAD_METHOD = "GET"
 
-# Domain separation: this key also seals secrets (supportd.secretbox).
+# Domain separation: this key also seals secrets (supportd.security.secretbox).
 _PURPOSE = b"supportd presigned link v1\n"
 
 

@@ -185,7 +185,6 @@ NOTE = "note"
 ASSIGN = "assign"
 SET_STATUS = "set-status"
 RESOLVE = "resolve"
-ACTIONS = (REPLY, NOTE, ASSIGN, SET_STATUS, RESOLVE)
 
 
 @dataclass(frozen=True, slots=True)

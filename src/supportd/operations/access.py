@@ -1,11 +1,11 @@
-"""What an account may do, checked for every operation (the pipeline in app.py calls
+"""What an account may do, checked for every operation (the pipeline in http/app.py calls
 `Gate.check` after authentication) and by the operations that need more (severity)."""
 
 from __future__ import annotations
 
 import time
 
-from supportd import errors
+from supportd import api_errors
 from supportd.config import Config
 from supportd.domain import accounts, plans
 from supportd.domain.accounts import NO_LIMITS, CaseQuotaExceeded, Limits, api_family, tps_limit
@@ -34,20 +34,20 @@ def limits_profile(config: Config) -> Limits:
 def require_api_access(principal: Principal) -> None:
     """Basic and Developer plans have no API access at all, Trusted Advisor included."""
     if not plans.has_api_access(principal.plan):
-        raise errors.SubscriptionRequiredException(SUBSCRIPTION_REQUIRED)
+        raise api_errors.SubscriptionRequiredException(SUBSCRIPTION_REQUIRED)
 
 
 def check_severity(principal: Principal, severity: str) -> None:
     """`critical` (business-critical system down) is for the enterprise plan only; AWS
     answers an unavailable severity as an invalid value."""
     if not plans.may_use_severity(principal.plan, severity):
-        raise errors.InvalidParameterValueException(
+        raise api_errors.InvalidParameterValueException(
             f"Severity level '{severity}' is not available with your AWS Support plan."
         )
 
 
-def case_limit_exceeded(limit: int) -> errors.ApiError:
-    return errors.CaseCreationLimitExceeded(
+def case_limit_exceeded(limit: int) -> api_errors.ApiError:
+    return api_errors.CaseCreationLimitExceeded(
         f"You have exceeded the limit of {limit} cases created per hour for this account."
     )
 
@@ -79,7 +79,7 @@ class Gate:
             return
         key = f"{principal.account_id}/{family}"
         if not self._limiter.allow(key, rate, time.monotonic() if now is None else now):
-            raise errors.ThrottlingException(
+            raise api_errors.ThrottlingException(
                 THROTTLED,
                 throttlingReasons=[{"reason": THROTTLING_REASON, "resource": family}],
             )

@@ -23,7 +23,7 @@ from supportd.domain.accounts import (
     token_hash,
 )
 from supportd.domain.addresses import is_valid_email
-from supportd.secretbox import SecretBox
+from supportd.security.secretbox import SecretBox
 from supportd.storage.base import Store
 
 MAX_USER_NAME = 64

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
-from supportd import errors
+from supportd import api_errors
 from supportd.config import Config
 from supportd.domain import advisor, clock
 from supportd.domain.accounts import is_account_id
@@ -47,8 +47,8 @@ def stale_ms(config: Config) -> int:
 # --- input checks -----------------------------------------------------------------
 
 
-def _unknown(check_id: str) -> errors.ApiError:
-    return errors.InvalidParameterValueException(f"Unknown ID: {check_id}")
+def _unknown(check_id: str) -> api_errors.ApiError:
+    return api_errors.InvalidParameterValueException(f"Unknown ID: {check_id}")
 
 
 def _check(ctx: Context, check_id: str) -> Check:
@@ -62,9 +62,9 @@ def _checks(ctx: Context, params: dict[str, Any]) -> list[Check]:
     """The checks of `checkIds`, in order, each once; the first unknown one refused."""
     ids: list[str] = params["checkIds"]
     if not ids:
-        raise errors.InvalidParameterValueException("checkIds must name at least one check")
+        raise api_errors.InvalidParameterValueException("checkIds must name at least one check")
     if len(ids) > MAX_CHECK_IDS:
-        raise errors.InvalidParameterValueException(
+        raise api_errors.InvalidParameterValueException(
             f"checkIds names {len(ids)} checks; at most {MAX_CHECK_IDS} are allowed"
         )
     return [_check(ctx, check_id) for check_id in dict.fromkeys(ids)]
@@ -74,7 +74,7 @@ def _language(ctx: Context, language: str | None) -> str:
     if language is None:
         return "en"
     if language not in ctx.advisor_checks.languages:
-        raise errors.InvalidParameterValueException(
+        raise api_errors.InvalidParameterValueException(
             f"Unsupported language code: {language}. Trusted Advisor supports "
             + ", ".join(ctx.advisor_checks.languages)
         )
@@ -85,7 +85,7 @@ def _refreshable(check: Check) -> None:
     try:
         advisor.check_refreshable(check.id, check.auto_refresh)
     except advisor.NotRefreshable as exc:
-        raise errors.InvalidParameterValueException(str(exc)) from None
+        raise api_errors.InvalidParameterValueException(str(exc)) from None
 
 
 # --- wire shapes --------------------------------------------------------------------

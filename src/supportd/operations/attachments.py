@@ -1,7 +1,7 @@
 """AddAttachmentsToSet, DescribeAttachment, GetAttachmentUploadLinks,
 CompleteAttachmentUpload, DescribeAttachmentUploadStatus and GetAttachmentDownloadLink;
 what CreateCase and AddCommunicationToCase need to attach files; what the presigned
-links do once their HTTP requests arrive (supportd.attachment_links is the HTTP glue);
+links do once their HTTP requests arrive (supportd.http.attachment_links is the HTTP glue);
 and the background work: assembling uploads, sweeping expired sets and abandoned uploads.
 """
 
@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from supportd import errors
+from supportd import api_errors
 from supportd.config import Config
 from supportd.domain import attachments as dom
 from supportd.domain import clock, presign
@@ -36,13 +36,13 @@ from supportd.domain.jobs import Job
 from supportd.domain.records import CommunicationRecord, Principal
 from supportd.operations.background import register_job, register_periodic
 from supportd.operations.context import Context, dry_run_check
-from supportd.secretbox import load_key
+from supportd.security.secretbox import load_key
 from supportd.storage.blobs import BlobNotFound, read_all
 
 log = logging.getLogger("supportd.attachments")
 
 # The base URL (scheme://host) of the API request being served, for links when no
-# public_url is configured; app.py sets it for the operations that hand out links.
+# public_url is configured; http/app.py sets it for the operations that hand out links.
 REQUEST_BASE_URL: ContextVar[str] = ContextVar("supportd_request_base_url", default="")
 LINK_OPERATIONS = frozenset({"GetAttachmentUploadLinks", "GetAttachmentDownloadLink"})
 
@@ -114,21 +114,21 @@ ATTACHMENT_ERRORS = (
 )
 
 
-def api_error(config: Config, exc: DomainError) -> errors.ApiError:
+def api_error(config: Config, exc: DomainError) -> api_errors.ApiError:
     """The API error a broken attachment rule answers with."""
     if isinstance(exc, dom.AttachmentSetNotFound):
         if exc.used:
-            return errors.AttachmentSetIdNotFound(
+            return api_errors.AttachmentSetIdNotFound(
                 f"Attachment set {exc.set_id} was already attached to a case communication; "
                 "an attachment set can be used once"
             )
-        return errors.AttachmentSetIdNotFound(f"Attachment set ID {exc.set_id} not found")
+        return api_errors.AttachmentSetIdNotFound(f"Attachment set ID {exc.set_id} not found")
     if isinstance(exc, dom.AttachmentSetExpired):
-        return errors.AttachmentSetExpired(f"Attachment set {exc} has expired")
+        return api_errors.AttachmentSetExpired(f"Attachment set {exc} has expired")
     if isinstance(exc, dom.AttachmentSetFull):
         return _too_many_files(config)
     if isinstance(exc, dom.AttachmentSetLimit):
-        return errors.AttachmentLimitExceeded(
+        return api_errors.AttachmentLimitExceeded(
             f"You have created {config.attachment_set_limit} attachment sets in the last "
             f"{config.attachment_set_limit_window_s} seconds, the most allowed; "
             "try again later"
@@ -136,30 +136,30 @@ def api_error(config: Config, exc: DomainError) -> errors.ApiError:
     if isinstance(exc, dom.UploadNotFound):
         return _upload_not_found(exc.upload_id)
     if isinstance(exc, dom.UploadNotAttachable):
-        return errors.InvalidParameterValueException(f"Upload {exc.upload_id} {exc.reason}")
-    return errors.InvalidParameterValueException(str(exc))
+        return api_errors.InvalidParameterValueException(f"Upload {exc.upload_id} {exc.reason}")
+    return api_errors.InvalidParameterValueException(str(exc))
 
 
-def _too_many_files(config: Config) -> errors.ApiError:
-    return errors.AttachmentSetSizeLimitExceeded(
+def _too_many_files(config: Config) -> api_errors.ApiError:
+    return api_errors.AttachmentSetSizeLimitExceeded(
         f"An attachment set can hold at most {config.attachment_set_files} attachments"
     )
 
 
-def _upload_not_found(upload_id: str) -> errors.ApiError:
-    return errors.UploadIdNotFound(f"Upload ID {upload_id} not found")
+def _upload_not_found(upload_id: str) -> api_errors.ApiError:
+    return api_errors.UploadIdNotFound(f"Upload ID {upload_id} not found")
 
 
-def _attachment_not_found(attachment_id: str) -> errors.ApiError:
-    return errors.AttachmentIdNotFound(f"Attachment ID {attachment_id} not found")
+def _attachment_not_found(attachment_id: str) -> api_errors.ApiError:
+    return api_errors.AttachmentIdNotFound(f"Attachment ID {attachment_id} not found")
 
 
 def _check_file_name(name: Any) -> str:
     if not isinstance(name, str):
-        raise errors.InvalidParameterValueException("fileName is required")
+        raise api_errors.InvalidParameterValueException("fileName is required")
     problem = dom.file_name_problem(name)
     if problem:
-        raise errors.InvalidParameterValueException(problem)
+        raise api_errors.InvalidParameterValueException(problem)
     return name
 
 
@@ -186,7 +186,7 @@ async def add_attachments_to_set(
     account = principal.account_id
     files: list[dict[str, Any]] = params["attachments"]
     if not files:
-        raise errors.InvalidParameterValueException("attachments must hold at least one file")
+        raise api_errors.InvalidParameterValueException("attachments must hold at least one file")
     if len(files) > config.attachment_set_files:
         raise _too_many_files(config)
     checked: list[tuple[str, bytes]] = []
@@ -194,9 +194,9 @@ async def add_attachments_to_set(
         name = _check_file_name(file.get("fileName"))
         data = file.get("data")
         if data is None:
-            raise errors.InvalidParameterValueException(f"Attachment {name} has no data")
+            raise api_errors.InvalidParameterValueException(f"Attachment {name} has no data")
         if len(data) > config.attachment_file_bytes:
-            raise errors.AttachmentSetSizeLimitExceeded(
+            raise api_errors.AttachmentSetSizeLimitExceeded(
                 f"Attachment {name} is {len(data)} bytes; an attachment in a set may have "
                 f"at most {config.attachment_file_bytes} bytes (use GetAttachmentUploadLinks "
                 "for larger files)"
@@ -273,14 +273,14 @@ async def describe_attachment(
     config = ctx.config
     _describe_calls.limit = config.describe_attachment_limit
     if not _describe_calls.allow(principal.account_id, time.monotonic()):
-        raise errors.DescribeAttachmentLimitExceeded(
+        raise api_errors.DescribeAttachmentLimitExceeded(
             f"Rate exceeded: at most {config.describe_attachment_limit} DescribeAttachment "
             "calls per minute"
         )
     attachment_id: str = params["attachmentId"]
     found = await _visible_attachment(ctx, principal, attachment_id)
     if found.size_bytes > config.attachment_file_bytes:
-        raise errors.InvalidParameterValueException(
+        raise api_errors.InvalidParameterValueException(
             f"Attachment {attachment_id} is larger than {config.attachment_file_bytes} bytes: "
             "download it with GetAttachmentDownloadLink"
         )
@@ -379,27 +379,27 @@ async def get_attachment_upload_links(
     upload: UploadRecord | None = None
     if upload_id is None:
         if size is None:
-            raise errors.InvalidParameterValueException(
+            raise api_errors.InvalidParameterValueException(
                 "fileSizeBytes is required to start an upload (without uploadId)"
             )
         if size > config.upload_max_bytes:
-            raise errors.InvalidParameterValueException(
+            raise api_errors.InvalidParameterValueException(
                 f"fileSizeBytes is {size}; a file may have at most {config.upload_max_bytes} bytes"
             )
         plan = dom.plan_parts(size, config.upload_part_bytes)
     else:
         upload = await _own_upload(ctx, principal, upload_id)
         if size is not None and size != upload.size_bytes:
-            raise errors.InvalidParameterValueException(
+            raise api_errors.InvalidParameterValueException(
                 f"fileSizeBytes {size} differs from the {upload.size_bytes} bytes of upload "
                 f"{upload_id}"
             )
         if file_name != upload.file_name:
-            raise errors.InvalidParameterValueException(
+            raise api_errors.InvalidParameterValueException(
                 f"fileName differs from the file name of upload {upload_id}"
             )
         if upload.state != dom.UPLOADING:
-            raise errors.InvalidParameterValueException(
+            raise api_errors.InvalidParameterValueException(
                 f"Upload {upload_id} takes no more parts: it is {STATUS[upload.state]}"
             )
         plan = PartPlan(upload.part_bytes, upload.total_parts)
@@ -449,15 +449,15 @@ def _range(asked: dict[str, Any] | None, total: int, per_call: int) -> tuple[int
     start = asked["startIndex"] if asked else 1
     end = asked.get("endIndex") if asked else None
     if start > total:
-        raise errors.InvalidParameterValueException(
+        raise api_errors.InvalidParameterValueException(
             f"startIndex {start} is past the last part ({total})"
         )
     if end is None:
         return start, min(start + per_call, total + 1)
     if end <= start:
-        raise errors.InvalidParameterValueException("endIndex must be greater than startIndex")
+        raise api_errors.InvalidParameterValueException("endIndex must be greater than startIndex")
     if end - start > per_call:
-        raise errors.InvalidParameterValueException(
+        raise api_errors.InvalidParameterValueException(
             f"uploadRange may span at most {per_call} parts"
         )
     return start, min(end, total + 1)
@@ -470,13 +470,15 @@ async def complete_attachment_upload(
     upload = await _own_upload(ctx, principal, params["uploadId"])
     reported = [(p["partIndex"], dom.normalise_etag(p["eTag"])) for p in params["completedUploads"]]
     if not reported:
-        raise errors.InvalidParameterValueException("completedUploads must list at least one part")
+        raise api_errors.InvalidParameterValueException(
+            "completedUploads must list at least one part"
+        )
     if upload.state == dom.UPLOADING:
         uploaded = {part.index: part.etag for part in await store.list_parts(upload.seq)}
         try:
             dom.check_reported_parts(upload, uploaded, reported)
         except dom.PartProblem as exc:
-            raise errors.InvalidParameterValueException(str(exc)) from None
+            raise api_errors.InvalidParameterValueException(str(exc)) from None
     dry_run_check(params)
     if upload.state == dom.UPLOADING:
         try:
@@ -484,7 +486,7 @@ async def complete_attachment_upload(
                 upload.seq, reported, dom.new_attachment_id(), ctx.clock.now_ms()
             )
         except dom.PartProblem as exc:
-            raise errors.InvalidParameterValueException(str(exc)) from None
+            raise api_errors.InvalidParameterValueException(str(exc)) from None
     if upload.state == dom.PROCESSING:
         # Again on every call while processing: a node that died between the commit and
         # the enqueue leaves the job to the client's retry (the key keeps it single).

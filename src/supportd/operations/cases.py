@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from supportd import errors
+from supportd import api_errors
+from supportd.config import sla_policy
 from supportd.domain import clock, ids, lifecycle, pagination
 from supportd.domain.accounts import CaseQuotaExceeded
 from supportd.domain.addresses import is_valid_email
@@ -28,7 +29,6 @@ from supportd.operations.reference import (
     check_language,
     check_service_and_category,
 )
-from supportd.operations.sla import policy as sla_policy
 
 DEFAULT_PAGE_SIZE = 100
 RECENT_COMMUNICATIONS = 5
@@ -83,7 +83,7 @@ def _text(params: dict[str, Any], member: str) -> str:
     """Text that is stored: redacted, and without NUL (which PostgreSQL cannot hold)."""
     value: str = params[member]
     if "\x00" in value:
-        raise errors.InvalidParameterValueException(
+        raise api_errors.InvalidParameterValueException(
             f"{member} must not contain the NUL character (U+0000)"
         )
     return redact(value)
@@ -93,7 +93,7 @@ def _cc_emails(params: dict[str, Any]) -> tuple[str, ...]:
     addresses = tuple(params.get("ccEmailAddresses") or ())
     for address in addresses:
         if not is_valid_email(address):
-            raise errors.InvalidParameterValueException(f"Invalid email address: {address}")
+            raise api_errors.InvalidParameterValueException(f"Invalid email address: {address}")
     return addresses
 
 
@@ -104,7 +104,7 @@ def _time(params: dict[str, Any], member: str) -> int | None:
     try:
         return clock.parse_time_filter(value)
     except InvalidTime:
-        raise errors.InvalidParameterValueException(f"Invalid {member}: {value}") from None
+        raise api_errors.InvalidParameterValueException(f"Invalid {member}: {value}") from None
 
 
 def _page_size(params: dict[str, Any]) -> int:
@@ -121,7 +121,7 @@ def _cursor(token: str | None, kind: str, scope: str) -> int | None:
     try:
         return pagination.decode(token, kind, scope)
     except InvalidToken:
-        raise errors.InvalidParameterValueException("Invalid pagination token") from None
+        raise api_errors.InvalidParameterValueException("Invalid pagination token") from None
 
 
 def _customer_name(principal: Principal) -> str:
@@ -141,8 +141,8 @@ async def _find_case(ctx: Context, principal: Principal, case_id: str | None) ->
     return case
 
 
-def _case_not_found(case_id: str | None) -> errors.ApiError:
-    return errors.CaseIdNotFound(f"Case {case_id} not found" if case_id else "Case not found")
+def _case_not_found(case_id: str | None) -> api_errors.ApiError:
+    return api_errors.CaseIdNotFound(f"Case {case_id} not found" if case_id else "Case not found")
 
 
 # --- operations ---------------------------------------------------------------------
@@ -151,7 +151,7 @@ def _case_not_found(case_id: str | None) -> errors.ApiError:
 async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
     catalogue = ctx.catalogue
     if not params["subject"].strip():
-        raise errors.InvalidParameterValueException("Subject must not be empty")
+        raise api_errors.InvalidParameterValueException("Subject must not be empty")
     subject = _text(params, "subject")
     body = _text(params, "communicationBody")
     issue_type = params.get("issueType", DEFAULT_ISSUE_TYPE)
@@ -160,7 +160,7 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
     check_issue_type(catalogue, issue_type)
     check_language(catalogue, language)
     if severity not in catalogue.severity_codes:
-        raise errors.InvalidParameterValueException("Invalid severity code")
+        raise api_errors.InvalidParameterValueException("Invalid severity code")
     access.check_severity(principal, severity)
     check_service_and_category(catalogue, params.get("serviceCode"), params.get("categoryCode"))
     cc = _cc_emails(params)
@@ -348,8 +348,8 @@ async def add_communication_to_case(
     return {"result": True}
 
 
-def _reopen_refused() -> errors.ApiError:
-    return errors.InvalidParameterValueException(
+def _reopen_refused() -> api_errors.ApiError:
+    return api_errors.InvalidParameterValueException(
         "This case was resolved more than 14 days ago and cannot be reopened. "
         "Create a new case instead."
     )

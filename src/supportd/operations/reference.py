@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from supportd import errors
+from supportd import api_errors
 from supportd.domain import plans
 from supportd.domain.records import Principal
 from supportd.operations.context import Context, dry_run_check
@@ -14,23 +14,23 @@ from supportd.reference.catalogue import Catalogue
 
 def check_language(catalogue: Catalogue, language: str | None) -> None:
     if language is not None and language not in catalogue.language_codes:
-        raise errors.InvalidParameterValueException("Invalid language code")
+        raise api_errors.InvalidParameterValueException("Invalid language code")
 
 
 def check_issue_type(catalogue: Catalogue, issue_type: str | None) -> None:
     if issue_type is not None and issue_type not in catalogue.issue_types:
-        raise errors.InvalidParameterValueException("Invalid issue type")
+        raise api_errors.InvalidParameterValueException("Invalid issue type")
 
 
 def check_service_and_category(
     catalogue: Catalogue, service_code: str | None, category_code: str | None
 ) -> None:
     if service_code is not None and service_code not in catalogue.categories_by_service:
-        raise errors.InvalidParameterValueException("Invalid service code")
+        raise api_errors.InvalidParameterValueException("Invalid service code")
     if category_code is not None and (
         service_code is None or category_code not in catalogue.categories_by_service[service_code]
     ):
-        raise errors.InvalidParameterValueException("Invalid category code")
+        raise api_errors.InvalidParameterValueException("Invalid category code")
 
 
 async def describe_services(ctx: Context, _: Principal, params: dict[str, Any]) -> dict[str, Any]:

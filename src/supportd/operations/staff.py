@@ -16,7 +16,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from supportd.domain import clock, ids, lifecycle, search, sla, staff
+from supportd.config import sla_policy
+from supportd.domain import clock, ids, lifecycle, search, staff
 from supportd.domain.addresses import is_valid_email
 from supportd.domain.errors import IllegalTransition, InvalidTime, InvalidToken
 from supportd.domain.jobs import Job
@@ -31,7 +32,6 @@ from supportd.domain.staff import (
     StaffToken,
     ThreadEntry,
 )
-from supportd.operations import sla as sla_settings
 from supportd.operations.background import register_periodic
 from supportd.operations.context import Context
 from supportd.storage.contract_staff import StaffExists
@@ -542,7 +542,7 @@ async def _act(
         staff_name=name,
         now_ms=now,
         display_name=ctx.config.support_display_name,
-        calendar=_policy(ctx).calendar,
+        calendar=sla_policy(ctx.config).calendar,
         **fields,
     )
     try:
@@ -559,10 +559,6 @@ async def _act(
     if outcome.status_change is not None:
         result["statusChange"] = {"from": outcome.status_change[0], "to": outcome.status_change[1]}
     return result
-
-
-def _policy(ctx: Context) -> sla.SlaPolicy:
-    return sla_settings.policy(ctx.config)
 
 
 async def reply(

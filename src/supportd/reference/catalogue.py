@@ -7,8 +7,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-FILES = ("services.json", "severity_levels.json", "languages.json", "create_case_options.json")
-
 
 class ReferenceDataError(ValueError):
     """A reference data file that cannot be used (raised at start-up, never per request)."""

@@ -140,10 +140,6 @@ class DirectoryBlobs:
                         yield path.relative_to(self.root).as_posix()
             await asyncio.sleep(0)
 
-    def size_on_disk(self) -> int:
-        """Bytes under the root (for tests and diagnostics)."""
-        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
-
 
 def _sync_and_close(handle: IO[bytes]) -> None:
     try:

@@ -10,7 +10,6 @@ acts with --as NAME (SUPPORTD_STAFF_AS).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import urllib.error
@@ -22,9 +21,9 @@ from typing import Any
 
 import click
 
-from supportd import clocks
-from supportd import config as config_module
-from supportd.config import SETTINGS, Config
+from supportd import runtime
+from supportd.cli.settings import STORE_SETTINGS, config_from, setting_options
+from supportd.cli.store import with_store
 from supportd.domain import lifecycle, sla, staff
 from supportd.operations import staff as ops
 from supportd.operations.context import Context
@@ -32,8 +31,7 @@ from supportd.operations.staff import StaffError
 
 # The settings a local command needs: where the store is, and what staff actions use.
 LOCAL_SETTINGS = (
-    "data_dir",
-    "database_url",
+    *STORE_SETTINGS,
     "reference_dir",
     "support_display_name",
     "sla_targets",
@@ -56,14 +54,7 @@ class Remote:
 
 def _options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--url/--token for a server, the local store's settings otherwise, and --json."""
-    for setting in reversed([s for s in SETTINGS if s.name in LOCAL_SETTINGS]):
-        func = click.option(
-            setting.option,
-            setting.name,
-            type=setting.type,
-            default=None,
-            help=f"Local store: {setting.help} [env {setting.env}]",
-        )(func)
+    func = setting_options(LOCAL_SETTINGS, help_prefix="Local store: ")(func)
     func = click.option(
         "--token",
         envvar="SUPPORTD_STAFF_TOKEN",
@@ -91,40 +82,16 @@ def _as_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def _local_config(options: Mapping[str, Any]) -> Config:
-    try:
-        return config_module.from_environ(
-            overrides={k: v for k, v in options.items() if k in LOCAL_SETTINGS}
-        )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-
-
 def _run_local(options: Mapping[str, Any], call: LocalCall) -> dict[str, Any]:
-    from supportd.app import open_store
     from supportd.reference import catalogue
-    from supportd.storage.base import SchemaError, StoreUnavailable
 
-    config = _local_config(options)
-
-    async def run() -> dict[str, Any]:
-        store = open_store(config)
-        await store.open()
-        try:
-            ctx = Context(
-                config=config,
-                catalogue=catalogue.load(config.reference_dir),
-                store=store,
-                clock=clocks.from_setting(config.fake_clock_file),
-            )
-            return await call(ctx)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(run())
-    except (SchemaError, StoreUnavailable) as exc:
-        raise click.ClickException(str(exc)) from exc
+    config = config_from(options, LOCAL_SETTINGS)
+    reference = catalogue.load(config.reference_dir)
+    clock = runtime.open_clock(config)
+    return with_store(
+        config,
+        lambda store: call(Context(config=config, catalogue=reference, store=store, clock=clock)),
+    )
 
 
 def _run_remote(url: str, token: str | None, remote: Remote) -> dict[str, Any]:

@@ -1,32 +1,29 @@
 """`supportd accounts`, `supportd keys` and `supportd audit`: administering accounts and
 access keys, and reading the audit trail, on the local store.
 
-They use the store settings of `supportd serve` (--data-dir or --database, and
---server-key), from options or SUPPORTD_* variables. Every command takes --json; a new
+They use the store settings of `supportd serve` (--data-dir or --database; `keys create`
+also --server-key), from options or SUPPORTD_* variables. Every command takes --json; a new
 key's secret is printed once, never logged.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import click
 
-from supportd.cli_settings import config_from, setting_options
-from supportd.config import Config
+from supportd import runtime
+from supportd.cli.settings import STORE_SETTINGS, config_from, setting_options
+from supportd.cli.store import with_store
 from supportd.domain import clock, plans
 from supportd.domain.accounts import UNLIMITED, AccessKey, Account, AuditEntry, AuditQuery
 from supportd.domain.errors import InvalidTime
 from supportd.operations import accounts as admin
 from supportd.storage.base import Store
 
-T = TypeVar("T")
-
-STORE_SETTINGS = ("data_dir", "database_url", "server_key")
 AUDIT_PAGE = 1000
 _RELATIVE = re.compile(r"(\d+)\s*([smhd])")
 _UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -34,32 +31,12 @@ _UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 # The options that say which store to use (as for `supportd serve`).
 store_options = setting_options(STORE_SETTINGS)
+# ... and the server key that seals access keys' secrets.
+sealing_store_options = setting_options((*STORE_SETTINGS, "server_key"))
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
-
-
-def _with_store(options: dict[str, Any], work: Callable[[Config, Store], Awaitable[T]]) -> T:
-    """Open the configured store, run `work`, close it; operator errors become one line."""
-    from supportd.app import open_store
-    from supportd.secretbox import SecretBoxError
-    from supportd.storage.base import SchemaError, StoreUnavailable
-
-    config = config_from(options)
-
-    async def run() -> T:
-        store = open_store(config)
-        await store.open()
-        try:
-            return await work(config, store)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(run())
-    except (admin.AdminError, SchemaError, StoreUnavailable, SecretBoxError) as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _emit(as_json: bool, document: Any, text: str) -> None:
@@ -143,9 +120,9 @@ def accounts() -> None:
 @store_options
 def accounts_create(account_id: str, email: str, plan: str, as_json: bool, **options: Any) -> None:
     """Create an account."""
-    account = _with_store(
-        options,
-        lambda _, store: admin.create_account(store, account_id, email, plan, clock.now_ms()),
+    account = with_store(
+        config_from(options),
+        lambda store: admin.create_account(store, account_id, email, plan, clock.now_ms()),
     )
     _emit(as_json, account_document(account), f"created account {account_id} ({plan})")
 
@@ -155,7 +132,7 @@ def accounts_create(account_id: str, email: str, plan: str, as_json: bool, **opt
 @store_options
 def accounts_list(as_json: bool, **options: Any) -> None:
     """List the accounts."""
-    found = _with_store(options, lambda _, store: store.list_accounts())
+    found = with_store(config_from(options), lambda store: store.list_accounts())
     if as_json:
         _emit(True, [account_document(a) for a in found], "")
     elif found:
@@ -171,8 +148,8 @@ def accounts_list(as_json: bool, **options: Any) -> None:
 @store_options
 def accounts_set_plan(account_id: str, plan: str, as_json: bool, **options: Any) -> None:
     """Change an account's support plan."""
-    account = _with_store(
-        options, lambda _, store: admin.update_account(store, account_id, plan=plan)
+    account = with_store(
+        config_from(options), lambda store: admin.update_account(store, account_id, plan=plan)
     )
     _emit(as_json, account_document(account), f"account {account_id} now has plan {plan}")
 
@@ -184,8 +161,8 @@ def accounts_set_plan(account_id: str, plan: str, as_json: bool, **options: Any)
 @store_options
 def accounts_set_email(account_id: str, email: str, as_json: bool, **options: Any) -> None:
     """Change an account's e-mail address."""
-    account = _with_store(
-        options, lambda _, store: admin.update_account(store, account_id, email=email)
+    account = with_store(
+        config_from(options), lambda store: admin.update_account(store, account_id, email=email)
     )
     _emit(as_json, account_document(account), f"account {account_id} now has e-mail {email}")
 
@@ -207,9 +184,9 @@ def accounts_set_limits(
 ) -> None:
     """Give an account its own limits: a number, `none` (no limit, whatever --limits
     says) or `default` (the deployment's --limits). Limits not given are kept."""
-    account = _with_store(
-        options,
-        lambda _, store: admin.set_limits(
+    account = with_store(
+        config_from(options),
+        lambda store: admin.set_limits(
             store,
             account_id,
             cases_per_hour=cases_per_hour,
@@ -232,7 +209,7 @@ def accounts_set_limits(
 @store_options
 def accounts_delete(account_id: str, as_json: bool, **options: Any) -> None:
     """Delete an account and its access keys (its cases and audit rows stay)."""
-    _with_store(options, lambda _, store: admin.delete_account(store, account_id))
+    with_store(config_from(options), lambda store: admin.delete_account(store, account_id))
     _emit(as_json, {"accountId": account_id, "deleted": True}, f"deleted account {account_id}")
 
 
@@ -280,7 +257,7 @@ def keys() -> None:
     help="Seconds a temporary key lasts (default 3600).",
 )
 @json_option
-@store_options
+@sealing_store_options
 def keys_create(
     account_id: str,
     user_name: str | None,
@@ -294,19 +271,19 @@ def keys_create(
         raise click.UsageError("--expires-in applies to --temporary keys")
     lifetime = (3600 if expires_in is None else expires_in) if temporary else None
 
-    async def work(config: Config, store: Store) -> admin.NewKey:
-        from supportd.app import open_secret_box
+    config = config_from(options)
 
+    async def work(store: Store) -> admin.NewKey:
         return await admin.create_key(
             store,
-            open_secret_box(config),
+            runtime.open_secret_box(config),
             account_id,
             clock.now_ms(),
             user_name=user_name,
             expires_in_s=lifetime,
         )
 
-    made = _with_store(options, work)
+    made = with_store(config, work)
     document: dict[str, Any] = {
         "accessKeyId": made.key.access_key_id,
         "secretAccessKey": made.secret_access_key,
@@ -332,7 +309,7 @@ def keys_create(
 @store_options
 def keys_list(account_id: str | None, as_json: bool, **options: Any) -> None:
     """List access keys (never their secrets)."""
-    found = _with_store(options, lambda _, store: store.list_keys(account_id))
+    found = with_store(config_from(options), lambda store: store.list_keys(account_id))
     now = clock.now_ms()
     if as_json:
         _emit(True, [key_document(k, now) for k in found], "")
@@ -361,8 +338,8 @@ def keys_list(account_id: str | None, as_json: bool, **options: Any) -> None:
 @store_options
 def keys_revoke(access_key_id: str, as_json: bool, **options: Any) -> None:
     """Revoke an access key: requests signed with it fail from now on."""
-    key = _with_store(
-        options, lambda _, store: admin.revoke_key(store, access_key_id, clock.now_ms())
+    key = with_store(
+        config_from(options), lambda store: admin.revoke_key(store, access_key_id, clock.now_ms())
     )
     _emit(as_json, key_document(key, clock.now_ms()), f"revoked {access_key_id}")
 
@@ -461,8 +438,8 @@ def audit(
         until_ms=parse_since(until, now) if until else None,
     )
 
-    def write_all(stream: IO[str]) -> Callable[[Config, Store], Awaitable[int]]:
-        async def work(_: Config, store: Store) -> int:
+    def write_all(stream: IO[str]) -> Callable[[Store], Awaitable[int]]:
+        async def work(store: Store) -> int:
             written = 0
             async for page in _audit_pages(store, base, limit):
                 for entry in page:
@@ -478,7 +455,7 @@ def audit(
         return work
 
     with click.open_file(output, "w", encoding="utf-8") as stream:
-        _with_store(options, write_all(stream))
+        with_store(config_from(options), write_all(stream))
 
 
 async def _audit_pages(
@@ -507,3 +484,6 @@ async def _audit_pages(
         if len(page) < page_size:
             break
         after = page[-1].seq
+
+
+COMMANDS = (accounts, keys, audit)

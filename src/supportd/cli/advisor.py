@@ -13,26 +13,22 @@ for the operator's own checks), from options or SUPPORTD_* variables.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from supportd import clocks
-from supportd.cli_settings import config_from, setting_options
+from supportd import runtime
+from supportd.cli.settings import STORE_SETTINGS, config_from, setting_options
+from supportd.cli.store import require_database, with_store
 from supportd.config import Config
 from supportd.domain import clock
 from supportd.operations.advisor import SeedRefused, seed_target, seeded_result
 from supportd.reference import advisor as advisor_reference
 from supportd.reference.advisor import Check, CheckCatalogue
 from supportd.reference.catalogue import ReferenceDataError
-from supportd.storage.base import Store
 
-T = TypeVar("T")
-
-SETTINGS_USED = ("data_dir", "database_url", "advisor_checks_file", "fake_clock_file")
+SETTINGS_USED = (*STORE_SETTINGS, "advisor_checks_file", "fake_clock_file")
 
 
 _options = setting_options(SETTINGS_USED)
@@ -55,29 +51,6 @@ def _check(catalogue: CheckCatalogue, account: str, check_id: str) -> Check:
         return seed_target(catalogue, account, check_id)
     except SeedRefused as refused:
         raise click.ClickException(refused.message) from None
-
-
-def _with_store(config: Config, work: Callable[[Store], Awaitable[T]]) -> T:
-    from supportd.app import open_store
-    from supportd.storage.base import SchemaError, StoreUnavailable
-
-    if not config.database_url and not config.sqlite_path.exists():
-        # Opening the SQLite store would create an empty one: a wrong --data-dir must
-        # not pass for a successful seed.
-        raise click.ClickException(f"no supportd database at {config.sqlite_path}")
-
-    async def run() -> T:
-        store = open_store(config)
-        await store.open()
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(run())
-    except (SchemaError, StoreUnavailable) as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(name="advisor")
@@ -107,12 +80,13 @@ def set_result(account: str, check_id: str, path: str, **options: Any) -> None:
             data = json.load(stream)
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"{path}: {exc}") from exc
-    now_ms = clocks.from_setting(config.fake_clock_file).now_ms()
+    now_ms = runtime.open_clock(config).now_ms()
     try:
         check, result = seeded_result(catalogue, account, check_id, data, now_ms)
     except SeedRefused as refused:
         raise click.ClickException(f"{path}: {refused.message}") from None
-    _with_store(config, lambda store: store.put_advisor_result(result))
+    require_database(config)
+    with_store(config, lambda store: store.put_advisor_result(result))
     click.echo(
         f"{account} {check.id} ({check.name}): {result.status}, "
         f"{result.flagged_count} flagged resources, "
@@ -128,7 +102,8 @@ def clear_result(account: str, check_id: str, **options: Any) -> None:
     """Forget ACCOUNT's result of CHECK_ID (it reads not_available again)."""
     config = config_from(options)
     check = _check(_catalogue(config), account, check_id)
-    deleted = _with_store(config, lambda store: store.delete_advisor_result(account, check.id))
+    require_database(config)
+    deleted = with_store(config, lambda store: store.delete_advisor_result(account, check.id))
     click.echo(f"{account} {check.id}: " + ("result removed" if deleted else "had no result"))
 
 

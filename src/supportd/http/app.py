@@ -21,18 +21,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from supportd import attachment_links, clocks, errors, protocol, staff_api
+from supportd import api_errors, runtime
 from supportd import config as config_module
-from supportd.auth import (
-    Authenticator,
-    Caller,
-    IncomingRequest,
-    OpenAuthenticator,
-    SigV4Authenticator,
-)
 from supportd.config import Config
 from supportd.domain import clock
 from supportd.domain.accounts import AuditEntry
+from supportd.http import attachment_links, protocol, staff_api
 from supportd.operations import access, attachments
 from supportd.operations.advisor_providers import load_providers
 from supportd.operations.background import JOB_KINDS, PERIODIC
@@ -40,7 +34,13 @@ from supportd.operations.context import Context
 from supportd.operations.registry import HANDLERS
 from supportd.reference import advisor as advisor_reference
 from supportd.reference import catalogue
-from supportd.secretbox import SecretBox, load_key
+from supportd.security.auth import (
+    Authenticator,
+    Caller,
+    IncomingRequest,
+    OpenAuthenticator,
+    SigV4Authenticator,
+)
 from supportd.storage.base import Store
 from supportd.worker import Worker
 
@@ -98,7 +98,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
-            raise errors.SerializationException("Invalid Content-Length header.")
+            raise api_errors.SerializationException("Invalid Content-Length header.")
         if int(declared) > limit:
             raise _too_large(limit)
     chunks: list[bytes] = []
@@ -111,8 +111,8 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _too_large(limit: int) -> errors.ApiError:
-    return errors.RequestEntityTooLargeException(
+def _too_large(limit: int) -> api_errors.ApiError:
+    return api_errors.RequestEntityTooLargeException(
         f"Request body is larger than the limit of {limit} bytes."
     )
 
@@ -123,7 +123,7 @@ def create_app(
     model = protocol.load_model()
     advisor_checks = advisor_reference.load(config.advisor_checks_file)
     context = Context(
-        clock=clocks.from_setting(config.fake_clock_file),
+        clock=runtime.open_clock(config),
         config=config,
         catalogue=catalogue.load(config.reference_dir),
         store=store,
@@ -139,12 +139,12 @@ def create_app(
         target = request.headers.get("x-amz-target")
         caller = Caller()
         operation: protocol.Operation | None = None
-        not_found: errors.ApiError | None = None
+        not_found: api_errors.ApiError | None = None
         error_code: str | None = None
         try:
             try:
                 operation = protocol.operation_for_target(model, target)
-            except errors.ApiError as unknown:
+            except api_errors.ApiError as unknown:
                 # Answered after authentication: who may not call cannot probe either.
                 not_found = unknown
             limit = (
@@ -155,11 +155,11 @@ def create_app(
             raw = await _read_body(request, limit)
             principal = await authenticate(_incoming(request, raw), caller)
             if operation is None:
-                raise not_found or errors.UnknownOperationException("Unknown operation.")
+                raise not_found or api_errors.UnknownOperationException("Unknown operation.")
             gate.check(principal, operation.name)  # plan, then TPS limits
             handler = HANDLERS.get(operation.name)
             if handler is None:
-                raise errors.UnknownOperationException(
+                raise api_errors.UnknownOperationException(
                     f"Operation {operation.name} is not implemented by this version of supportd."
                 )
             params = protocol.parse_input(model, operation, protocol.decode_body(raw))
@@ -167,7 +167,7 @@ def create_app(
                 attachments.REQUEST_BASE_URL.set(attachment_links.request_base_url(request))
             result = await handler(context, principal, params)
             response = _response(200, protocol.encode_result(result), request_id)
-        except errors.ApiError as error:
+        except api_errors.ApiError as error:
             error_code = error.code
             response = _response(error.status, protocol.encode_error(error), request_id, error.code)
         except ClientDisconnect:
@@ -176,7 +176,7 @@ def create_app(
         except Exception:
             # The details go to the log with the request id, never to the client.
             log.exception("internal error in request %s", request_id)
-            fault = errors.InternalServerError(
+            fault = api_errors.InternalServerError(
                 f"An internal error occurred. Request ID: {request_id}"
             )
             error_code = fault.code
@@ -185,7 +185,7 @@ def create_app(
         return response
 
     async def not_api(request: Request) -> Response:
-        error = errors.UnknownOperationException(
+        error = api_errors.UnknownOperationException(
             "Send AWS Support API requests as POST / with an X-Amz-Target header."
         )
         return _response(404, protocol.encode_error(error), _request_id(), error.code)
@@ -225,7 +225,7 @@ def make_authenticator(config: Config, store: Store) -> Authenticator:
     cache_s = config.auth_cache_ms / 1000
     if config.auth == "sigv4":
         return SigV4Authenticator(
-            store.get_credential, open_secret_box(config), profile, cache_s=cache_s
+            store.get_credential, runtime.open_secret_box(config), profile, cache_s=cache_s
         )
     return OpenAuthenticator(
         config.default_account,
@@ -280,27 +280,7 @@ def _audit(
         log.exception("audit row of request %s not recorded", request_id)
 
 
-def open_secret_box(config: Config) -> SecretBox:
-    """The box for access keys' secrets. SQLite: the key file is made on first use in
-    the data directory, next to the database. PostgreSQL: never made automatically."""
-    return SecretBox(load_key(config.server_key, config.data_dir, create=not config.database_url))
-
-
-def open_store(config: Config) -> Store:
-    if config.database_url:
-        from supportd.storage.postgres import PostgresStore
-
-        return PostgresStore(
-            config.database_url,
-            pool_size=config.database_pool_size,
-            statement_timeout_ms=config.database_statement_timeout_ms,
-        )
-    from supportd.storage.sqlite import SQLiteStore
-
-    return SQLiteStore(config.sqlite_path)
-
-
 def app_from_environment() -> Any:
     """uvicorn's factory in each worker process: settings arrive as SUPPORTD_* variables."""
     config = config_module.from_environ()
-    return create_app(config, open_store(config))
+    return create_app(config, runtime.open_store(config))

@@ -2,7 +2,7 @@
 
 A thin layer: it authenticates the token, turns the request into plain values, calls
 operations.staff and writes the result (or the StaffError) as JSON. The OpenAPI
-description of every route is served at /staff/api/openapi.json (supportd.staff_openapi).
+description of every route is served at /staff/api/openapi.json (supportd.http.staff_openapi).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from supportd import staff_openapi
 from supportd.domain.staff import StaffMember
+from supportd.http import staff_openapi
 from supportd.operations import advisor
 from supportd.operations import staff as ops
 from supportd.operations.context import Context

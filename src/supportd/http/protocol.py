@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from botocore.loaders import Loader
 
-from supportd import errors
+from supportd import api_errors
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -39,9 +39,6 @@ SERVICE_PATTERNS: dict[str, str] = {
 class Operation:
     name: str
     input_shape: str | None
-    output_shape: str | None
-    error_codes: tuple[str, ...]
-    has_dry_run: bool
 
 
 class ServiceModel:
@@ -53,15 +50,7 @@ class ServiceModel:
         self.shapes: Mapping[str, Mapping[str, Any]] = raw["shapes"]
         self.operations: dict[str, Operation] = {}
         for name, op in raw["operations"].items():
-            input_shape = op.get("input", {}).get("shape")
-            members = self.shapes[input_shape]["members"] if input_shape else {}
-            self.operations[name] = Operation(
-                name=name,
-                input_shape=input_shape,
-                output_shape=op.get("output", {}).get("shape"),
-                error_codes=tuple(e["shape"] for e in op.get("errors", [])),
-                has_dry_run="dryRun" in members,
-            )
+            self.operations[name] = Operation(name, op.get("input", {}).get("shape"))
         # \A...\Z, not ^...$: `$` also matches before a trailing newline.
         self._patterns = {
             name: re.compile(rf"\A(?:{pattern})\Z") for name, pattern in SERVICE_PATTERNS.items()
@@ -85,7 +74,7 @@ def operation_for_target(model: ServiceModel, target: str | None) -> Operation:
     prefix, _, name = (target or "").partition(".")
     operation = model.operations.get(name) if prefix == model.target_prefix else None
     if operation is None:
-        raise errors.UnknownOperationException(
+        raise api_errors.UnknownOperationException(
             f"Operation {target or '(none)'} is not supported."
             if target
             else "Missing X-Amz-Target header."
@@ -105,11 +94,11 @@ def decode_body(raw: bytes) -> dict[str, Any]:
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         # UnicodeDecodeError: invalid UTF-8 inside a string; RecursionError: nesting
         # deeper than the decoder allows. Both are malformed bodies, not faults.
-        raise errors.SerializationException(
+        raise api_errors.SerializationException(
             "Start of structure or map found where not expected."
         ) from None
     if not isinstance(value, dict):
-        raise errors.SerializationException(
+        raise api_errors.SerializationException(
             "Start of structure or map found where not expected."
         ) from None
     return value
@@ -181,10 +170,10 @@ class _Validator:
             try:
                 return base64.b64decode(value, validate=True)
             except (binascii.Error, ValueError):
-                raise errors.SerializationException(
+                raise api_errors.SerializationException(
                     f"Value at '{path}' is not valid base64-encoded data."
                 ) from None
-        raise errors.SerializationException(f"Unsupported value at '{path}'.")
+        raise api_errors.SerializationException(f"Unsupported value at '{path}'.")
 
     def sequence(self, shape: Mapping[str, Any], value: Any, path: str) -> list[Any]:
         if not isinstance(value, list):
@@ -255,9 +244,9 @@ def _render(value: str | list[Any]) -> str:
     return f"'{value}'"
 
 
-def _wrong_type(path: str, expected: str) -> errors.ApiError:
+def _wrong_type(path: str, expected: str) -> api_errors.ApiError:
     where = path or "the request"
-    return errors.SerializationException(f"Expected {expected} for '{where}'.")
+    return api_errors.SerializationException(f"Expected {expected} for '{where}'.")
 
 
 def parse_input(model: ServiceModel, operation: Operation, body: dict[str, Any]) -> dict[str, Any]:
@@ -269,7 +258,7 @@ def parse_input(model: ServiceModel, operation: Operation, body: dict[str, Any])
     if validator.problems:
         count = len(validator.problems)
         noun = "error" if count == 1 else "errors"
-        raise errors.ValidationException(
+        raise api_errors.ValidationException(
             f"{count} validation {noun} detected: " + "; ".join(validator.problems)
         )
     return params
@@ -284,5 +273,5 @@ def encode_result(result: Mapping[str, Any]) -> bytes:
     return _encoder.encode(result)
 
 
-def encode_error(error: errors.ApiError) -> bytes:
+def encode_error(error: api_errors.ApiError) -> bytes:
     return _encoder.encode(error.body())

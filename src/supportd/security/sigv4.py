@@ -21,7 +21,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from supportd import errors
+from supportd import api_errors
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "support"
@@ -58,9 +58,11 @@ class Authorization:
 def parse_authorization(values: list[str]) -> Authorization:
     """The Authorization header's parts; IncompleteSignature if anything is missing."""
     if not values:
-        raise errors.MissingAuthenticationTokenException("Missing Authentication Token")
+        raise api_errors.MissingAuthenticationTokenException("Missing Authentication Token")
     if len(values) > 1:
-        raise errors.IncompleteSignatureException("Request has more than one Authorization header.")
+        raise api_errors.IncompleteSignatureException(
+            "Request has more than one Authorization header."
+        )
     header = values[0].strip()
     usual = _USUAL.fullmatch(header)
     if usual is not None:
@@ -70,14 +72,14 @@ def parse_authorization(values: list[str]) -> Authorization:
             return Authorization(key_id, date, region, service, signed, signature)
     algorithm, _, rest = header.partition(" ")
     if algorithm != ALGORITHM:
-        raise errors.IncompleteSignatureException(
+        raise api_errors.IncompleteSignatureException(
             f"Unsupported AWS 'algorithm': '{algorithm}'. Use {ALGORITHM}."
         )
     params: dict[str, str] = {}
     for part in rest.split(","):
         match = _PARAM.fullmatch(part)
         if match is None or match.group(1) in params:
-            raise errors.IncompleteSignatureException(
+            raise api_errors.IncompleteSignatureException(
                 f"Authorization header is malformed: '{_clip(header)}'."
             )
         params[match.group(1)] = match.group(2)
@@ -85,23 +87,25 @@ def parse_authorization(values: list[str]) -> Authorization:
         name for name in ("Credential", "SignedHeaders", "Signature") if not params.get(name)
     ]
     if missing:
-        raise errors.IncompleteSignatureException(
+        raise api_errors.IncompleteSignatureException(
             " ".join(f"Authorization header requires '{name}' parameter." for name in missing)
             + f" Authorization={_clip(header)}"
         )
     scope = params["Credential"].split("/")
     if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope):
-        raise errors.IncompleteSignatureException(
+        raise api_errors.IncompleteSignatureException(
             "Credential should be scoped to a valid region, service and date: "
             f"'{_clip(params['Credential'])}'."
         )
     signed = tuple(params["SignedHeaders"].split(";"))
     if any(not name or name != name.lower() for name in signed) or list(signed) != sorted(signed):
-        raise errors.IncompleteSignatureException(
+        raise api_errors.IncompleteSignatureException(
             "SignedHeaders must be lowercase header names, sorted and separated by ';'."
         )
     if not re.fullmatch(r"[0-9a-f]{64}", params["Signature"]):
-        raise errors.IncompleteSignatureException("Signature must be 64 hexadecimal characters.")
+        raise api_errors.IncompleteSignatureException(
+            "Signature must be 64 hexadecimal characters."
+        )
     return Authorization(
         access_key_id=scope[0],
         date=scope[1],
@@ -118,17 +122,17 @@ def _clip(text: str) -> str:
 
 def check_scope(auth: Authorization, amz_date: str) -> None:
     if auth.service != SERVICE:
-        raise errors.InvalidSignatureException(
+        raise api_errors.InvalidSignatureException(
             f"Credential should be scoped to correct service: '{SERVICE}'."
         )
     if not amz_date.startswith(auth.date):
-        raise errors.InvalidSignatureException(
+        raise api_errors.InvalidSignatureException(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
             "from HTTP: " + f"'{auth.date}' != '{amz_date[:8]}', from '{amz_date}'."
         )
     for name in REQUIRED_SIGNED:
         if name not in auth.signed_headers:
-            raise errors.InvalidSignatureException(
+            raise api_errors.InvalidSignatureException(
                 f"'{name}' must be a 'SignedHeader' in the AWS Authorization."
             )
 
@@ -137,7 +141,7 @@ def check_scope(auth: Authorization, amz_date: str) -> None:
 def parse_amz_date(value: str | None) -> datetime:
     """X-Amz-Date as a time (cached: under load many requests carry the same second)."""
     if not value:
-        raise errors.IncompleteSignatureException(
+        raise api_errors.IncompleteSignatureException(
             "Authorization header requires existence of a 'X-Amz-Date' header."
         )
     match = _AMZ_DATE.fullmatch(value)
@@ -147,7 +151,7 @@ def parse_amz_date(value: str | None) -> datetime:
         year, month, day, hour, minute, second = (int(part) for part in match.groups())
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
-        raise errors.IncompleteSignatureException(
+        raise api_errors.IncompleteSignatureException(
             "X-Amz-Date must be in the ISO-8601 basic format YYYYMMDD'T'HHMMSS'Z': "
             f"'{_clip(value)}'."
         ) from None
@@ -158,13 +162,13 @@ def check_clock(signed_at: datetime, now: datetime) -> None:
         return
     stamp = signed_at.strftime(AMZ_DATE_FORMAT)
     if signed_at < now - MAX_SKEW:
-        raise errors.InvalidSignatureException(
+        raise api_errors.InvalidSignatureException(
             f"Signature expired: {stamp} is now earlier than "
             f"{(now - MAX_SKEW).strftime(AMZ_DATE_FORMAT)} "
             f"({now.strftime(AMZ_DATE_FORMAT)} - 15 min.)"
         )
     if signed_at > now + MAX_SKEW:
-        raise errors.InvalidSignatureException(
+        raise api_errors.InvalidSignatureException(
             f"Signature not yet current: {stamp} is still later than "
             f"{(now + MAX_SKEW).strftime(AMZ_DATE_FORMAT)} "
             f"({now.strftime(AMZ_DATE_FORMAT)} + 15 min.)"
@@ -176,7 +180,7 @@ def check_payload_hash(declared: str | None, body: bytes) -> None:
     if declared is None:
         return
     if not hmac.compare_digest(declared.lower(), hashlib.sha256(body).hexdigest()):
-        raise errors.InvalidSignatureException(
+        raise api_errors.InvalidSignatureException(
             "The provided 'x-amz-content-sha256' header does not match what was computed."
         )
 
@@ -282,7 +286,7 @@ def expected_signature(
         else:
             absent.append(name)
     if absent:
-        raise errors.InvalidSignatureException(
+        raise api_errors.InvalidSignatureException(
             f"Signed header(s) not present in the request: {', '.join(sorted(absent))}."
         )
     host = signed.get("host")

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the staff API, served at /staff/api/openapi.json.
 
 Written out by hand next to the routes it describes; a test checks that every route
-of supportd.staff_api appears here and nothing else does.
+of supportd.http.staff_api appears here and nothing else does.
 """
 
 from __future__ import annotations

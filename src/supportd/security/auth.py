@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
-from supportd import errors, sigv4
+from supportd import api_errors
 from supportd.domain.accounts import (
     AccessKey,
     Account,
@@ -35,7 +35,8 @@ from supportd.domain.accounts import (
 )
 from supportd.domain.plans import ENTERPRISE
 from supportd.domain.records import Principal
-from supportd.secretbox import SecretBox, SecretBoxError
+from supportd.security import sigv4
+from supportd.security.secretbox import SecretBox, SecretBoxError
 
 log = logging.getLogger("supportd.auth")
 
@@ -208,7 +209,7 @@ class SigV4Authenticator:
         presented = request.values("authorization")
         try:
             auth = sigv4.parse_authorization(presented)
-        except errors.ApiError:
+        except api_errors.ApiError:
             # For the audit trail: the key id of a malformed header, if it names one.
             if presented:
                 caller.access_key_id = (access_key_id(presented[0]) or "")[:MAX_KEY_ID] or None
@@ -223,13 +224,13 @@ class SigV4Authenticator:
         # 2. The key: known, not revoked, with its session token if temporary.
         found = await self._credentials.get(auth.access_key_id, self._lookup)
         if found is None:
-            raise errors.UnrecognizedClientException(INVALID_TOKEN)
+            raise api_errors.UnrecognizedClientException(INVALID_TOKEN)
         credential, principal = found
         key, account = credential.key, credential.account
         caller.account_id = account.account_id
         caller.name = identity(key)
         if key.revoked_ms is not None:
-            raise errors.UnrecognizedClientException(INVALID_TOKEN)
+            raise api_errors.UnrecognizedClientException(INVALID_TOKEN)
         _check_session_token(key, request.values("x-amz-security-token"), int(now * 1000))
         # 3. The body's hash, when declared, and the signature itself.
         sigv4.check_payload_hash(request.header("x-amz-content-sha256"), request.body)
@@ -244,7 +245,7 @@ class SigV4Authenticator:
             amz_date,
         )
         if not sigv4.signatures_match(expected, auth.signature):
-            raise errors.InvalidSignatureException(sigv4.SIGNATURE_MISMATCH)
+            raise api_errors.InvalidSignatureException(sigv4.SIGNATURE_MISMATCH)
         return principal
 
     async def _lookup(self, access_key_id: str) -> tuple[Credential, Principal] | None:
@@ -285,9 +286,9 @@ def _check_session_token(key: AccessKey, tokens: list[str], now_ms: int) -> None
     if key.session_token_hash is None:
         if tokens:
             # A long-term key with a session token: AWS refuses the token.
-            raise errors.UnrecognizedClientException(INVALID_TOKEN)
+            raise api_errors.UnrecognizedClientException(INVALID_TOKEN)
         return
     if len(tokens) != 1 or not hmac.compare_digest(token_hash(tokens[0]), key.session_token_hash):
-        raise errors.UnrecognizedClientException(INVALID_TOKEN)
+        raise api_errors.UnrecognizedClientException(INVALID_TOKEN)
     if key.expires_ms is not None and now_ms >= key.expires_ms:
-        raise errors.ExpiredTokenException(EXPIRED_TOKEN)
+        raise api_errors.ExpiredTokenException(EXPIRED_TOKEN)

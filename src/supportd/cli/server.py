@@ -1,0 +1,139 @@
+"""`supportd serve`, and the commands that keep its database: `migrate`, `export` and
+`import`. Each takes the settings it reads and no others."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from typing import Any
+
+import click
+
+from supportd import config as config_module
+from supportd import runtime
+from supportd.cli import advisor
+from supportd.cli.settings import STORE_SETTINGS, config_from, setting_options
+from supportd.cli.store import operator_errors, require_database, with_store
+from supportd.config import SETTINGS
+
+# export and import move every row: a long statement is expected, not a runaway one.
+EXCHANGE_SETTINGS = (*STORE_SETTINGS, "database_statement_timeout_ms")
+
+
+@click.command()
+@setting_options([s.name for s in SETTINGS])
+def serve(**options: Any) -> None:
+    """Serve the AWS Support API over HTTP."""
+    import uvicorn
+
+    config = config_from(options)
+    exposed = config_module.exposure_problem(config)
+    if exposed:
+        raise click.UsageError(exposed)
+    advisor.check_catalogue(config)  # a bad checks file: one line here, not per worker
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    with operator_errors():
+        if config.auth == "sigv4" or config.database_url:
+            # The server key (access keys' secrets, attachment links): made here once
+            # (SQLite), or its absence reported in one line (PostgreSQL: every node must
+            # be given the same key).
+            runtime.open_secret_box(config)
+        if config.database_url:
+            from supportd.storage.postgres import check_schema
+
+            # Refuse here, with one clear line, rather than in every worker's startup.
+            asyncio.run(check_schema(config.database_url))
+        else:
+            from supportd.storage.sqlite import migrate
+
+            # Migrate once here rather than racing in every worker.
+            migrate(config.sqlite_path)
+    # Worker processes are started by uvicorn and read their settings from the environment.
+    os.environ.update(config.to_environ())
+    _graceful_stop_exits_zero()
+    uvicorn.run(
+        "supportd.http.app:app_from_environment",
+        factory=True,
+        host=config.host,
+        port=config.port,
+        workers=config.workers if config.workers > 1 else None,
+        log_level=config.log_level,
+        access_log=config.access_log,
+        http="httptools",
+        loop="uvloop",
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
+
+
+def _graceful_stop_exits_zero() -> None:
+    """uvicorn finishes in-flight requests on SIGTERM/SIGINT and then re-raises the
+    signal to the handler installed before it; a no-op handler there makes a graceful
+    stop exit with status 0 instead of dying of the signal."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: None)
+
+
+@click.command()
+@setting_options(STORE_SETTINGS)
+def migrate(**options: Any) -> None:
+    """Apply pending database migrations."""
+    config = config_from(options)
+    with operator_errors():
+        if config.database_url:
+            from supportd.storage.postgres import migrate as migrate_postgres
+
+            applied = asyncio.run(migrate_postgres(config.database_url))
+        else:
+            from supportd.storage.sqlite import migrate as migrate_sqlite
+
+            applied = migrate_sqlite(config.sqlite_path)
+    for name in applied:
+        click.echo(f"applied {name}")
+    click.echo("schema is up to date")
+
+
+@click.command(name="export")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    default="-",
+    help="File to write the JSON lines to (default: standard output).",
+)
+@setting_options(EXCHANGE_SETTINGS)
+def export_command(output: str, **options: Any) -> None:
+    """Write all data of the store as JSON lines (a backup, or a move between stores)."""
+    from supportd.storage import exchange
+
+    config = config_from(options)
+    require_database(config)
+    with click.open_file(output, "w", encoding="utf-8") as stream:
+        counts = with_store(config, lambda store: exchange.export_lines(store, stream.write))
+    click.echo(_summary("exported", counts), err=True)
+
+
+@click.command(name="import")
+@click.argument(
+    "source", type=click.Path(dir_okay=False, exists=True, allow_dash=True), default="-"
+)
+@setting_options(EXCHANGE_SETTINGS)
+def import_command(source: str, **options: Any) -> None:
+    """Load a `supportd export` file (default: standard input) into an empty store."""
+    from supportd.storage import exchange
+
+    config = config_from(options)
+    with click.open_file(source, "r", encoding="utf-8") as stream:
+        counts = with_store(config, lambda store: exchange.import_lines(store, stream))
+    click.echo(_summary("imported", counts), err=True)
+
+
+def _summary(verb: str, counts: dict[str, int]) -> str:
+    return f"{verb} " + ", ".join(f"{count} {table}" for table, count in counts.items())
+
+
+COMMANDS = (serve, migrate, export_command, import_command)
