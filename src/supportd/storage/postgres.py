@@ -8,7 +8,7 @@ from supportd.storage.postgres_advisor import PostgresAdvisor
 from supportd.storage.postgres_attachments import PostgresAttachments
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import PostgresCore, check_schema, display_url, migrate
-from supportd.storage.postgres_staff import PostgresStaff
+from supportd.storage.postgres_search import PostgresSearch
 
 __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 
@@ -19,7 +19,7 @@ class PostgresStore(
     PostgresAccounts,
     PostgresAdvisor,
     PostgresAttachments,
-    PostgresStaff,
+    PostgresSearch,
     PostgresCore,
 ):
     """Every area of the store over one PostgreSQL database (see postgres_core)."""

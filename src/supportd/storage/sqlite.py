@@ -8,7 +8,7 @@ from supportd.storage.sqlite_accounts import SQLiteAccounts
 from supportd.storage.sqlite_advisor import SQLiteAdvisor
 from supportd.storage.sqlite_attachments import SQLiteAttachments
 from supportd.storage.sqlite_core import SQLiteCore, connect, migrate
-from supportd.storage.sqlite_staff import SQLiteStaff
+from supportd.storage.sqlite_search import SQLiteSearch
 
 __all__ = ["SQLiteStore", "connect", "migrate"]
 
@@ -19,7 +19,7 @@ class SQLiteStore(
     SQLiteAccounts,
     SQLiteAdvisor,
     SQLiteAttachments,
-    SQLiteStaff,
+    SQLiteSearch,
     SQLiteCore,
 ):
     """Every area of the store over one SQLite file (see sqlite_core)."""
