@@ -6,8 +6,11 @@ migration 0004): an FTS5 insert inside every write would triple CreateCase's cos
 
 An FTS5 index hands over its matches newest first (descending rowid) cheaply, however
 many there are; bm25() is then computed for the rows read only. One care: bm25() counts
-each term's matches over the whole index again every time the index is entered anew
-(each `rowid = ?` probe), so it is only ever called within one pass over the index.
+each term's matches over the whole index every time the index is entered anew (each
+`rowid = ?` probe would), so it is only ever called within one pass over the index. A
+search of one account with few cases starts from those cases' rows, and scores those
+that match in one such pass; SQLite's planner cannot tell when that is cheaper (FTS5
+gives it no estimate), so _walk_account decides.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from supportd.storage.staff import Staff, search_filters
 
 SNIPPET_TOKENS = 24
 INDEX_BATCH = 2000  # rows of a table indexed per writer job
-# Walking an account's cases and probing the index for each is chosen over walking the
-# index's matches (newest first) when the account has fewer cases than the index has
-# matches; both are counted up to this many.
+# A search of one account starts from the account's cases, rather than from the
+# index's matches (newest first), when it has fewer cases than the index has matches,
+# and fewer than this.
 ACCOUNT_WALK_LIMIT = 50_000
 
 
@@ -87,54 +90,52 @@ def _index_walk_sql(index: _Index, query: SearchQuery) -> tuple[str, list[object
     return sql, arg.values
 
 
-def _account_walk_sql(index: _Index, query: SearchQuery) -> tuple[str, list[object]]:
-    """The newest matches that pass the filters, walking the account's cases (CROSS
-    JOIN keeps that order) and probing the index for each; not scored."""
-    arg = Params(fts_query(query.terms))
-    filters = search_filters(query, arg)
+def _account_documents_sql(index: _Index, query: SearchQuery) -> tuple[str, list[object]]:
+    """The documents of the account's cases that pass the filters (no index read)."""
+    arg = Params()
+    where = " AND ".join(search_filters(query, arg))
     if index is COMMUNICATIONS:
-        source = "cases c CROSS JOIN communications m CROSS JOIN communications_fts"
-        filters.append("m.case_seq = c.seq")
-        doc = "m.seq"
+        sql = (
+            "SELECT m.seq, c.seq FROM cases c JOIN communications m ON m.case_seq = c.seq"
+            f" WHERE {where}"
+        )
     else:
-        source = "cases c CROSS JOIN cases_fts"
-        doc = "c.seq"
-    sql = (
-        f"SELECT {doc}, c.seq FROM {source}"
-        f" WHERE {' AND '.join([*filters, f'{index.fts}.rowid = {doc}', f'{index.fts} MATCH $1'])}"
-        f" ORDER BY {doc} DESC LIMIT {arg(query.fetch_size)}"
-    )
+        sql = f"SELECT c.seq, c.seq FROM cases c WHERE {where}"
     return sql, arg.values
 
 
 def _scores_sql(index: _Index) -> str:
-    """bm25 of some rows, in one pass over the index's matches between two rowids."""
+    """The newest matches among some rows, scored, in one pass over the index's matches
+    (newest first) between two rowids."""
     return (
         f"SELECT rowid, -bm25({index.fts}) FROM {index.fts} WHERE {index.fts} MATCH $1"
         " AND rowid BETWEEN $2 AND $3 AND +rowid = ANY($4::bigint[])"
+        " ORDER BY rowid DESC LIMIT $5"
     )
 
 
 async def _matches(tx: Tx, index: _Index, query: SearchQuery) -> list[Match]:
     if query.account_id is not None and await _walk_account(tx, index, query):
-        sql, args = _account_walk_sql(index, query)
-        found = await tx.fetch(sql, *args)
-        if not found:
+        sql, args = _account_documents_sql(index, query)
+        cases = {row[0]: row[1] for row in await tx.fetch(sql, *args)}
+        if not cases:
             return []
-        docs = [row[0] for row in found]
+        docs = sorted(cases)
         rows = await tx.fetch(
-            _scores_sql(index), fts_query(query.terms), min(docs), max(docs), docs
+            _scores_sql(index), fts_query(query.terms), docs[0], docs[-1], docs, query.fetch_size
         )
-        scores: dict[int, float] = {row[0]: row[1] for row in rows}
-        return [Match(doc, case_seq, scores[doc]) for doc, case_seq in found if doc in scores]
+        return [Match(row[0], cases[row[0]], row[1]) for row in rows]
     sql, args = _index_walk_sql(index, query)
     return [Match(*row) for row in await tx.fetch(sql, *args)]
 
 
 async def _walk_account(tx: Tx, index: _Index, query: SearchQuery) -> bool:
-    """Whether the account has fewer cases than the index has matches (each counted up
-    to ACCOUNT_WALK_LIMIT, so deciding costs at most twice the cheaper walk)."""
+    """Whether to start from the account's cases rather than from the index: when the
+    account has fewer cases than the index has matches, and not too many (each counted
+    only that far, so deciding costs at most twice the cheaper walk)."""
     cases = await tx.fetchval(ACCOUNT_CASES_SQL, query.account_id, ACCOUNT_WALK_LIMIT)
+    if cases >= ACCOUNT_WALK_LIMIT:
+        return False
     matches = await tx.fetchval(
         f"SELECT COUNT(*) FROM (SELECT 1 FROM {index.fts} WHERE {index.fts} MATCH $1 LIMIT $2)",
         fts_query(query.terms),

@@ -208,8 +208,12 @@ def case_filters(query: StaffCaseQuery, arg: Params) -> list[str]:
 
 
 def search_filters(query: SearchQuery, arg: Params) -> list[str]:
-    """The search's filters on the case (alias `c`)."""
-    where = status_filters(query.statuses, arg)
+    """The search's filters on the case (alias `c`). Without is_open: no index of a
+    search uses it, and PostgreSQL, taking it for independent of the status, would
+    expect far too few cases."""
+    where = []
+    if query.statuses is not None:
+        where.append(f"c.status = ANY({arg(list(query.statuses))}::text[])")
     if query.account_id is not None:
         where.append(f"c.account_id = {arg(query.account_id)}")
     return where
