@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from supportd import cli_staff
 from tests.staff.conftest import StaffServer, customer_case, new_case
 
 
@@ -61,6 +62,7 @@ def test_case_commands(staff_server: StaffServer, customer: Any, mode: str) -> N
 
     found = _json(run("cases", "search", f"CLI {mode}", "--json"))
     assert case_id in [r["case"]["caseId"] for r in found["results"]]
+    assert found["truncated"] is False
 
     resolved = run("cases", "resolve", display_id, *acting).output
     assert "work-in-progress -> resolved" in resolved
@@ -126,3 +128,12 @@ def test_local_actions_need_an_acting_staff_member(
     assert "staff_not_found" in stranger.output
     no_token = staff_server.cli("cases", "list", "--url", staff_server.url, ok=False)
     assert no_token.exit_code == 2 and "--token" in no_token.output
+
+
+def test_search_text_says_when_results_were_cut() -> None:
+    cut = "(cut: only the newest matches were ranked; add words or filters)"
+    assert cli_staff._search_text({"results": [], "truncated": True}).splitlines() == [
+        "(no matches)",
+        cut,
+    ]
+    assert cut not in cli_staff._search_text({"results": [], "truncated": False})

@@ -328,36 +328,62 @@ def test_the_fake_clock_file(tmp_path: Path) -> None:
         clock.offset_ms()
 
 
-def test_ranking_cases_from_the_best_hits_of_each_index() -> None:
-    comms = [(1, 9.0), (2, 8.0), (1, 7.0), (3, 5.0)]
-    subjects = [(4, 8.5), (2, 6.0)]
-    # Both lists complete: every case, by its best hit (ties: newest case first).
-    ranked, complete = search.rank_cases(comms, subjects, True, True)
-    assert complete and ranked == [(1, 9.0), (4, 8.5), (2, 8.0), (3, 5.0)]
-    # Communications cut at 5.0: a case left out scores at most that, so only cases
-    # above it are certain.
-    ranked, complete = search.rank_cases(comms, subjects, False, True)
-    assert not complete and ranked == [(1, 9.0), (4, 8.5), (2, 8.0)]
-    ranked, complete = search.rank_cases(comms, subjects, False, False)
-    assert not complete and ranked == [(1, 9.0), (4, 8.5), (2, 8.0)]
-    assert search.rank_cases([], [], True, True) == ([], True)
+def _m(doc: int, case: int, score: float) -> search.Match:
+    return search.Match(doc, case, score)
+
+
+def test_ranking_cases_by_their_best_match() -> None:
+    comms = [_m(40, 1, 7.0), _m(30, 2, 8.0), _m(20, 1, 9.0), _m(10, 3, 5.0)]  # newest first
+    subjects = [_m(4, 4, 4.25), _m(2, 2, 3.0)]
+    ranking = search.rank_matches(comms, subjects, search.CANDIDATES)
+    # A subject counts twice; ties rank the newest case first.
+    assert ranking.cases == [(1, 9.0), (4, 8.5), (2, 8.0), (3, 5.0)]
+    assert not ranking.truncated
+    assert ranking.subject_matches == {2, 4}
+    # Highlights: a case's best matching communications first.
+    assert [m.doc_seq for m in ranking.highlighted_communications(1)] == [20, 40]
+    assert ranking.highlighted_communications(4) == []
+    assert ranking.page(1, 2) == [(4, 8.5), (2, 8.0)]
+    assert search.rank_matches([], [], search.CANDIDATES).cases == []
+
+
+def test_only_the_first_candidates_of_each_index_are_ranked_and_the_cut_is_told() -> None:
+    comms = [_m(seq, seq, float(seq % 3)) for seq in range(10, 0, -1)]  # newest first
+    # Exactly as many matches as candidates: nothing was left out.
+    assert not search.rank_matches(comms[:4], [], 4).truncated
+    # One more (a store reads SearchQuery.fetch_size): cut, and the oldest is not ranked.
+    ranking = search.rank_matches(comms[:5], [], 4)
+    assert ranking.truncated
+    assert {seq for seq, _ in ranking.cases} == {10, 9, 8, 7}
+    # Subjects alone can be cut too.
+    subjects = [_m(seq, seq, 1.0) for seq in (9, 8, 7)]
+    assert search.rank_matches(comms[:2], subjects, 2).truncated
+    assert search.SearchQuery((search.Term(("x",)),), 10, candidates=4).fetch_size == 5
+
+
+def test_highlights_are_limited_per_case() -> None:
+    comms = [_m(doc, 1, float(doc)) for doc in range(1, 8)]
+    chosen = search.rank_matches(comms, [], search.CANDIDATES).highlighted_communications(1)
+    assert [m.doc_seq for m in chosen] == [7, 6, 5][: search.HIGHLIGHTS_PER_CASE]
 
 
 @given(
     hits=st.lists(
         st.tuples(st.integers(1, 30), st.integers(0, 50).map(float), st.booleans()), max_size=60
     ),
-    size=st.integers(1, 20),
+    candidates=st.integers(1, 20),
 )
-def test_ranking_from_cut_lists_agrees_with_the_full_ranking(
-    hits: list[tuple[int, float, bool]], size: int
+def test_ranking_the_candidates_agrees_with_ranking_them_alone(
+    hits: list[tuple[int, float, bool]], candidates: int
 ) -> None:
-    comms = sorted(((s, v) for s, v, is_subject in hits if not is_subject), key=lambda h: -h[1])
-    subjects = sorted(((s, v) for s, v, is_subject in hits if is_subject), key=lambda h: -h[1])
-    full, _ = search.rank_cases(comms, subjects, True, True)
-    cut, complete = search.rank_cases(
-        comms[:size], subjects[:size], len(comms) <= size, len(subjects) <= size
-    )
-    assert cut == full[: len(cut)]
-    if complete:
-        assert cut == full
+    comms = [
+        _m(100 + n, case, score) for n, (case, score, subject) in enumerate(hits) if not subject
+    ]
+    subjects = [_m(case, case, score) for case, score, subject in hits if subject]
+    cut = search.rank_matches(comms, subjects, candidates)
+    alone = search.rank_matches(comms[:candidates], subjects[:candidates], candidates)
+    assert cut.cases == alone.cases
+    assert cut.truncated == (len(comms) > candidates or len(subjects) > candidates)
+    assert not alone.truncated
+    scores = [score for _, score in cut.cases]
+    assert scores == sorted(scores, reverse=True)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -27,12 +28,14 @@ def _other_node(store: Store) -> Store:
     return PostgresStore(store.url, pool_size=2)
 
 
-async def _case(store: Store, subject: str = "subject", body: str = "body") -> int:
+async def _case(
+    store: Store, subject: str = "subject", body: str = "body", account_id: str = "111122223333"
+) -> int:
     n = next(_ids)
     created = await store.create_case(
         NewCase(
-            case_id=f"case-111122223333-test-2023-{n:016x}",
-            account_id="111122223333",
+            case_id=f"case-{account_id}-test-2023-{n:016x}",
+            account_id=account_id,
             subject=subject,
             service_code=None,
             category_code=None,
@@ -144,8 +147,8 @@ async def test_the_support_side_survives_export_and_import(store: Store, tmp_pat
             token.token_id
         )
         # The search index is rebuilt from the imported rows.
-        hits = await copy.search_cases(search.SearchQuery(search.parse("kernel version"), 5))
-        assert [h.case.case.seq for h in hits] == [seq]
+        found = await copy.search_cases(search.SearchQuery(search.parse("kernel version"), 5))
+        assert [h.case.case.seq for h in found.hits] == [seq]
     finally:
         await copy.close()
     assert set(exchange.TABLES_BY_NAME) >= {"staff", "case_work", "support_replies"}
@@ -192,11 +195,46 @@ async def test_search_sees_what_another_node_committed(store: Store) -> None:
     await other.open()
     try:
         seq = await _case(other, subject="Quokka gateway timeouts", body="nothing else")
-        hits = await store.search_cases(search.SearchQuery(search.parse("quokka"), 5))
-        assert [h.case.case.seq for h in hits] == [seq]
+        found = await store.search_cases(search.SearchQuery(search.parse("quokka"), 5))
+        assert [h.case.case.seq for h in found.hits] == [seq]
         await other.apply_staff_action(seq, _act(staff.REPLY, body="Wombat firmware fixed it"))
-        hits = await store.search_cases(search.SearchQuery(search.parse("wombat"), 5))
-        assert [h.highlights[0].author_kind for h in hits] == ["support"]
+        found = await store.search_cases(search.SearchQuery(search.parse("wombat"), 5))
+        assert [h.highlights[0].author_kind for h in found.hits] == ["support"]
         assert await store.index_search() == 0  # nothing left behind
     finally:
         await other.close()
+
+
+async def test_search_ranks_a_bounded_number_of_matches_and_says_when_it_cut(
+    store: Store,
+) -> None:
+    a, b, c = "111122223333", "444455556666", "777788889999"
+    in_bodies = [await _case(store, "Other", "the platypus case", a) for _ in range(5)]
+    in_subjects = [await _case(store, "Platypus down", "nothing here", b) for _ in range(2)]
+    both = await _case(store, "Platypus again", "one more platypus", c)
+
+    async def found(candidates: int, **filters: object) -> tuple[set[int], bool]:
+        query = search.SearchQuery(search.parse("platypus"), 50, candidates=candidates)
+        result = await store.search_cases(dataclasses.replace(query, **filters))
+        return {h.case.case.seq for h in result.hits}, result.truncated
+
+    assert await found(6) == ({*in_bodies, *in_subjects, both}, False)
+    # Six messages match: ranking only the newest five leaves the oldest out, and says so.
+    assert await found(5) == ({*in_bodies[1:], *in_subjects, both}, True)
+    # Cut at two: the newest two messages and the newest two subjects.
+    assert await found(2) == ({in_bodies[4], in_subjects[1], both}, True)
+    # Filters apply before the cut: the newest matches of the account's cases.
+    assert await found(5, account_id=a) == (set(in_bodies), False)
+    assert await found(3, account_id=a) == (set(in_bodies[2:]), True)
+    assert await found(2, account_id=b) == (set(in_subjects), False)
+    assert await found(1, account_id=b) == ({in_subjects[1]}, True)
+    both_hits = await store.search_cases(
+        search.SearchQuery(search.parse("platypus"), 5, account_id=c, candidates=1)
+    )
+    assert not both_hits.truncated
+    assert [h.field for h in both_hits.hits[0].highlights] == [search.SUBJECT, search.COMMUNICATION]
+    await store.apply_staff_action(in_bodies[0], _act(staff.RESOLVE))
+    await store.apply_staff_action(in_bodies[1], _act(staff.RESOLVE))
+    resolved = (lifecycle.RESOLVED,)
+    assert await found(2, statuses=resolved) == ({in_bodies[0], in_bodies[1]}, False)
+    assert await found(1, statuses=resolved) == ({in_bodies[1]}, True)

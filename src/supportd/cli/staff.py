@@ -243,6 +243,8 @@ def _search_text(result: Mapping[str, Any]) -> str:
             lines.append(f"    {h['field']}: " + "".join(marked).replace("\n", " "))
     if not lines:
         lines.append("(no matches)")
+    if result.get("truncated"):
+        lines.append("(cut: only the newest matches were ranked; add words or filters)")
     if result.get("nextToken"):
         lines.append(f"more: --next-token {result['nextToken']}")
     return "\n".join(lines)

@@ -6,6 +6,13 @@ order) and -excluded words or phrases. Matching is per document: a case matches 
 subject, or one of its communications, holds every required term. Words are stemmed
 (English): `restarting` finds `restart`.
 
+A search is bounded: each index (subjects, communications) hands over at most the
+`candidates` newest matches that pass the filters, in its own order (newest first), and
+only those are ranked. A word found in most messages therefore costs the same as a rare
+one; when an index had more matches than that, the answer says the results were cut
+(`truncated`): older matches were not considered, and more words or a filter narrow the
+search. `rank_matches` decides the ranking, the cut and the highlights, for both stores.
+
 Highlights come back from the stores with the matches between two private-use
 characters; `split_marks` turns that into plain text and [start, end) offsets.
 """
@@ -21,6 +28,11 @@ from supportd.domain.staff import StaffCase
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
+# Matches ranked per index and query at most (k). A few milliseconds of index reading
+# and scoring on either store, however common the words.
+CANDIDATES = 1000
+SUBJECT_WEIGHT = 2.0  # a word in the subject counts twice as much as one in a message
+HIGHLIGHTS_PER_CASE = 3  # communications shown per case (besides its subject)
 MARK_START = "\ue000"
 MARK_END = "\ue001"
 SUBJECT = "subject"
@@ -71,6 +83,13 @@ class SearchQuery:
     offset: int = 0
     account_id: str | None = None
     statuses: tuple[str, ...] | None = None  # None: every status
+    candidates: int = CANDIDATES  # matches ranked per index at most (see the module)
+
+    @property
+    def fetch_size(self) -> int:
+        """How many matches a store reads from each index: one more than it ranks, so
+        that a cut is seen."""
+        return self.candidates + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +108,37 @@ class SearchHit:
     case: StaffCase
     score: float  # higher is better; comparable within one search only
     highlights: tuple[Highlight, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    hits: list[SearchHit]
+    truncated: bool  # an index had more matches than were ranked (see the module)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A matching document as an index hands it over: a subject (doc_seq is the case's
+    seq) or a communication, with the store's score for it (higher is better)."""
+
+    doc_seq: int
+    case_seq: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    cases: list[tuple[int, float]]  # (case seq, score), best first
+    truncated: bool
+    subject_matches: frozenset[int]  # cases whose subject was among the matches ranked
+    communication_matches: dict[int, list[Match]]  # by case seq; best first
+
+    def page(self, offset: int, limit: int) -> list[tuple[int, float]]:
+        return self.cases[offset : offset + limit]
+
+    def highlighted_communications(self, case_seq: int) -> list[Match]:
+        """The communications of a case to show highlights of: its best matches."""
+        return self.communication_matches.get(case_seq, [])[:HIGHLIGHTS_PER_CASE]
 
 
 def split_marks(marked: str) -> tuple[str, list[tuple[int, int]]]:
@@ -111,30 +161,30 @@ def split_marks(marked: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(text), spans
 
 
-def rank_cases(
-    communication_hits: Sequence[tuple[int, float]],
-    subject_hits: Sequence[tuple[int, float]],
-    communications_complete: bool,
-    subjects_complete: bool,
-) -> tuple[list[tuple[int, float]], bool]:
-    """Cases ranked by their best hit, from the best hits of each index.
+def rank_matches(
+    communications: Sequence[Match], subjects: Sequence[Match], candidates: int
+) -> Ranking:
+    """Cases ranked by their best match, from at most `candidates` matches of each index.
 
-    Each list holds (case seq, score) of the best-scoring documents of one index, best
-    first; `*_complete` says the list holds every match of that index. A hit left out
-    scores at most the last one kept, so every case whose best score beats both lists'
-    last (incomplete) scores is ranked exactly: those come back, best first (ties:
-    newest case first), with whether that is every matching case. Otherwise fetch
-    longer lists and rank again.
+    Each sequence is what one index handed over, newest first, up to `candidates + 1`
+    long (SearchQuery.fetch_size): matches beyond `candidates` are not ranked, and their
+    presence means the results were cut. A subject's score counts SUBJECT_WEIGHT times.
+    Ties rank the newest case first.
     """
-    floor = -math.inf
-    if not communications_complete and communication_hits:
-        floor = max(floor, communication_hits[-1][1])
-    if not subjects_complete and subject_hits:
-        floor = max(floor, subject_hits[-1][1])
+    truncated = len(communications) > candidates or len(subjects) > candidates
     best: dict[int, float] = {}
-    for seq, score in (*communication_hits, *subject_hits):
-        if score > best.get(seq, -math.inf):
-            best[seq] = score
+    by_case: dict[int, list[Match]] = {}
+    for match in communications[:candidates]:
+        by_case.setdefault(match.case_seq, []).append(match)
+        if match.score > best.get(match.case_seq, -math.inf):
+            best[match.case_seq] = match.score
+    subject_cases = set()
+    for match in subjects[:candidates]:
+        subject_cases.add(match.case_seq)
+        score = SUBJECT_WEIGHT * match.score
+        if score > best.get(match.case_seq, -math.inf):
+            best[match.case_seq] = score
+    for matches in by_case.values():
+        matches.sort(key=lambda m: (-m.score, -m.doc_seq))
     ranked = sorted(best.items(), key=lambda item: (-item[1], -item[0]))
-    complete = floor == -math.inf
-    return (ranked if complete else [item for item in ranked if item[1] > floor]), complete
+    return Ranking(ranked, truncated, frozenset(subject_cases), by_case)

@@ -10,7 +10,7 @@ import functools
 from typing import Any
 
 from supportd import __version__
-from supportd.domain import lifecycle, sla, staff
+from supportd.domain import lifecycle, search, sla, staff
 
 STATUSES = sorted(lifecycle.STATUSES)
 SETTABLE = sorted(lifecycle.STAFF_SETTABLE)
@@ -230,8 +230,15 @@ def _schemas() -> dict[str, Any]:
                         },
                     },
                 },
+                "truncated": {
+                    "type": "boolean",
+                    "description": "True when more subjects or messages matched than a"
+                    f" search ranks (the newest {search.CANDIDATES:,} of each): older"
+                    " matches were left out. More words or a filter narrow the search.",
+                },
                 "nextToken": {"type": "string"},
             },
+            "required": ["results", "truncated"],
         },
         "CaseDetail": {
             "type": "object",

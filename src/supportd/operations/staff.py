@@ -444,11 +444,15 @@ async def search_cases(ctx: Context, actor: StaffMember | None, params: Params) 
     # Ranked results page by position: a page may shift when new matches arrive.
     offset = _decode(_one(params, "nextToken"), "staff-search", scope, 1)
     start = offset[0] if offset else 0
-    hits = await ctx.store.search_cases(
+    found = await ctx.store.search_cases(
         SearchQuery(terms, limit + 1, start, account_id=account, statuses=statuses)
     )
+    hits = found.hits
     now = ctx.clock.now_ms()
-    result: dict[str, Any] = {"results": [_hit_shape(ctx, h, now) for h in hits[:limit]]}
+    result: dict[str, Any] = {
+        "results": [_hit_shape(ctx, h, now) for h in hits[:limit]],
+        "truncated": found.truncated,
+    }
     if len(hits) > limit:
         result["nextToken"] = staff.encode_cursor("staff-search", scope, (start + limit,))
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from supportd.domain.search import SearchHit, SearchQuery
+from supportd.domain.search import SearchQuery, SearchResults
 from supportd.domain.staff import (
     HistoryEvent,
     Note,
@@ -95,7 +95,8 @@ class StaffStore(Protocol):
         communication; how many rows of a table it indexed at most (0 where the index
         is kept in the writing transaction, as on PostgreSQL)."""
 
-    async def search_cases(self, query: SearchQuery) -> list[SearchHit]:
+    async def search_cases(self, query: SearchQuery) -> SearchResults:
         """Cases whose subject or a communication matches, best first, with highlights
-        (up to three communications per case); everything committed before the call is
-        searchable."""
+        (up to three communications per case), ranked from at most query.candidates
+        matches of each index (newest first), and whether matches were left out for
+        that (domain.search); everything committed before the call is searchable."""

@@ -9,7 +9,7 @@ from supportd.storage.attachments import Attachments
 from supportd.storage.jobs import Jobs
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import PostgresCore, check_schema, display_url, migrate
-from supportd.storage.postgres_staff import PostgresStaff
+from supportd.storage.postgres_search import PostgresSearch
 
 __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 
@@ -20,7 +20,7 @@ class PostgresStore(
     Jobs,
     Accounts,
     Advisor,
-    PostgresStaff,
+    PostgresSearch,
     PostgresCore,
 ):
     """Every area of the store over one PostgreSQL database (see postgres_core)."""

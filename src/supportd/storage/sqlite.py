@@ -9,7 +9,7 @@ from supportd.storage.attachments import Attachments
 from supportd.storage.cases import Cases
 from supportd.storage.jobs import Jobs
 from supportd.storage.sqlite_core import SQLiteCore, connect, migrate
-from supportd.storage.sqlite_staff import SQLiteStaff
+from supportd.storage.sqlite_search import SQLiteSearch
 
 __all__ = ["SQLiteStore", "connect", "migrate"]
 
@@ -20,7 +20,7 @@ class SQLiteStore(
     Jobs,
     Accounts,
     Advisor,
-    SQLiteStaff,
+    SQLiteSearch,
     SQLiteCore,
 ):
     """Every area of the store over one SQLite file (see sqlite_core)."""
