@@ -213,6 +213,24 @@ TABLES: tuple[Table, ...] = (
         ),
         bool_columns=frozenset({"completed"}),
     ),
+    # Support Center users (password hashes as they are: argon2id). Their browser
+    # sessions and failed sign-ins are transient, like jobs: not exported.
+    Table(
+        "web_users",
+        (
+            "seq",
+            "user_id",
+            "account_id",
+            "email",
+            "name",
+            "password_hash",
+            "created_ms",
+            "disabled_ms",
+            "password_changed_ms",
+            "invite_hash",
+            "invite_expires_ms",
+        ),
+    ),
 )
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 

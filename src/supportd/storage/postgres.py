@@ -9,6 +9,7 @@ from supportd.storage.postgres_attachments import PostgresAttachments
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import PostgresCore, check_schema, display_url, migrate
 from supportd.storage.postgres_staff import PostgresStaff
+from supportd.storage.web import Web
 
 __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 
@@ -16,6 +17,7 @@ __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 class PostgresStore(
     PostgresCases,
     Jobs,
+    Web,
     PostgresAccounts,
     PostgresAdvisor,
     PostgresAttachments,

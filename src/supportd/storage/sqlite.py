@@ -9,6 +9,7 @@ from supportd.storage.sqlite_advisor import SQLiteAdvisor
 from supportd.storage.sqlite_attachments import SQLiteAttachments
 from supportd.storage.sqlite_core import SQLiteCore, connect, migrate
 from supportd.storage.sqlite_staff import SQLiteStaff
+from supportd.storage.web import Web
 
 __all__ = ["SQLiteStore", "connect", "migrate"]
 
@@ -16,6 +17,7 @@ __all__ = ["SQLiteStore", "connect", "migrate"]
 class SQLiteStore(
     Cases,
     Jobs,
+    Web,
     SQLiteAccounts,
     SQLiteAdvisor,
     SQLiteAttachments,
