@@ -225,5 +225,15 @@ def _add_staff_commands() -> None:
 
 _add_staff_commands()
 
+
+def _add_user_commands() -> None:
+    # `supportd users` (supportd.cli_users): the Support Center's users.
+    from supportd.cli_users import users
+
+    main.add_command(users)
+
+
+_add_user_commands()
+
 if __name__ == "__main__":
     sys.exit(main())
