@@ -201,6 +201,30 @@ class Config:
         500, "How often the background worker looks for due jobs, in milliseconds."
     )
 
+    web_cookie_secure: str = _setting(
+        "auto",
+        "Support Center sessions: the cookie's Secure attribute: auto (when the request came "
+        "over https or public-url is https), always, or never.",
+    )
+    web_session_idle_s: int = _setting(
+        28_800, "Support Center sessions end after this many seconds without a request."
+    )
+    web_session_max_s: int = _setting(
+        604_800, "Support Center sessions end this many seconds after sign-in, used or not."
+    )
+    web_sign_in_window_s: int = _setting(
+        900, "Sign-in throttling: failed attempts count for this many seconds."
+    )
+    web_sign_in_max_per_address: int = _setting(
+        30, "Sign-in throttling: failed attempts from one address within the window."
+    )
+    web_sign_in_max_per_user: int = _setting(
+        5, "Sign-in throttling: failed attempts for one e-mail address within the window."
+    )
+    web_invite_expiry_s: int = _setting(
+        259_200, "A one-time sign-in link (`supportd users create --invite`) expires after this."
+    )
+
     @property
     def sqlite_path(self) -> Path:
         return Path(self.data_dir) / "supportd.db"
@@ -328,6 +352,23 @@ def check(config: Config) -> None:
     if not 10 <= config.advisor_refresh_timeout_ms <= 300_000:
         raise ValueError("advisor_refresh_timeout_ms must be between 10 and 300000")
     _check_attachments(config)
+    _check_web(config)
+
+
+def _check_web(config: Config) -> None:
+    if config.web_cookie_secure not in COOKIE_SECURE_MODES:
+        raise ValueError(f"web_cookie_secure must be one of {', '.join(COOKIE_SECURE_MODES)}")
+    positive = (
+        "web_session_idle_s",
+        "web_session_max_s",
+        "web_sign_in_window_s",
+        "web_sign_in_max_per_address",
+        "web_sign_in_max_per_user",
+        "web_invite_expiry_s",
+    )
+    for name in positive:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be at least 1")
 
 
 def _check_attachments(config: Config) -> None:
@@ -357,6 +398,7 @@ def _check_attachments(config: Config) -> None:
 
 AUTH_MODES = ("open", "sigv4")
 LIMIT_PROFILES = ("auto", "aws", "none")
+COOKIE_SECURE_MODES = ("auto", "always", "never")
 
 
 def _is_key(text: str) -> bool:

@@ -257,6 +257,7 @@ def non_default(setting: Setting) -> Any:
         "upload_max_bytes": 1_000_000,
         "upload_part_bytes": 65_536,
         "upload_urls_per_call": 5,
+        "web_cookie_secure": "always",
     }
     if setting.name in special:
         return special[setting.name]

@@ -99,6 +99,9 @@ class CaseQuery:
     before_ms: int | None = None
     before_seq: int | None = None  # keyset: only cases older than this one
     seqs: tuple[int, ...] | None = None  # restrict to these cases (caseIdList/displayId)
+    resolved_only: bool = False  # the Support Center's "resolved" filter
+    # The Support Center's subject search: a LIKE pattern (see domain.case_search).
+    subject_like: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from supportd import api_errors, runtime
+from supportd import api_errors, runtime, web
 from supportd import config as config_module
 from supportd.config import Config
 from supportd.domain import clock
@@ -212,6 +212,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             staff_api.mount(context),
             *attachment_links.routes(context),
+            *web.routes(context),  # the Support Center's pages (supportd.web)
             Route(
                 "/{path:path}", not_api, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
             ),

@@ -38,11 +38,21 @@ def require_api_access(principal: Principal) -> None:
 
 
 def check_severity(principal: Principal, severity: str) -> None:
-    """`critical` (business-critical system down) is for the enterprise plan only; AWS
-    answers an unavailable severity as an invalid value."""
+    """`critical` (business-critical system down) is for the enterprise plan only (see
+    domain.plans for the lower plans); AWS answers an unavailable severity as an invalid
+    value."""
     if not plans.may_use_severity(principal.plan, severity):
         raise api_errors.InvalidParameterValueException(
             f"Severity level '{severity}' is not available with your AWS Support plan."
+        )
+
+
+def check_issue_type(principal: Principal, issue_type: str) -> None:
+    """Technical cases need the Developer plan or higher (only the Support Center serves
+    Basic accounts: the API refuses them before this)."""
+    if not plans.may_use_issue_type(principal.plan, issue_type):
+        raise api_errors.InvalidParameterValueException(
+            f"Issue type '{issue_type}' is not available with your AWS Support plan."
         )
 
 

@@ -162,6 +162,7 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
     if severity not in catalogue.severity_codes:
         raise api_errors.InvalidParameterValueException("Invalid severity code")
     access.check_severity(principal, severity)
+    access.check_issue_type(principal, issue_type)
     check_service_and_category(catalogue, params.get("serviceCode"), params.get("categoryCode"))
     cc = _cc_emails(params)
     claim = await attachments.attachment_claim(ctx, principal, params)

@@ -19,6 +19,7 @@ from supportd.storage.contract_advisor import AdvisorStore
 from supportd.storage.contract_attachments import AttachmentStore
 from supportd.storage.contract_jobs import JobStore
 from supportd.storage.contract_staff import StaffStore
+from supportd.storage.contract_web import WebStore
 
 
 class SchemaError(RuntimeError):
@@ -111,6 +112,7 @@ class Store(
     AdvisorStore,
     AttachmentStore,
     StaffStore,
+    WebStore,
     Protocol,
 ):
     """Everything operations may ask of a store: one protocol per area of the data."""

@@ -203,6 +203,10 @@ class Cases(SqlStore):
         where = ["account_id = $1"]
         if not query.include_resolved:
             where.append("is_open = TRUE")
+        elif query.resolved_only:
+            where.append("is_open = FALSE")
+        if query.subject_like is not None:
+            where.append(f"LOWER(subject) LIKE {arg(query.subject_like)} ESCAPE '\\'")
         if query.language is not None:
             where.append(f"language = {arg(query.language)}")
         if query.after_ms is not None:

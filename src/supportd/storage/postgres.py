@@ -10,6 +10,7 @@ from supportd.storage.jobs import Jobs
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import PostgresCore, check_schema, display_url, migrate
 from supportd.storage.postgres_search import PostgresSearch
+from supportd.storage.web import Web
 
 __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 
@@ -20,6 +21,7 @@ class PostgresStore(
     Jobs,
     Accounts,
     Advisor,
+    Web,
     PostgresSearch,
     PostgresCore,
 ):

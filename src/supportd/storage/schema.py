@@ -391,6 +391,49 @@ BLOB_CHUNKS = Table(
     dialects=frozenset({POSTGRESQL}),
 )
 
+# --- the web pages: Support Center users (exported), sessions and sign-in failures
+# (transient) --------------------------------------------------------------------------
+
+WEB_USERS = Table(
+    "web_users",
+    (
+        _seq(),
+        Column("user_id", TEXT),
+        Column("account_id", TEXT),
+        Column("email", TEXT),
+        Column("name", TEXT),
+        _null("password_hash", TEXT),
+        Column("created_ms", BIGINT),
+        _null("disabled_ms", BIGINT),
+        _null("password_changed_ms", BIGINT),
+        _null("invite_hash", TEXT),
+        _null("invite_expires_ms", BIGINT),
+    ),
+)
+WEB_SESSIONS = Table(
+    "web_sessions",
+    (
+        _seq(),
+        Column("session_hash", TEXT),
+        Column("kind", TEXT),
+        Column("subject", TEXT),
+        Column("csrf_token", TEXT),
+        Column("created_ms", BIGINT),
+        Column("last_seen_ms", BIGINT),
+    ),
+    exported=False,
+)
+WEB_SIGN_IN_FAILURES = Table(
+    "web_sign_in_failures",
+    (
+        _seq(),
+        Column("scope", TEXT),
+        Column("key", TEXT),
+        Column("at_ms", BIGINT),
+    ),
+    exported=False,
+)
+
 # --- the job queue (transient) ------------------------------------------------------
 
 JOBS = Table(
@@ -434,6 +477,9 @@ TABLES: tuple[Table, ...] = (
     UPLOADS,
     UPLOAD_PARTS,
     BLOB_CHUNKS,
+    WEB_USERS,
+    WEB_SESSIONS,
+    WEB_SIGN_IN_FAILURES,
     JOBS,
 )
 

@@ -10,6 +10,7 @@ from supportd.storage.cases import Cases
 from supportd.storage.jobs import Jobs
 from supportd.storage.sqlite_core import SQLiteCore, connect, migrate
 from supportd.storage.sqlite_search import SQLiteSearch
+from supportd.storage.web import Web
 
 __all__ = ["SQLiteStore", "connect", "migrate"]
 
@@ -20,6 +21,7 @@ class SQLiteStore(
     Jobs,
     Accounts,
     Advisor,
+    Web,
     SQLiteSearch,
     SQLiteCore,
 ):

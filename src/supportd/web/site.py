@@ -1,0 +1,131 @@
+"""What every area of the web pages shares: the operations context, the templates, the
+service model (forms are validated as API requests are), error pages, redirects, and
+one audit row per operation a page runs (as the API writes one per call)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from supportd import api_errors
+from supportd.domain import clock
+from supportd.domain.accounts import AuditEntry
+from supportd.domain.records import Principal
+from supportd.http import protocol
+from supportd.http.attachment_links import request_base_url
+from supportd.operations import attachments
+from supportd.operations.context import Context
+from supportd.operations.registry import HANDLERS
+from supportd.web.security import add_headers
+from supportd.web.templating import Templates
+
+log = logging.getLogger("supportd.web")
+
+
+@dataclass
+class Site:
+    ctx: Context
+    templates: Templates = field(default_factory=Templates)
+    model: protocol.ServiceModel = field(default_factory=protocol.load_model)
+
+    def now_ms(self) -> int:
+        return self.ctx.clock.now_ms()
+
+    def page(
+        self,
+        name: str,
+        values: Mapping[str, Any],
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        return self.templates.render(name, values, status, headers)
+
+    def error_page(
+        self,
+        status: int,
+        title: str,
+        message: str,
+        values: Mapping[str, Any] | None = None,
+        template: str = "error.html",
+    ) -> Response:
+        """A page that explains what went wrong (`template`: an area's own, extending
+        its layout)."""
+        page = {"title": title, "message": message, "status": status, **(values or {})}
+        page.setdefault("user", None)
+        page.setdefault("csrf_token", "")
+        page.setdefault("section", "")
+        page.setdefault("area_prefix", "")
+        return self.page(template, page, status)
+
+    async def invoke(
+        self,
+        request: Request,
+        principal: Principal,
+        caller: str,
+        operation: str,
+        body: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Run an API operation for a page: the body validated against the service
+        model exactly as an API request's, then the same handler; one audit row either
+        way. Raises the operation's ApiError."""
+        op = self.model.operations[operation]
+        status, code = 200, None
+        try:
+            params = protocol.parse_input(self.model, op, body)
+            if operation in attachments.LINK_OPERATIONS:
+                attachments.REQUEST_BASE_URL.set(request_base_url(request))
+            return await HANDLERS[operation](self.ctx, principal, params)
+        except api_errors.ApiError as error:
+            status, code = error.status, error.code
+            raise
+        except Exception:
+            status, code = 500, "InternalServerError"
+            raise
+        finally:
+            self.audit(request, principal.account_id, caller, operation, status, code)
+
+    def audit(
+        self,
+        request: Request,
+        account_id: str | None,
+        caller: str | None,
+        operation: str,
+        status: int,
+        error_code: str | None = None,
+    ) -> None:
+        """One audit row, as the API writes: who, what, from where, how it ended. The
+        caller is `<email> (Web)`; no access key; never form contents."""
+        try:
+            self.ctx.store.record_audit(
+                AuditEntry(
+                    at_ms=clock.now_ms(),
+                    request_id=str(uuid.uuid4()),
+                    account_id=account_id,
+                    access_key_id=None,
+                    caller=caller,
+                    operation=operation[:128],
+                    source_ip=client_address(request),
+                    user_agent=request.headers.get("user-agent", "")[:256],
+                    http_status=status,
+                    error_code=error_code,
+                )
+            )
+        except Exception:
+            log.exception("audit row of web operation %s not recorded", operation)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def redirect(url: str, headers: Mapping[str, str] | None = None) -> Response:
+    """POST/redirect/GET: 303, so the browser's reload never posts again."""
+    response = RedirectResponse(url, status_code=303, headers=dict(headers or {}))
+    add_headers(response.headers)
+    return response

@@ -1,0 +1,38 @@
+"""The customer Support Center under /support/: its routes, with a page of its own for
+anything else under the prefix (so every answer carries the security headers)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from supportd.web import support_advisor, support_auth, support_cases
+from supportd.web.site import Site, redirect
+from supportd.web.support_site import AREA, error, signed_in, values
+
+
+def mount(site: Site) -> Mount:
+    async def home(request: Request) -> Response:
+        return redirect(AREA.home_path)
+
+    async def not_found(request: Request) -> Response:
+        signed = await signed_in(site, request)
+        return error(
+            site,
+            404,
+            "Page not found",
+            "There is no page at this address. Check it, or start from your cases.",
+            values(signed, "", request),
+        )
+
+    return Mount(
+        AREA.prefix,
+        routes=[
+            Route("/", home, methods=["GET"]),
+            *support_auth.routes(site),
+            *support_cases.routes(site),
+            *support_advisor.routes(site),
+            Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+        ],
+    )

@@ -1,0 +1,187 @@
+"""What every Support Center page shares: the area's cookies, who is signed in, and the
+guards that wrap each page (sign-in required; for posts also a same-site origin and the
+session's CSRF token, checked before anything happens)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from supportd.domain.records import Principal
+from supportd.domain.web_sessions import CUSTOMER, WebSession
+from supportd.domain.web_users import WebUser
+from supportd.operations import web_auth, web_users
+from supportd.web.forms import FormRefused, read_form
+from supportd.web.security import CSRF_FIELD, foreign_origin, tokens_match
+from supportd.web.sessions import Area, session_cookie
+from supportd.web.site import Site, redirect
+
+log = logging.getLogger("supportd.web")
+
+AREA = Area(
+    kind=CUSTOMER,
+    prefix="/support",
+    cookie="supportd_support",
+    sign_in_path="/support/sign-in",
+    home_path="/support/cases",
+)
+SMALL_FORM_BYTES = 64 * 1024
+
+# Messages a redirect may ask a page to show (?done=<key>): fixed texts only, so a link
+# cannot make a page say anything else.
+NOTICES = {
+    "signed-out": "You have signed out.",
+    "everywhere": "You have signed out on every device and browser.",
+    "ended": "Your session has ended. Sign in again to continue.",
+    "password": "Your password was changed. Every other session of yours has ended.",
+    "welcome": "Your password is set and you are signed in.",
+    "created": "Your case was created.",
+    "replied": "Your reply was sent.",
+    "reopened": "Your reply was sent and the case is open again.",
+    "resolved": "The case is resolved. Reply to it within 14 days to reopen it.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """The person behind a request: their session, user record and the Principal their
+    operations run as."""
+
+    session: WebSession
+    user: WebUser
+    principal: Principal
+    cookie: str
+
+    @property
+    def caller(self) -> str:
+        """How the audit trail names them (the API writes `<key> (User)`)."""
+        return f"{self.user.email} (Web)"
+
+
+async def signed_in(site: Site, request: Request) -> Signed | None:
+    cookie = session_cookie(request, AREA)
+    store, config = site.ctx.store, site.ctx.config
+    session = await web_auth.live_session(store, config, cookie, CUSTOMER, site.now_ms())
+    if session is None or cookie is None:
+        return None
+    user = await store.get_web_user(session.subject)
+    if user is None or not user.active:
+        return None
+    principal = await web_users.principal(store, config, user)
+    if principal is None:
+        return None
+    return Signed(session, user, principal, cookie)
+
+
+def values(signed: Signed | None, section: str, request: Request, **more: Any) -> dict[str, Any]:
+    """What the base layout needs, plus a page's own values."""
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    return {
+        "user": signed.user if signed else None,
+        "csrf_token": signed.session.csrf_token if signed else "",
+        "section": section,
+        "area_prefix": AREA.prefix,
+        "notice": notice,
+        **more,
+    }
+
+
+def sign_in_redirect(request: Request) -> str:
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    return f"{AREA.sign_in_path}?next={quote(target, safe='')}"
+
+
+def safe_next(target: str) -> str:
+    """Where to go after signing in: a page of this area, never another site."""
+    if (
+        target.startswith(AREA.prefix + "/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(32 < ord(c) < 127 for c in target)
+    ):
+        return target
+    return AREA.home_path
+
+
+def error(
+    site: Site, status: int, title: str, message: str, page_values: dict[str, Any] | None = None
+) -> Response:
+    """The Support Center's error page."""
+    return site.error_page(status, title, message, page_values, template="support/error.html")
+
+
+PageFn = Callable[[Request, Signed], Awaitable[Response]]
+FormFn = Callable[[Request, Signed, FormData], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def failure_page(site: Site, exc: BaseException) -> Response:
+    if isinstance(exc, FormRefused):
+        return error(site, exc.status, exc.title, exc.message)
+    log.error("web page failed", exc_info=exc)
+    return error(
+        site,
+        500,
+        "Something went wrong",
+        "The page could not be shown. Try again in a moment; if it keeps happening, tell "
+        "your administrator the time it happened.",
+    )
+
+
+def page(site: Site, fn: PageFn) -> Endpoint:
+    """A page for signed-in users; others are sent to sign in and brought back."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            signed = await signed_in(site, request)
+            if signed is None:
+                return redirect(sign_in_redirect(request))
+            return await fn(request, signed)
+        except Exception as exc:
+            return failure_page(site, exc)
+
+    return endpoint
+
+
+def forbidden(site: Site, signed: Signed | None) -> Response:
+    return error(
+        site,
+        403,
+        "This form cannot be accepted",
+        "The form has expired or did not come from this site, so nothing was changed. "
+        "Go back, reload the page and try again.",
+        {"user": signed.user if signed else None, "area_prefix": AREA.prefix},
+    )
+
+
+def form(
+    site: Site, fn: FormFn, *, max_bytes: int = SMALL_FORM_BYTES, max_files: int = 0
+) -> Endpoint:
+    """A form post by a signed-in user: refused (403, nothing changed) without a live
+    session, from another site, or without the session's CSRF token."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            signed = await signed_in(site, request)
+            if signed is None or foreign_origin(request):
+                return forbidden(site, signed)
+            data = await read_form(request, max_bytes=max_bytes, max_files=max_files)
+            try:
+                if not tokens_match(signed.session.csrf_token, data.get(CSRF_FIELD)):
+                    return forbidden(site, signed)
+                return await fn(request, signed, data)
+            finally:
+                await data.close()
+        except Exception as exc:
+            return failure_page(site, exc)
+
+    return endpoint

@@ -1,0 +1,40 @@
+"""Jinja2 templates for every web page, with autoescaping always on: any value put in
+a page is HTML-escaped unless a template marks it safe, and none of ours mark user data
+safe. Undefined names are errors, not empty strings, so a template typo fails a test
+instead of rendering quietly wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.responses import HTMLResponse
+
+from supportd.web import formats
+from supportd.web.security import add_headers
+
+
+class Templates:
+    def __init__(self) -> None:
+        self.env = Environment(
+            loader=PackageLoader("supportd.web", "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            enable_async=False,
+        )
+        self.env.filters.update(formats.FILTERS)
+
+    def render(
+        self,
+        name: str,
+        values: Mapping[str, Any],
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> HTMLResponse:
+        html = self.env.get_template(name).render(values)
+        response = HTMLResponse(html, status_code=status, headers=dict(headers or {}))
+        add_headers(response.headers)
+        return response
