@@ -136,6 +136,34 @@ def test_a_session_id_is_never_carried_across_sign_in(site: WebSite) -> None:
     assert stale.get("/support/cases").status_code == 303
 
 
+def test_sign_in_brings_the_person_back_to_the_page_they_asked_for(site: WebSite) -> None:
+    client = WebClient(site.server)
+    asked = client.get("/support/cases?status=resolved")
+    assert asked.status_code == 303
+    assert (
+        asked.headers["location"] == "/support/sign-in?next=%2Fsupport%2Fcases%3Fstatus%3Dresolved"
+    )
+    page = client.get(asked.headers["location"])
+    assert 'name="next" value="/support/cases?status=resolved"' in page.text
+    for target, landing in (
+        ("/support/cases?status=resolved", "/support/cases?status=resolved"),
+        ("https://evil.example/", "/support/cases"),
+        ("//evil.example/support/", "/support/cases"),
+    ):
+        fresh = WebClient(site.server)
+        form = fresh.get("/support/sign-in")
+        answer = fresh.post(
+            "/support/sign-in",
+            data={
+                "csrf_token": csrf(form.text),
+                "email": site.alice,
+                "password": PASSWORD,
+                "next": target,
+            },
+        )
+        assert answer.status_code == 303 and answer.headers["location"] == landing
+
+
 def test_sign_out_ends_the_session_on_the_server(site: WebSite) -> None:
     client = signed_in(site.server, site.alice)
     cookie = client.session_cookie
