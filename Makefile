@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check bench clean
+.PHONY: install run test check bench screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,12 +21,16 @@ test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 check: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# A PNG of every Support Center page, with demo data, in screenshots/ (git-ignored).
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache build src/*.egg-info

@@ -22,7 +22,8 @@ SESSION_COLUMNS = "session_hash, kind, subject, csrf_token, created_ms, last_see
 
 INSERT_USER_SQL = (
     "INSERT INTO web_users (user_id, account_id, email, name, password_hash, created_ms,"
-    " invite_hash, invite_expires_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " disabled_ms, password_changed_ms, invite_hash, invite_expires_ms)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 )
 USER_BY_ID_SQL = f"SELECT {USER_COLUMNS} FROM web_users WHERE user_id = $1"
 USER_BY_EMAIL_SQL = f"SELECT {USER_COLUMNS} FROM web_users WHERE email = $1"
@@ -90,6 +91,8 @@ class Web(SqlStore):
                     user.name,
                     user.password_hash,
                     user.created_ms,
+                    user.disabled_ms,
+                    user.password_changed_ms,
                     invite_hash,
                     invite_expires_ms,
                 )

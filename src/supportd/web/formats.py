@@ -32,6 +32,16 @@ def iso(ms: int | None) -> str:
     return "" if ms is None else _dt(ms).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def api_time(text: str) -> str:
+    """An API time string (2024-05-13T21:38:05Z, with or without milliseconds) as `when`
+    writes times."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return when(int(moment.timestamp() * 1000))
+
+
 def size(n: int) -> str:
     if n < 1024:
         return f"{n} bytes"
@@ -59,6 +69,7 @@ def status_label(status: str) -> str:
 FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
     "iso": iso,
+    "api_time": api_time,
     "size": size,
     "duration": duration,
     "status_label": status_label,

@@ -5,6 +5,7 @@ text field's size. A form the limits refuse becomes a page with a plain explanat
 from __future__ import annotations
 
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message
@@ -61,7 +62,9 @@ async def read_form(request: Request, *, max_bytes: int, max_files: int = 0) -> 
     except _TooLarge:
         raise too_large(max_bytes) from None
     except MultiPartException as exc:
-        raise FormRefused(400, "The form could not be read", str(exc)) from None
+        raise FormRefused(400, "The form could not be read", exc.message) from None
+    except HTTPException as exc:  # how Starlette reports a MultiPartException in an app
+        raise FormRefused(400, "The form could not be read", str(exc.detail)) from None
     except ClientDisconnect:
         raise FormRefused(400, "The form was not received", "The upload stopped.") from None
 

@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = "; ".join(
@@ -37,8 +39,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    # One-time sign-in links carry their token in the path: never send it elsewhere.
-    "Referrer-Policy": "no-referrer",
+    # One-time sign-in links carry their token in the path: never send it to another
+    # site. (Not no-referrer: with it browsers send `Origin: null` on form posts.)
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
@@ -52,22 +55,40 @@ def add_headers(headers: MutableMapping[str, str] | MutableHeaders, *, page: boo
         headers[name] = value
 
 
-class StaticHeaders:
-    """Wraps the static files app: the same security headers (static files may be
-    cached: they change only with the package)."""
+class WithHeaders:
+    """Wraps an area's routes (or the static files): every response gets the security
+    headers, whatever answered it (a page, a redirect, the static files' own 404 or
+    304). Headers a page set already are kept. Static files may be cached (they change only
+    with the package); pages may not."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, static: bool = False) -> None:
         self.app = app
+        self.static = static
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
-                add_headers(headers, page=False)
-                headers["Cache-Control"] = "public, max-age=3600"
+                wanted = dict(SECURITY_HEADERS)
+                wanted["Cache-Control"] = "public, max-age=3600" if self.static else "no-store"
+                for name, value in wanted.items():
+                    if name not in headers:
+                        headers[name] = value
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except HTTPException as exc:
+            # Starlette's own answers (the static files' 404, a 405) arrive as exceptions
+            # for the app's exception handler, which knows nothing of these headers.
+            if started:
+                raise
+            response = PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+            await response(scope, receive, send_with_headers)
 
 
 def tokens_match(expected: str | None, given: Any) -> bool:
@@ -79,10 +100,9 @@ def tokens_match(expected: str | None, given: Any) -> bool:
 
 def foreign_origin(request: Request) -> bool:
     """True if the browser says the post comes from a page of another site. (Browsers
-    send Origin with every cross-site POST; absent, the token alone decides.)"""
+    send Origin with every cross-site POST; absent or opaque (`null`), the token alone
+    decides.)"""
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return False
-    if origin == "null":
-        return True
     return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()

@@ -61,6 +61,7 @@ class Site:
         page.setdefault("csrf_token", "")
         page.setdefault("section", "")
         page.setdefault("area_prefix", "")
+        page.setdefault("notice", None)
         return self.page(template, page, status)
 
     async def invoke(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from supportd.web.security import StaticHeaders
+from supportd.web.security import WithHeaders
 
 PREFIX = "/static"
 
 
 def mount() -> Mount:
     files = StaticFiles(packages=[("supportd.web", "static")])
-    return Mount(PREFIX, app=StaticHeaders(files), name="static")
+    return Mount(PREFIX, app=WithHeaders(files, static=True), name="static")

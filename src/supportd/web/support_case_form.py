@@ -68,8 +68,8 @@ def choices(catalogue: Catalogue, config: Config, plan: str) -> Choices:
                 "available": available,
                 "reason": ""
                 if available
-                else f"Not available with the {plan_name(plan)} plan: it needs the "
-                f"{plan_name(needed)} plan or higher.",
+                else f"It needs the {plan_name(needed)} plan or higher; this account has the "
+                f"{plan_name(plan)} plan.",
             }
         )
     issue_types = []

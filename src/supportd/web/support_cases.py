@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from supportd import api_errors
-from supportd.domain import case_filters, lifecycle
+from supportd.domain import case_filters, ids, lifecycle
 from supportd.domain.records import CaseRecord
 from supportd.operations import case_list
 from supportd.web import forms
@@ -247,7 +247,7 @@ def routes(site: Site) -> list[Route]:
                 request,
                 title=case.subject,
                 case=case,
-                display_id=request.path_params["display_id"],
+                display_id=ids.display_id(case.seq),
                 service_name=service["name"] if service else case.service_code,
                 category_name=category["name"] if category else case.category_code,
                 severity_name=next(
@@ -317,7 +317,7 @@ def routes(site: Site) -> list[Route]:
             where = "attachments" if case_form.field_of(problem) == "attachments" else "body"
             return await _case_page(request, signed, case, text, {where: problem.message}, 400)
         done = "reopened" if case.status == lifecycle.RESOLVED else "replied"
-        return redirect(f"{AREA.prefix}/cases/{request.path_params['display_id']}?done={done}")
+        return redirect(f"{AREA.prefix}/cases/{ids.display_id(case.seq)}?done={done}")
 
     async def resolve(request: Request, signed: Signed, data: FormData) -> Response:
         case = await _case(signed, request)
@@ -326,7 +326,7 @@ def routes(site: Site) -> list[Route]:
         await site.invoke(
             request, signed.principal, signed.caller, "ResolveCase", {"caseId": case.case_id}
         )
-        return redirect(f"{AREA.prefix}/cases/{request.path_params['display_id']}?done=resolved")
+        return redirect(f"{AREA.prefix}/cases/{ids.display_id(case.seq)}?done=resolved")
 
     async def download(request: Request, signed: Signed) -> Response:
         """The file through the API's download link (GetAttachmentDownloadLink checks the
