@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import msgspec
 
 from supportd.domain import lifecycle, sla
-from supportd.domain.errors import IllegalTransition, InvalidToken
+from supportd.domain.errors import DomainError, IllegalTransition, InvalidToken
 from supportd.domain.records import SUPPORT, CaseRecord, NewCommunication
 
 AGENT = "agent"
@@ -35,6 +35,10 @@ MAX_BODY_CHARS = 8000  # as communicationBody in the AWS model
 
 STAFF_ACTOR_PREFIX = "staff:"
 AUTO_RESOLVE_ACTOR = "system:auto-resolve"
+
+
+class StaffExists(DomainError):
+    """A staff member of that name exists already."""
 
 
 def staff_actor(name: str) -> str:

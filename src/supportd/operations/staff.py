@@ -34,7 +34,6 @@ from supportd.domain.staff import (
 )
 from supportd.operations.background import register_periodic
 from supportd.operations.context import Context
-from supportd.storage.contract_staff import StaffExists
 
 log = logging.getLogger("supportd.staff")
 
@@ -660,7 +659,7 @@ async def create_staff(
     member = StaffMember(name, email, role, ctx.clock.now_ms())
     try:
         await ctx.store.create_staff(member)
-    except StaffExists:
+    except staff.StaffExists:
         raise StaffError(409, "staff_exists", f"staff member {name!r} exists already") from None
     return {"staff": staff_shape(member)}
 

@@ -117,6 +117,11 @@ class Cases(SqlStore):
     async def create_case(
         self, case: NewCase, first: NewCommunication, *, max_cases_per_hour: int | None = None
     ) -> CaseRecord:
+        """Insert a case and its first communication in one transaction. With
+        max_cases_per_hour, first count the account's cases of the last hour (before
+        case.created_ms) in that transaction, exactly across processes and nodes, and
+        raise CaseQuotaExceeded (nothing written) if there are that many already."""
+
         async def job(tx: Tx) -> CaseRecord:
             if max_cases_per_hour is not None:
                 await check_case_quota(tx, case, max_cases_per_hour)
@@ -147,6 +152,11 @@ class Cases(SqlStore):
     async def add_communication(
         self, account_id: str, case_id: str, comm: NewCommunication
     ) -> CaseRecord | None:
+        """Append a customer communication, applying the reply rules to the status in the
+        same transaction (the case row locked against concurrent writers); the case as it
+        is afterwards. None if the account has no such case; ReopenWindowClosed (nothing
+        written) if the case was resolved too long ago."""
+
         async def job(tx: Tx) -> CaseRecord | None:
             case = await select_case(tx, account_id, case_id, for_update=True)
             if case is None:
@@ -169,6 +179,9 @@ class Cases(SqlStore):
     async def resolve_case(
         self, account_id: str, case_id: str, now_ms: int
     ) -> ResolveOutcome | None:
+        """Resolve a case; None if the account has no such case. Resolving a resolved
+        case changes nothing and reports resolved -> resolved."""
+
         async def job(tx: Tx) -> ResolveOutcome | None:
             case = await select_case(tx, account_id, case_id, for_update=True)
             if case is None:
@@ -186,9 +199,12 @@ class Cases(SqlStore):
     # --- reads --------------------------------------------------------------------
 
     async def get_case(self, account_id: str, case_id: str) -> CaseRecord | None:
+        """The account's case with this id, or None (other accounts' cases included)."""
         return await self._read(lambda tx: select_case(tx, account_id, case_id))
 
     async def case_seqs(self, account_id: str, case_ids: Sequence[str]) -> dict[str, int]:
+        """Sequence number by case id, for those of the ids that are the account's cases
+        (one query for a whole caseIdList)."""
         if not case_ids:
             return {}
 
@@ -199,6 +215,7 @@ class Cases(SqlStore):
         return await self._read(job)
 
     async def list_cases(self, query: CaseQuery) -> list[CaseRecord]:
+        """Up to query.limit cases, newest first."""
         arg = Params(query.account_id)
         where = ["account_id = $1"]
         if not query.include_resolved:
@@ -226,6 +243,7 @@ class Cases(SqlStore):
     async def recent_communications(
         self, case_seqs: Sequence[int], per_case: int
     ) -> dict[int, list[CommunicationRecord]]:
+        """The newest per_case communications of each case, newest first."""
         result: dict[int, list[CommunicationRecord]] = {seq: [] for seq in case_seqs}
         if not case_seqs:
             return result
@@ -238,6 +256,7 @@ class Cases(SqlStore):
         return result
 
     async def list_communications(self, query: CommunicationQuery) -> list[CommunicationRecord]:
+        """Up to query.limit communications of one case, newest first."""
         arg = Params(query.case_seq)
         where = ["m.case_seq = $1"]
         if query.after_ms is not None:
