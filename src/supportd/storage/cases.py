@@ -112,6 +112,9 @@ async def insert_event(
 
 
 class Cases(SqlStore):
+    # Each case's newest communications: a dialect with a better statement overrides it.
+    recent_sql = RECENT_SQL
+
     # --- writes -------------------------------------------------------------------
 
     async def create_case(
@@ -249,7 +252,7 @@ class Cases(SqlStore):
             return result
 
         async def job(tx: Tx) -> list[Any]:
-            return await tx.fetch(RECENT_SQL, list(case_seqs), per_case)
+            return await tx.fetch(self.recent_sql, list(case_seqs), per_case)
 
         for row in await self._read(job):
             result[row[1]].append(communication_record(row))
