@@ -298,7 +298,7 @@ class Accounts(SqlStore):
         if query.until_ms is not None:
             where.append(f"at_ms <= {arg(query.until_ms)}")
         sql = (
-            f"SELECT seq, {AUDIT_COLUMNS} FROM audit_events WHERE {' AND '.join(where)}"
+            f"SELECT {AUDIT_COLUMNS}, seq FROM audit_events WHERE {' AND '.join(where)}"
             f" ORDER BY seq LIMIT {arg(query.limit)}"
         )
 

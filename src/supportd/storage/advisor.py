@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 from collections.abc import Sequence
 from typing import Any
 
 from supportd.domain import advisor
 from supportd.domain.advisor import CheckResult, RefreshRecord
+from supportd.storage import schema
 from supportd.storage.jobs import insert_job
 from supportd.storage.sql import Row, SqlStore, Tx
 
-SUMMARY_COLUMNS = (
-    "account_id, check_id, status, timestamp_ms, resources_processed, resources_flagged,"
-    " resources_ignored, resources_suppressed, monthly_savings, percent_savings,"
-    " flagged_count, source"
-)
+# CheckResult's fields in order, all but `flagged` (stored as flagged_resources).
+SUMMARY_COLUMNS = schema.ADVISOR_RESULTS.select(omit=("seq", "flagged_resources"))
 REFRESH_COLUMNS = "account_id, check_id, status, requested_ms, updated_ms"
 
 UPSERT_RESULT_SQL = f"""
@@ -75,23 +74,13 @@ REFRESH_LOCK = "advisor-refresh"
 REFRESH_JOB_KEY = "advisor-refresh"  # + account, check and request time: one job each
 
 
+_summary_values = operator.attrgetter(*SUMMARY_COLUMNS.split(", "))
+
+
 def result_row(result: CheckResult) -> tuple[Any, ...]:
     """UPSERT_RESULT_SQL's parameters; flagged resources as the wire format's JSON."""
-    return (
-        result.account_id,
-        result.check_id,
-        result.status,
-        result.timestamp_ms,
-        result.resources_processed,
-        result.resources_flagged,
-        result.resources_ignored,
-        result.resources_suppressed,
-        result.monthly_savings,
-        result.percent_savings,
-        result.flagged_count,
-        result.source,
-        json.dumps(advisor.flagged_to_json(result.flagged), separators=(",", ":")),
-    )
+    flagged = json.dumps(advisor.flagged_to_json(result.flagged), separators=(",", ":"))
+    return (*_summary_values(result), flagged)
 
 
 def summary_record(row: Row) -> CheckResult:
