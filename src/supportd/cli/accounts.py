@@ -8,6 +8,7 @@ key's secret is printed once, never logged.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -466,18 +467,7 @@ async def _audit_pages(
     after = 0
     while limit is None or found < limit:
         page_size = AUDIT_PAGE if limit is None else min(AUDIT_PAGE, limit - found)
-        page = await store.list_audit(
-            AuditQuery(
-                limit=page_size,
-                after_seq=after,
-                account_id=base.account_id,
-                operation=base.operation,
-                error_code=base.error_code,
-                outcome=base.outcome,
-                since_ms=base.since_ms,
-                until_ms=base.until_ms,
-            )
-        )
+        page = await store.list_audit(dataclasses.replace(base, limit=page_size, after_seq=after))
         if page:
             yield page
         found += len(page)
