@@ -282,21 +282,19 @@ class Accounts(SqlStore):
     async def list_audit(self, query: AuditQuery) -> list[AuditEntry]:
         """Up to query.limit rows matching the query, in recording order."""
         arg = Params(query.after_seq)
-        where = ["seq > $1"]
-        if query.account_id is not None:
-            where.append(f"account_id = {arg(query.account_id)}")
-        if query.operation is not None:
-            where.append(f"operation = {arg(query.operation)}")
-        if query.error_code is not None:
-            where.append(f"error_code = {arg(query.error_code)}")
+        where = [
+            "seq > $1",
+            *arg.given(
+                ("account_id = {}", query.account_id),
+                ("operation = {}", query.operation),
+                ("error_code = {}", query.error_code),
+            ),
+        ]
         if query.outcome == "ok":
             where.append("error_code IS NULL")
         elif query.outcome == "error":
             where.append("error_code IS NOT NULL")
-        if query.since_ms is not None:
-            where.append(f"at_ms >= {arg(query.since_ms)}")
-        if query.until_ms is not None:
-            where.append(f"at_ms <= {arg(query.until_ms)}")
+        where += arg.given(("at_ms >= {}", query.since_ms), ("at_ms <= {}", query.until_ms))
         sql = (
             f"SELECT {AUDIT_COLUMNS}, seq FROM audit_events WHERE {' AND '.join(where)}"
             f" ORDER BY seq LIMIT {arg(query.limit)}"

@@ -90,15 +90,32 @@ async def check_case_quota(tx: Tx, case: NewCase, limit: int) -> None:
     accounts.check_case_quota(int(count), limit)
 
 
+def new_case_values(case: NewCase, status: str) -> tuple[Any, ...]:
+    """INSERT_CASE_SQL's parameters (postgres_cases.CREATE_CASE_SQL's first twelve)."""
+    return (
+        case.case_id,
+        case.account_id,
+        case.subject,
+        case.service_code,
+        case.category_code,
+        case.severity_code,
+        status,
+        case.language,
+        case.issue_type,
+        case.submitted_by,
+        list(case.cc_emails),
+        case.created_ms,
+    )
+
+
+def communication_values(comm: NewCommunication) -> tuple[Any, ...]:
+    """INSERT_COMMUNICATION_SQL's parameters after the case's seq."""
+    return (comm.body, comm.submitted_by, comm.author_kind, list(comm.cc_emails), comm.created_ms)
+
+
 async def insert_communication(tx: Tx, case_seq: int, comm: NewCommunication) -> int:
     comm_seq: int = await tx.fetchval(
-        INSERT_COMMUNICATION_SQL,
-        case_seq,
-        comm.body,
-        comm.submitted_by,
-        comm.author_kind,
-        list(comm.cc_emails),
-        comm.created_ms,
+        INSERT_COMMUNICATION_SQL, case_seq, *communication_values(comm)
     )
     if comm.attachments is not None:
         await claim_attachments(tx, comm_seq, comm.attachments)
@@ -128,21 +145,8 @@ class Cases(SqlStore):
         async def job(tx: Tx) -> CaseRecord:
             if max_cases_per_hour is not None:
                 await check_case_quota(tx, case, max_cases_per_hour)
-            seq: int = await tx.fetchval(
-                INSERT_CASE_SQL,
-                case.case_id,
-                case.account_id,
-                case.subject,
-                case.service_code,
-                case.category_code,
-                case.severity_code,
-                lifecycle.UNASSIGNED,
-                case.language,
-                case.issue_type,
-                case.submitted_by,
-                list(case.cc_emails),
-                case.created_ms,
-            )
+            values = new_case_values(case, lifecycle.UNASSIGNED)
+            seq: int = await tx.fetchval(INSERT_CASE_SQL, *values)
             await insert_communication(tx, seq, first)
             await insert_event(
                 tx, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED
@@ -223,14 +227,12 @@ class Cases(SqlStore):
         where = ["account_id = $1"]
         if not query.include_resolved:
             where.append("is_open = TRUE")
-        if query.language is not None:
-            where.append(f"language = {arg(query.language)}")
-        if query.after_ms is not None:
-            where.append(f"created_ms >= {arg(query.after_ms)}")
-        if query.before_ms is not None:
-            where.append(f"created_ms <= {arg(query.before_ms)}")
-        if query.before_seq is not None:
-            where.append(f"seq < {arg(query.before_seq)}")
+        where += arg.given(
+            ("language = {}", query.language),
+            ("created_ms >= {}", query.after_ms),
+            ("created_ms <= {}", query.before_ms),
+            ("seq < {}", query.before_seq),
+        )
         if query.seqs is not None:
             where.append(f"seq = ANY({arg(list(query.seqs))}::bigint[])")
         sql = (
@@ -261,13 +263,14 @@ class Cases(SqlStore):
     async def list_communications(self, query: CommunicationQuery) -> list[CommunicationRecord]:
         """Up to query.limit communications of one case, newest first."""
         arg = Params(query.case_seq)
-        where = ["m.case_seq = $1"]
-        if query.after_ms is not None:
-            where.append(f"m.created_ms >= {arg(query.after_ms)}")
-        if query.before_ms is not None:
-            where.append(f"m.created_ms <= {arg(query.before_ms)}")
-        if query.before_seq is not None:
-            where.append(f"m.seq < {arg(query.before_seq)}")
+        where = [
+            "m.case_seq = $1",
+            *arg.given(
+                ("m.created_ms >= {}", query.after_ms),
+                ("m.created_ms <= {}", query.before_ms),
+                ("m.seq < {}", query.before_seq),
+            ),
+        ]
         sql = (
             f"SELECT {COMMUNICATION_COLUMNS} FROM communications m JOIN cases c"
             f" ON c.seq = m.case_seq WHERE {' AND '.join(where)}"

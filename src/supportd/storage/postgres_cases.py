@@ -7,7 +7,13 @@ from __future__ import annotations
 from supportd.domain import lifecycle, sla
 from supportd.domain.records import CaseRecord, NewCase, NewCommunication
 from supportd.storage.attachments import claim_attachments
-from supportd.storage.cases import Cases, check_case_quota, select_case
+from supportd.storage.cases import (
+    Cases,
+    check_case_quota,
+    communication_values,
+    new_case_values,
+    select_case,
+)
 from supportd.storage.rows import COMMUNICATION_COLUMNS, created_case
 from supportd.storage.sql import Tx
 
@@ -54,23 +60,8 @@ class PostgresCases(Cases):
             # instead of creating it twice.
             seq = await tx.fetchval(
                 CREATE_CASE_SQL,
-                case.case_id,
-                case.account_id,
-                case.subject,
-                case.service_code,
-                case.category_code,
-                case.severity_code,
-                lifecycle.UNASSIGNED,
-                case.language,
-                case.issue_type,
-                case.submitted_by,
-                list(case.cc_emails),
-                case.created_ms,
-                first.body,
-                first.submitted_by,
-                first.author_kind,
-                list(first.cc_emails),
-                first.created_ms,
+                *new_case_values(case, lifecycle.UNASSIGNED),
+                *communication_values(first),
                 sla.FIRST_RESPONSE if case.first_response_due_ms is not None else None,
                 case.first_response_due_ms,
             )

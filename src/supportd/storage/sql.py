@@ -96,6 +96,11 @@ class Params:
         self.values.append(value)
         return f"${len(self.values)}"
 
+    def given(self, *conditions: tuple[str, Any]) -> list[str]:
+        """The optional filters of a query: each (condition, value) whose value is not
+        None, its `{}` replaced by the value's placeholder; the others left out."""
+        return [text.format(self(value)) for text, value in conditions if value is not None]
+
 
 def decode_list(value: Any) -> tuple[str, ...]:
     """A list column as stored: JSON text on SQLite, an array on PostgreSQL."""

@@ -178,17 +178,14 @@ def status_filters(statuses: tuple[str, ...] | None, arg: Params) -> list[str]:
 
 def case_filters(query: StaffCaseQuery, arg: Params) -> list[str]:
     where = status_filters(query.statuses, arg)
-    for column, value in (
-        ("account_id", query.account_id),
-        ("severity_code", query.severity),
-        ("service_code", query.service_code),
-        ("category_code", query.category_code),
-        ("language", query.language),
-    ):
-        if value is not None:
-            where.append(f"c.{column} = {arg(value)}")
-    if query.assignee is not None:
-        where.append(f"w.assignee = {arg(query.assignee)}")
+    where += arg.given(
+        ("c.account_id = {}", query.account_id),
+        ("c.severity_code = {}", query.severity),
+        ("c.service_code = {}", query.service_code),
+        ("c.category_code = {}", query.category_code),
+        ("c.language = {}", query.language),
+        ("w.assignee = {}", query.assignee),
+    )
     if query.unassigned:
         where.append("w.assignee IS NULL")
     if query.sla_state == staff.BREACHING:
@@ -199,10 +196,10 @@ def case_filters(query: StaffCaseQuery, arg: Params) -> list[str]:
         where.append("w.sla_remaining_ms IS NOT NULL")
     elif query.sla_state == staff.SLA_NONE:
         where.append("w.sla_due_ms IS NULL AND w.sla_remaining_ms IS NULL")
-    if query.created_after_ms is not None:
-        where.append(f"c.created_ms >= {arg(query.created_after_ms)}")
-    if query.created_before_ms is not None:
-        where.append(f"c.created_ms <= {arg(query.created_before_ms)}")
+    where += arg.given(
+        ("c.created_ms >= {}", query.created_after_ms),
+        ("c.created_ms <= {}", query.created_before_ms),
+    )
     return where
 
 
