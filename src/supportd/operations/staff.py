@@ -34,6 +34,7 @@ from supportd.domain.staff import (
 )
 from supportd.operations.background import register_periodic
 from supportd.operations.context import Context
+from supportd.operations.refusal import Refused
 
 log = logging.getLogger("supportd.staff")
 
@@ -49,14 +50,8 @@ _ACCOUNT = re.compile(r"\A\d{12}\Z")
 Params = Mapping[str, Sequence[str]]
 
 
-class StaffError(Exception):
+class StaffError(Refused):
     """An error of the staff API: HTTP status, a stable code and a message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}
