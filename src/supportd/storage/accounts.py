@@ -295,13 +295,7 @@ class Accounts(SqlStore):
         elif query.outcome == "error":
             where.append("error_code IS NOT NULL")
         where += arg.given(("at_ms >= {}", query.since_ms), ("at_ms <= {}", query.until_ms))
-        sql = (
-            f"SELECT {AUDIT_COLUMNS}, seq FROM audit_events WHERE {' AND '.join(where)}"
-            f" ORDER BY seq LIMIT {arg(query.limit)}"
-        )
-
-        async def job(tx: Tx) -> list[AuditEntry]:
-            return [audit_record(row) for row in await tx.fetch(sql, *arg.values)]
-
+        sql = arg.page(f"SELECT {AUDIT_COLUMNS}, seq FROM audit_events", where, "seq", query.limit)
         # Filters may pass over many rows before `limit` match.
-        return await self._scan(job)
+        rows = await self._scan(lambda tx: tx.fetch(sql, *arg.values))
+        return [audit_record(row) for row in rows]

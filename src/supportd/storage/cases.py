@@ -235,15 +235,9 @@ class Cases(SqlStore):
         )
         if query.seqs is not None:
             where.append(f"seq = ANY({arg(list(query.seqs))}::bigint[])")
-        sql = (
-            f"SELECT {CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
-            f" ORDER BY seq DESC LIMIT {arg(query.limit)}"
-        )
-
-        async def job(tx: Tx) -> list[CaseRecord]:
-            return [case_from_row(row) for row in await tx.fetch(sql, *arg.values)]
-
-        return await self._read(job)
+        sql = arg.page(f"SELECT {CASE_COLUMNS} FROM cases", where, "seq DESC", query.limit)
+        rows = await self._read(lambda tx: tx.fetch(sql, *arg.values))
+        return [case_from_row(row) for row in rows]
 
     async def recent_communications(
         self, case_seqs: Sequence[int], per_case: int
@@ -271,13 +265,10 @@ class Cases(SqlStore):
                 ("m.seq < {}", query.before_seq),
             ),
         ]
-        sql = (
+        select = (
             f"SELECT {COMMUNICATION_COLUMNS} FROM communications m JOIN cases c"
-            f" ON c.seq = m.case_seq WHERE {' AND '.join(where)}"
-            f" ORDER BY m.seq DESC LIMIT {arg(query.limit)}"
+            " ON c.seq = m.case_seq"
         )
-
-        async def job(tx: Tx) -> list[CommunicationRecord]:
-            return [communication_record(row) for row in await tx.fetch(sql, *arg.values)]
-
-        return await self._read(job)
+        sql = arg.page(select, where, "m.seq DESC", query.limit)
+        rows = await self._read(lambda tx: tx.fetch(sql, *arg.values))
+        return [communication_record(row) for row in rows]

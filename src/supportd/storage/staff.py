@@ -241,11 +241,7 @@ def list_cases_sql(query: StaffCaseQuery) -> tuple[str, list[Any]]:
         source = f"case_work w{join} cases c"
         where.insert(0, "c.seq = w.seq")
         order = f"{DUE_KEY}, w.seq"
-    sql = (
-        f"SELECT {STAFF_CASE_COLUMNS} FROM {source}"
-        f"{' WHERE ' + ' AND '.join(where) if where else ''}"
-        f" ORDER BY {order} LIMIT {arg(query.limit)}"
-    )
+    sql = arg.page(f"SELECT {STAFF_CASE_COLUMNS} FROM {source}", where, order, query.limit)
     return sql, arg.values
 
 
