@@ -10,7 +10,6 @@ name it does not declare fails at import).
 
 from __future__ import annotations
 
-import dataclasses
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -41,15 +40,25 @@ def case_record(row: Sequence[Any], cc_emails: tuple[str, ...]) -> CaseRecord:
     return CaseRecord(*values)
 
 
-# What a new case and its record share, by name.
-_RECORD_FIELDS = {f.name for f in dataclasses.fields(CaseRecord)}
-_NEW_CASE_FIELDS = tuple(f.name for f in dataclasses.fields(NewCase) if f.name in _RECORD_FIELDS)
-
-
 def created_case(seq: int, case: NewCase, status: str) -> CaseRecord:
-    """The record of a case just inserted, without reading it back."""
-    shared = {name: getattr(case, name) for name in _NEW_CASE_FIELDS}
-    return CaseRecord(seq=seq, status=status, resolved_ms=None, **shared)
+    """The record of a case just inserted, without reading it back (on CreateCase's
+    path: spelled out, which is faster than copying the shared fields by name)."""
+    return CaseRecord(
+        seq=seq,
+        case_id=case.case_id,
+        account_id=case.account_id,
+        subject=case.subject,
+        service_code=case.service_code,
+        category_code=case.category_code,
+        severity_code=case.severity_code,
+        status=status,
+        language=case.language,
+        issue_type=case.issue_type,
+        submitted_by=case.submitted_by,
+        cc_emails=case.cc_emails,
+        created_ms=case.created_ms,
+        resolved_ms=None,
+    )
 
 
 def communication_record(row: Sequence[Any]) -> CommunicationRecord:
