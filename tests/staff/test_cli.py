@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from supportd import cli_staff
+from supportd.cli import staff as cli_staff
 from tests.staff.conftest import StaffServer, customer_case, new_case
 
 
