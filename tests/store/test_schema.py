@@ -17,9 +17,10 @@ import asyncpg
 import pytest
 
 from supportd.domain.accounts import AccessKey, AuditEntry
+from supportd.domain.advisor import CheckResult
 from supportd.domain.attachments import AttachmentRecord
 from supportd.domain.records import CaseRecord, CommunicationRecord
-from supportd.storage import exchange, rows, schema
+from supportd.storage import advisor, exchange, rows, schema
 from supportd.storage.postgres import migrate as migrate_postgres
 from supportd.storage.schema import BIGINT, INT, TEXT_LIST, Column, Table
 from supportd.storage.sql import POSTGRESQL, SQLITE
@@ -402,3 +403,13 @@ def test_records_line_up_with_the_selected_columns(
     hints = typing.get_type_hints(record)
     optional = [type(None) in typing.get_args(hints[f.name]) for f in fields]
     assert optional == [c.nullable for c in columns]
+
+
+def test_advisor_summaries_line_up_with_check_results() -> None:
+    """storage.advisor reads a summary by position and writes a result by field name: the
+    summary columns are CheckResult's fields in order, all but `flagged` (stored as the
+    last column written, flagged_resources)."""
+    fields = [f.name for f in dataclasses.fields(CheckResult)]
+    assert fields[-1] == "flagged"
+    assert advisor.SUMMARY_COLUMNS.split(", ") == fields[:-1]
+    assert advisor.UPSERT_RESULT_SQL.count("$") == len(fields)

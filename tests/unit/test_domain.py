@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supportd.domain import clock, ids, lifecycle, pagination
+from supportd.domain import clock, ids, lifecycle, pagination, staff
 from supportd.domain.addresses import is_valid_email
 from supportd.domain.errors import InvalidTime, InvalidToken, ReopenWindowClosed
 from supportd.domain.redaction import MARK, redact
@@ -387,6 +387,20 @@ def test_token_with_a_negative_position_is_refused() -> None:
     token = pagination.encode(pagination.Cursor("cases", "s", -1))
     with pytest.raises(InvalidToken):
         pagination.decode(token, "cases", "s")
+
+
+def test_staff_cursors_round_trip_and_are_no_case_tokens() -> None:
+    """Staff page cursors are sealed like case tokens, under a digest of their own."""
+    token = staff.encode_cursor("staff-sla", "scope", (5, 9))
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", token)
+    assert staff.decode_cursor(token, "staff-sla", "scope", 2) == (5, 9)
+    with pytest.raises(InvalidToken):
+        staff.decode_cursor(token, "staff-sla", "scope", 1)
+    with pytest.raises(InvalidToken):
+        pagination.decode(token, "staff-sla", "scope")
+    case_token = pagination.encode(pagination.Cursor("staff-sla", "scope", 5))
+    with pytest.raises(InvalidToken):
+        staff.decode_cursor(case_token, "staff-sla", "scope", 1)
 
 
 def test_forged_token_is_refused() -> None:

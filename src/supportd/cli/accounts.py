@@ -8,6 +8,7 @@ key's secret is printed once, never logged.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -16,7 +17,7 @@ from typing import IO, Any
 import click
 
 from supportd import runtime
-from supportd.cli.settings import STORE_SETTINGS, config_from, setting_options
+from supportd.cli.settings import STORE_SETTINGS, config_from, output_option, setting_options
 from supportd.cli.store import with_store
 from supportd.domain import clock, plans
 from supportd.domain.accounts import UNLIMITED, AccessKey, Account, AuditEntry, AuditQuery
@@ -148,10 +149,7 @@ def accounts_list(as_json: bool, **options: Any) -> None:
 @store_options
 def accounts_set_plan(account_id: str, plan: str, as_json: bool, **options: Any) -> None:
     """Change an account's support plan."""
-    account = with_store(
-        config_from(options), lambda store: admin.update_account(store, account_id, plan=plan)
-    )
-    _emit(as_json, account_document(account), f"account {account_id} now has plan {plan}")
+    _update_account(options, account_id, as_json, f"plan {plan}", plan=plan)
 
 
 @accounts.command("set-email")
@@ -161,10 +159,16 @@ def accounts_set_plan(account_id: str, plan: str, as_json: bool, **options: Any)
 @store_options
 def accounts_set_email(account_id: str, email: str, as_json: bool, **options: Any) -> None:
     """Change an account's e-mail address."""
+    _update_account(options, account_id, as_json, f"e-mail {email}", email=email)
+
+
+def _update_account(
+    options: dict[str, Any], account_id: str, as_json: bool, now_has: str, **change: Any
+) -> None:
     account = with_store(
-        config_from(options), lambda store: admin.update_account(store, account_id, email=email)
+        config_from(options), lambda store: admin.update_account(store, account_id, **change)
     )
-    _emit(as_json, account_document(account), f"account {account_id} now has e-mail {email}")
+    _emit(as_json, account_document(account), f"account {account_id} now has {now_has}")
 
 
 @accounts.command("set-limits")
@@ -401,13 +405,7 @@ def _audit_line(entry: AuditEntry) -> str:
 @click.option("--since", help="From this time on: 15m, 2h, 7d (ago), a date or an instant.")
 @click.option("--until", help="Up to this time (same forms as --since).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-    default="-",
-    help="File to write to (default: standard output).",
-)
+@output_option("the rows")
 @json_option
 @store_options
 def audit(
@@ -466,18 +464,7 @@ async def _audit_pages(
     after = 0
     while limit is None or found < limit:
         page_size = AUDIT_PAGE if limit is None else min(AUDIT_PAGE, limit - found)
-        page = await store.list_audit(
-            AuditQuery(
-                limit=page_size,
-                after_seq=after,
-                account_id=base.account_id,
-                operation=base.operation,
-                error_code=base.error_code,
-                outcome=base.outcome,
-                since_ms=base.since_ms,
-                until_ms=base.until_ms,
-            )
-        )
+        page = await store.list_audit(dataclasses.replace(base, limit=page_size, after_seq=after))
         if page:
             yield page
         found += len(page)

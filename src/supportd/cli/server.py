@@ -14,7 +14,7 @@ import click
 from supportd import config as config_module
 from supportd import runtime
 from supportd.cli import advisor
-from supportd.cli.settings import STORE_SETTINGS, config_from, setting_options
+from supportd.cli.settings import STORE_SETTINGS, config_from, output_option, setting_options
 from supportd.cli.store import operator_errors, require_database, with_store
 from supportd.config import SETTINGS
 
@@ -98,13 +98,7 @@ def migrate(**options: Any) -> None:
 
 
 @click.command(name="export")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-    default="-",
-    help="File to write the JSON lines to (default: standard output).",
-)
+@output_option("the JSON lines")
 @setting_options(EXCHANGE_SETTINGS)
 def export_command(output: str, **options: Any) -> None:
     """Write all data of the store as JSON lines (a backup, or a move between stores)."""

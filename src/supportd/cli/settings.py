@@ -17,6 +17,17 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 STORE_SETTINGS = ("data_dir", "database_url")
 
 
+def output_option(what: str) -> Decorator:
+    """-o/--output FILE: where a command writes `what` (default: standard output)."""
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+        default="-",
+        help=f"File to write {what} to (default: standard output).",
+    )
+
+
 def setting_options(names: Collection[str], help_prefix: str = "") -> Decorator:
     """One option per named setting (in the order of SETTINGS); an unset option falls
     back to its SUPPORTD_* variable and then its default."""

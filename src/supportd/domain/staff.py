@@ -8,8 +8,6 @@ what it returns.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import hashlib
 import hmac
@@ -19,8 +17,8 @@ from dataclasses import dataclass
 
 import msgspec
 
-from supportd.domain import lifecycle, sla
-from supportd.domain.errors import IllegalTransition, InvalidToken
+from supportd.domain import lifecycle, pagination, sla
+from supportd.domain.errors import DomainError, IllegalTransition, InvalidToken
 from supportd.domain.records import SUPPORT, CaseRecord, NewCommunication
 
 AGENT = "agent"
@@ -35,6 +33,10 @@ MAX_BODY_CHARS = 8000  # as communicationBody in the AWS model
 
 STAFF_ACTOR_PREFIX = "staff:"
 AUTO_RESOLVE_ACTOR = "system:auto-resolve"
+
+
+class StaffExists(DomainError):
+    """A staff member of that name exists already."""
 
 
 def staff_actor(name: str) -> str:
@@ -341,7 +343,8 @@ class StaffCaseQuery:
 
 # --- page tokens -----------------------------------------------------------------------
 #
-# Like domain.pagination's, with a tuple of keys: (due key, seq) or (seq,) or (offset,).
+# Sealed as domain.pagination's (a digest of their own), with a tuple of keys: (due key,
+# seq) or (seq,) or (offset,).
 
 
 class _Cursor(msgspec.Struct, array_like=True, frozen=True):
@@ -350,24 +353,15 @@ class _Cursor(msgspec.Struct, array_like=True, frozen=True):
     keys: tuple[int, ...]
 
 
-def _digest(payload: bytes) -> bytes:
-    return hashlib.blake2s(payload, digest_size=6, person=b"staffcur").digest()
+_CURSOR_PERSON = b"staffcur"
 
 
 def encode_cursor(kind: str, scope: str, keys: tuple[int, ...]) -> str:
-    payload = msgspec.json.encode(_Cursor(kind, scope, keys))
-    return base64.urlsafe_b64encode(_digest(payload) + payload).decode().rstrip("=")
+    return pagination.seal(_Cursor(kind, scope, keys), _CURSOR_PERSON)
 
 
 def decode_cursor(token: str, kind: str, scope: str, size: int) -> tuple[int, ...]:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        digest, payload = raw[:6], raw[6:]
-        if digest != _digest(payload):
-            raise InvalidToken(token)
-        cursor = msgspec.json.decode(payload, type=_Cursor)
-    except (binascii.Error, ValueError, msgspec.DecodeError) as exc:
-        raise InvalidToken(token) from exc
+    cursor = pagination.unseal(token, _Cursor, _CURSOR_PERSON)
     if (
         cursor.kind != kind
         or cursor.scope != scope

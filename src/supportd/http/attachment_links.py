@@ -61,20 +61,20 @@ def content_disposition(file_name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
+def _check_link(ctx: Context, request: Request, method: str, path: str) -> None:
+    """LinkRefused unless the request's query signs this method and path, unexpired."""
+    query = request.query_params
+    expires, signature = query.get(presign.EXPIRES), query.get(presign.SIGNATURE)
+    attachments.check_link(ctx, method, path, expires, signature)
+
+
 def routes(ctx: Context) -> list[Route]:
     async def put_part(request: Request) -> Response:
         request_id = str(uuid.uuid4())
         upload_id: str = request.path_params["upload_id"]
         index: int = request.path_params["index"]
-        query = request.query_params
         try:
-            attachments.check_link(
-                ctx,
-                presign.UPLOAD_METHOD,
-                presign.part_path(upload_id, index),
-                query.get(presign.EXPIRES),
-                query.get(presign.SIGNATURE),
-            )
+            _check_link(ctx, request, presign.UPLOAD_METHOD, presign.part_path(upload_id, index))
             etag = await attachments.receive_part(
                 ctx, upload_id, index, request.headers.get("content-length"), request.stream()
             )
@@ -92,15 +92,9 @@ def routes(ctx: Context) -> list[Route]:
     async def get_attachment(request: Request) -> Response:
         request_id = str(uuid.uuid4())
         attachment_id: str = request.path_params["attachment_id"]
-        query = request.query_params
         try:
-            attachments.check_link(
-                ctx,
-                presign.DOWNLOAD_METHOD,
-                presign.download_path(attachment_id),
-                query.get(presign.EXPIRES),
-                query.get(presign.SIGNATURE),
-            )
+            path = presign.download_path(attachment_id)
+            _check_link(ctx, request, presign.DOWNLOAD_METHOD, path)
             download = await attachments.open_download(ctx, attachment_id)
         except LinkRefused as refused:
             return _xml_error(refused.status, refused.code, refused.message, request_id)

@@ -120,10 +120,7 @@ class _Validator:
         result: dict[str, Any] = {}
         for name in shape.get("required", ()):
             if value.get(name) is None:
-                self.problems.append(
-                    f"Value null at '{_join(path, name)}' failed to satisfy constraint: "
-                    "Member must not be null"
-                )
+                self.violated("null", _join(path, name), "not be null")
         for name, member in members.items():
             if name not in value or value[name] is None:
                 continue
@@ -191,44 +188,34 @@ class _Validator:
         self.length(shape, value, path)
         enum = shape.get("enum")
         if enum and value not in enum:
-            self.problems.append(
-                f"Value {_render(value)} at '{path}' failed to satisfy constraint: "
-                f"Member must satisfy enum value set: [{', '.join(enum)}]"
-            )
+            self.violated(_render(value), path, f"satisfy enum value set: [{', '.join(enum)}]")
         pattern = self.model.pattern(shape_name)
         if pattern is not None and not pattern.search(value):
-            self.problems.append(
-                f"Value {_render(value)} at '{path}' failed to satisfy constraint: "
-                "Member must satisfy regular expression pattern: "
-                + self.model.pattern_text(shape_name)
-            )
+            regex = self.model.pattern_text(shape_name)
+            self.violated(_render(value), path, f"satisfy regular expression pattern: {regex}")
 
     def length(self, shape: Mapping[str, Any], value: str | list[Any], path: str) -> None:
-        # The value is rendered into a message only when a constraint fails: this runs
-        # for every string and list of every request.
-        size = len(value)
-        if "min" in shape and size < shape["min"]:
-            self.problems.append(
-                f"Value {_render(value)} at '{path}' failed to satisfy constraint: "
-                f"Member must have length greater than or equal to {shape['min']}"
-            )
-        if "max" in shape and size > shape["max"]:
-            self.problems.append(
-                f"Value {_render(value)} at '{path}' failed to satisfy constraint: "
-                f"Member must have length less than or equal to {shape['max']}"
-            )
+        self.bounds(shape, len(value), "length", value, path)
 
     def number(self, shape: Mapping[str, Any], value: float, path: str) -> None:
-        if "min" in shape and value < shape["min"]:
-            self.problems.append(
-                f"Value '{value}' at '{path}' failed to satisfy constraint: "
-                f"Member must have value greater than or equal to {shape['min']}"
-            )
-        if "max" in shape and value > shape["max"]:
-            self.problems.append(
-                f"Value '{value}' at '{path}' failed to satisfy constraint: "
-                f"Member must have value less than or equal to {shape['max']}"
-            )
+        self.bounds(shape, value, "value", value, path)
+
+    def bounds(
+        self, shape: Mapping[str, Any], measure: float, what: str, value: Any, path: str
+    ) -> None:
+        """The shape's min and max, applied to the value's length or the value itself.
+        The value is rendered into a message only when a constraint fails: this runs for
+        every string, list and number of every request."""
+        if "min" in shape and measure < shape["min"]:
+            must = f"have {what} greater than or equal to {shape['min']}"
+            self.violated(_render(value), path, must)
+        if "max" in shape and measure > shape["max"]:
+            self.violated(_render(value), path, f"have {what} less than or equal to {shape['max']}")
+
+    def violated(self, rendered: str, path: str, must: str) -> None:
+        self.problems.append(
+            f"Value {rendered} at '{path}' failed to satisfy constraint: Member must {must}"
+        )
 
 
 _INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
@@ -238,7 +225,7 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _render(value: str | list[Any]) -> str:
+def _render(value: str | float | list[Any]) -> str:
     if isinstance(value, list):
         return "'[" + ", ".join(str(item) for item in value) + "]'"
     return f"'{value}'"

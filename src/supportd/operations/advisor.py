@@ -27,6 +27,7 @@ from supportd.domain.records import Principal
 from supportd.operations.advisor_providers import CheckRequest, Provider
 from supportd.operations.background import register_job
 from supportd.operations.context import Context
+from supportd.operations.refusal import Refused
 from supportd.reference.advisor import Check, CheckCatalogue
 
 log = logging.getLogger("supportd.advisor")
@@ -163,14 +164,8 @@ def refresh_shape(ctx: Context, check_id: str, record: RefreshRecord | None) -> 
 # --- seeded results (supportd advisor set-result, the staff API) -------------------
 
 
-class SeedRefused(Exception):
+class SeedRefused(Refused):
     """A seed that cannot be stored: an HTTP status, a stable code and a message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def seed_target(checks: CheckCatalogue, account_id: str, check_id: str) -> Check:

@@ -36,6 +36,7 @@ from supportd.domain.jobs import Job
 from supportd.domain.records import CommunicationRecord, Principal
 from supportd.operations.background import register_job, register_periodic
 from supportd.operations.context import Context, dry_run_check
+from supportd.operations.refusal import Refused
 from supportd.security.secretbox import load_key
 from supportd.storage.blobs import BlobNotFound, read_all
 
@@ -519,14 +520,8 @@ async def describe_attachment_upload_status(
 # --- the presigned links' requests ------------------------------------------------
 
 
-class LinkRefused(Exception):
+class LinkRefused(Refused):
     """A presigned request refused: HTTP status, S3-style code and message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def check_link(

@@ -10,6 +10,7 @@ from supportd.config import sla_policy
 from supportd.domain import clock, ids, lifecycle, pagination
 from supportd.domain.accounts import CaseQuotaExceeded
 from supportd.domain.addresses import is_valid_email
+from supportd.domain.attachments import AttachmentClaim
 from supportd.domain.errors import InvalidTime, InvalidToken, ReopenWindowClosed
 from supportd.domain.records import (
     CUSTOMER,
@@ -22,6 +23,7 @@ from supportd.domain.records import (
     Principal,
 )
 from supportd.domain.redaction import redact
+from supportd.domain.sla import ResponseTarget
 from supportd.operations import access, attachments
 from supportd.operations.context import Context, dry_run_check
 from supportd.operations.reference import (
@@ -124,8 +126,24 @@ def _cursor(token: str | None, kind: str, scope: str) -> int | None:
         raise api_errors.InvalidParameterValueException("Invalid pagination token") from None
 
 
-def _customer_name(principal: Principal) -> str:
-    return f"{principal.name} <{principal.email}>"
+def _from_customer(
+    principal: Principal,
+    body: str,
+    cc: tuple[str, ...],
+    now: int,
+    claim: AttachmentClaim | None,
+    response_target: ResponseTarget | None = None,
+) -> NewCommunication:
+    """A communication the customer writes: a case's first, or a reply."""
+    return NewCommunication(
+        body=body,
+        submitted_by=f"{principal.name} <{principal.email}>",
+        author_kind=CUSTOMER,
+        cc_emails=cc,
+        created_ms=now,
+        response_target=response_target,
+        attachments=claim,
+    )
 
 
 async def _find_case(ctx: Context, principal: Principal, case_id: str | None) -> CaseRecord:
@@ -187,14 +205,7 @@ async def create_case(ctx: Context, principal: Principal, params: dict[str, Any]
             now, severity, principal.plan
         ),
     )
-    first = NewCommunication(
-        body=body,
-        submitted_by=_customer_name(principal),
-        author_kind=CUSTOMER,
-        cc_emails=cc,
-        created_ms=now,
-        attachments=claim,
-    )
+    first = _from_customer(principal, body, cc, now, claim)
     try:
         created = await ctx.store.create_case(
             case, first, max_cases_per_hour=principal.limits.cases_per_hour
@@ -328,16 +339,9 @@ async def add_communication_to_case(
         except ReopenWindowClosed:
             raise _reopen_refused() from None
     dry_run_check(params)
-    comm = NewCommunication(
-        body=body,
-        submitted_by=_customer_name(principal),
-        author_kind=CUSTOMER,
-        cc_emails=cc,
-        created_ms=now,
-        attachments=claim,
-        # Unless one is outstanding already, support owes a next response.
-        response_target=sla_policy(ctx.config).next_response(case.severity_code, principal.plan),
-    )
+    # Unless one is outstanding already, support owes a next response.
+    target = sla_policy(ctx.config).next_response(case.severity_code, principal.plan)
+    comm = _from_customer(principal, body, cc, now, claim, target)
     try:
         updated = await ctx.store.add_communication(principal.account_id, case.case_id, comm)
     except ReopenWindowClosed:

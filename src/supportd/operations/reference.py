@@ -71,14 +71,22 @@ async def describe_severity_levels(
     }
 
 
+def _case_options_request(catalogue: Catalogue, params: dict[str, Any]) -> str:
+    """The issue type asked about, after checking it, the language (if given), the
+    service and category, and the dry run."""
+    issue_type: str = params["issueType"]
+    check_issue_type(catalogue, issue_type)
+    check_language(catalogue, params.get("language"))
+    check_service_and_category(catalogue, params["serviceCode"], params["categoryCode"])
+    dry_run_check(params)
+    return issue_type
+
+
 async def describe_supported_languages(
     ctx: Context, _: Principal, params: dict[str, Any]
 ) -> dict[str, Any]:
     catalogue = ctx.catalogue
-    issue_type = params["issueType"]
-    check_issue_type(catalogue, issue_type)
-    check_service_and_category(catalogue, params["serviceCode"], params["categoryCode"])
-    dry_run_check(params)
+    issue_type = _case_options_request(catalogue, params)
     codes = set(catalogue.create_case_options["supportedLanguages"][issue_type])
     return {
         "supportedLanguages": [
@@ -92,13 +100,8 @@ async def describe_supported_languages(
 async def describe_create_case_options(
     ctx: Context, _: Principal, params: dict[str, Any]
 ) -> dict[str, Any]:
-    catalogue = ctx.catalogue
-    issue_type = params["issueType"]
-    check_issue_type(catalogue, issue_type)
-    check_language(catalogue, params["language"])
-    check_service_and_category(catalogue, params["serviceCode"], params["categoryCode"])
-    dry_run_check(params)
-    options = catalogue.create_case_options
+    issue_type = _case_options_request(ctx.catalogue, params)
+    options = ctx.catalogue.create_case_options
     return {
         "languageAvailability": options["languageAvailability"].get(
             params["language"], "unavailable"

@@ -34,7 +34,7 @@ from supportd.domain.staff import (
 )
 from supportd.operations.background import register_periodic
 from supportd.operations.context import Context
-from supportd.storage.contract_staff import StaffExists
+from supportd.operations.refusal import Refused
 
 log = logging.getLogger("supportd.staff")
 
@@ -50,14 +50,8 @@ _ACCOUNT = re.compile(r"\A\d{12}\Z")
 Params = Mapping[str, Sequence[str]]
 
 
-class StaffError(Exception):
+class StaffError(Refused):
     """An error of the staff API: HTTP status, a stable code and a message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}
@@ -660,7 +654,7 @@ async def create_staff(
     member = StaffMember(name, email, role, ctx.clock.now_ms())
     try:
         await ctx.store.create_staff(member)
-    except StaffExists:
+    except staff.StaffExists:
         raise StaffError(409, "staff_exists", f"staff member {name!r} exists already") from None
     return {"staff": staff_shape(member)}
 

@@ -1,1 +1,2 @@
-"""Stores: the Store protocol, the embedded SQLite store and the PostgreSQL store."""
+"""Stores: the Store contract (base.py: every shared area over the core), the embedded
+SQLite store and the PostgreSQL store."""

@@ -1,4 +1,6 @@
-"""Accounts, access keys and the audit trail, on both stores.
+"""Accounts (plan, e-mail, own limits), their access keys, and one audit row per API
+call, on both stores. Secrets reach the store sealed; the store never sees the server
+key.
 
 Audit rows are queued in memory: recording one is a list append on the request path.
 The first row queued schedules one flush (a task on the store's event loop), which
@@ -87,6 +89,7 @@ class Accounts(SqlStore):
     # --- accounts -----------------------------------------------------------------
 
     async def create_account(self, account: Account) -> None:
+        """Insert an account; AccountExists if the id is taken."""
         limits = account.limits
 
         async def job(tx: Tx) -> None:
@@ -108,6 +111,8 @@ class Accounts(SqlStore):
         await self._write(job, single_statement=True)
 
     async def get_account(self, account_id: str) -> Account | None:
+        """The account, or None."""
+
         async def job(tx: Tx) -> Account | None:
             row = await tx.fetchrow(SELECT_ACCOUNT_SQL, account_id)
             return account_record(row) if row else None
@@ -115,6 +120,8 @@ class Accounts(SqlStore):
         return await self._read(job)
 
     async def list_accounts(self) -> list[Account]:
+        """Every account, in creation order."""
+
         async def job(tx: Tx) -> list[Account]:
             return [account_record(row) for row in await tx.fetch(LIST_ACCOUNTS_SQL)]
 
@@ -128,6 +135,8 @@ class Accounts(SqlStore):
         email: str | None = None,
         limits: LimitOverrides | None = None,
     ) -> Account | None:
+        """Change what is given (limits: all three at once); the account afterwards, or
+        None if there is no such account."""
         arg = Params(account_id)
         sets: list[str] = []
         if plan is not None:
@@ -152,6 +161,9 @@ class Accounts(SqlStore):
         return await self._write(job, idempotent=True, single_statement=True)
 
     async def delete_account(self, account_id: str) -> bool:
+        """Delete the account and its access keys (its cases and audit rows stay);
+        False if there was no such account."""
+
         async def job(tx: Tx) -> bool:
             if await tx.fetchrow(LOCK_ACCOUNT_SQL, account_id) is None:
                 return False
@@ -163,6 +175,8 @@ class Accounts(SqlStore):
     # --- access keys --------------------------------------------------------------
 
     async def create_key(self, key: AccessKey) -> None:
+        """Insert an access key; AccountNotFound if its account does not exist."""
+
         async def job(tx: Tx) -> None:
             if await tx.fetchrow(LOCK_ACCOUNT_SQL, key.account_id) is None:
                 raise AccountNotFound(key.account_id)
@@ -181,6 +195,9 @@ class Accounts(SqlStore):
         await self._write(job)
 
     async def get_credential(self, access_key_id: str) -> Credential | None:
+        """The key with this id and its account, in one look-up (revoked and expired
+        keys included: the caller decides), or None."""
+
         async def job(tx: Tx) -> Credential | None:
             row = await tx.fetchrow(CREDENTIAL_SQL, access_key_id)
             if row is None:
@@ -191,6 +208,8 @@ class Accounts(SqlStore):
         return await self._read(job)
 
     async def list_keys(self, account_id: str | None = None) -> list[AccessKey]:
+        """The keys of one account, or of all, in creation order."""
+
         async def job(tx: Tx) -> list[AccessKey]:
             if account_id is None:
                 rows = await tx.fetch(LIST_KEYS_SQL)
@@ -202,6 +221,9 @@ class Accounts(SqlStore):
         return await (self._scan(job) if account_id is None else self._read(job))
 
     async def revoke_key(self, access_key_id: str, now_ms: int) -> AccessKey | None:
+        """Mark a key revoked (a revoked key stays revoked, with its first revocation
+        time); the key afterwards, or None if there is no such key."""
+
         async def job(tx: Tx) -> AccessKey | None:
             row = await tx.fetchrow(REVOKE_KEY_SQL, access_key_id, now_ms)
             return key_record(row) if row else None
@@ -209,6 +231,9 @@ class Accounts(SqlStore):
         return await self._write(job, idempotent=True, single_statement=True)
 
     async def recent_case_count(self, account_id: str, since_ms: int) -> int:
+        """Cases the account created after since_ms (a read: not exact under concurrent
+        creation; create_case's max_cases_per_hour is)."""
+
         async def job(tx: Tx) -> int:
             return int(await tx.fetchval(RECENT_CASES_SQL, account_id, since_ms))
 
@@ -217,6 +242,9 @@ class Accounts(SqlStore):
     # --- the audit trail ----------------------------------------------------------
 
     def record_audit(self, entry: AuditEntry) -> None:
+        """Queue one audit row; called on the store's event loop. Rows are written in
+        batches shortly after, without the caller waiting, each row once (request ids
+        are unique); close() (and flush_audit()) write every queued row first."""
         self._audit_queue.append(entry)
         if self._audit_flush is None:
             self._audit_flush = asyncio.get_running_loop().create_task(self._write_audit())
@@ -240,6 +268,7 @@ class Accounts(SqlStore):
             self._audit_flush = None
 
     async def flush_audit(self) -> None:
+        """Write every audit row queued so far."""
         while self._audit_queue or self._audit_flush is not None:
             flush = self._audit_flush
             if flush is None or flush.done():
@@ -251,29 +280,22 @@ class Accounts(SqlStore):
             await asyncio.wait([flush])
 
     async def list_audit(self, query: AuditQuery) -> list[AuditEntry]:
+        """Up to query.limit rows matching the query, in recording order."""
         arg = Params(query.after_seq)
-        where = ["seq > $1"]
-        if query.account_id is not None:
-            where.append(f"account_id = {arg(query.account_id)}")
-        if query.operation is not None:
-            where.append(f"operation = {arg(query.operation)}")
-        if query.error_code is not None:
-            where.append(f"error_code = {arg(query.error_code)}")
+        where = [
+            "seq > $1",
+            *arg.given(
+                ("account_id = {}", query.account_id),
+                ("operation = {}", query.operation),
+                ("error_code = {}", query.error_code),
+            ),
+        ]
         if query.outcome == "ok":
             where.append("error_code IS NULL")
         elif query.outcome == "error":
             where.append("error_code IS NOT NULL")
-        if query.since_ms is not None:
-            where.append(f"at_ms >= {arg(query.since_ms)}")
-        if query.until_ms is not None:
-            where.append(f"at_ms <= {arg(query.until_ms)}")
-        sql = (
-            f"SELECT seq, {AUDIT_COLUMNS} FROM audit_events WHERE {' AND '.join(where)}"
-            f" ORDER BY seq LIMIT {arg(query.limit)}"
-        )
-
-        async def job(tx: Tx) -> list[AuditEntry]:
-            return [audit_record(row) for row in await tx.fetch(sql, *arg.values)]
-
+        where += arg.given(("at_ms >= {}", query.since_ms), ("at_ms <= {}", query.until_ms))
+        sql = arg.page(f"SELECT {AUDIT_COLUMNS}, seq FROM audit_events", where, "seq", query.limit)
         # Filters may pass over many rows before `limit` match.
-        return await self._scan(job)
+        rows = await self._scan(lambda tx: tx.fetch(sql, *arg.values))
+        return [audit_record(row) for row in rows]

@@ -1,4 +1,5 @@
-"""Trusted Advisor results and refreshes, on both stores.
+"""Trusted Advisor results per account and check, and the latest refresh of each (whose
+work goes through the job queue), on both stores.
 
 A refresh request is one transaction: it takes the (account, check) lock (an advisory
 lock on PostgreSQL, so two nodes asked at once take turns even before the row exists;
@@ -12,19 +13,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 from collections.abc import Sequence
 from typing import Any
 
 from supportd.domain import advisor
 from supportd.domain.advisor import CheckResult, RefreshRecord
+from supportd.storage import schema
 from supportd.storage.jobs import insert_job
 from supportd.storage.sql import Row, SqlStore, Tx
 
-SUMMARY_COLUMNS = (
-    "account_id, check_id, status, timestamp_ms, resources_processed, resources_flagged,"
-    " resources_ignored, resources_suppressed, monthly_savings, percent_savings,"
-    " flagged_count, source"
-)
+# CheckResult's fields in order, all but `flagged` (stored as flagged_resources).
+SUMMARY_COLUMNS = schema.ADVISOR_RESULTS.select(omit=("seq", "flagged_resources"))
 REFRESH_COLUMNS = "account_id, check_id, status, requested_ms, updated_ms"
 
 UPSERT_RESULT_SQL = f"""
@@ -74,23 +74,13 @@ REFRESH_LOCK = "advisor-refresh"
 REFRESH_JOB_KEY = "advisor-refresh"  # + account, check and request time: one job each
 
 
+_summary_values = operator.attrgetter(*SUMMARY_COLUMNS.split(", "))
+
+
 def result_row(result: CheckResult) -> tuple[Any, ...]:
     """UPSERT_RESULT_SQL's parameters; flagged resources as the wire format's JSON."""
-    return (
-        result.account_id,
-        result.check_id,
-        result.status,
-        result.timestamp_ms,
-        result.resources_processed,
-        result.resources_flagged,
-        result.resources_ignored,
-        result.resources_suppressed,
-        result.monthly_savings,
-        result.percent_savings,
-        result.flagged_count,
-        result.source,
-        json.dumps(advisor.flagged_to_json(result.flagged), separators=(",", ":")),
-    )
+    flagged = json.dumps(advisor.flagged_to_json(result.flagged), separators=(",", ":"))
+    return (*_summary_values(result), flagged)
 
 
 def summary_record(row: Row) -> CheckResult:
@@ -135,6 +125,7 @@ class Advisor(SqlStore):
     # --- results --------------------------------------------------------------------
 
     async def put_advisor_result(self, result: CheckResult) -> None:
+        """Insert the account's result of the check, or replace the one it has."""
         row = result_row(result)
 
         async def job(tx: Tx) -> None:
@@ -143,12 +134,16 @@ class Advisor(SqlStore):
         await self._write(job, idempotent=True, single_statement=True)
 
     async def delete_advisor_result(self, account_id: str, check_id: str) -> bool:
+        """Forget the account's result of the check; False if there was none."""
+
         async def job(tx: Tx) -> bool:
             return await tx.execute(DELETE_RESULT_SQL, account_id, check_id) == 1
 
         return await self._write(job, idempotent=True, single_statement=True)
 
     async def get_advisor_result(self, account_id: str, check_id: str) -> CheckResult | None:
+        """The account's result of the check with its flagged resources, or None."""
+
         async def job(tx: Tx) -> CheckResult | None:
             row = await tx.fetchrow(SELECT_RESULT_SQL, account_id, check_id)
             return result_record(row) if row is not None else None
@@ -158,6 +153,8 @@ class Advisor(SqlStore):
     async def advisor_summaries(
         self, account_id: str, check_ids: Sequence[str]
     ) -> dict[str, CheckResult]:
+        """The account's results of these checks by check id (those it has), without
+        their flagged resources."""
         rows = await self._by_check(SUMMARIES_SQL, account_id, check_ids)
         return {row[1]: summary_record(row) for row in rows}
 
@@ -166,6 +163,7 @@ class Advisor(SqlStore):
     async def advisor_refreshes(
         self, account_id: str, check_ids: Sequence[str]
     ) -> dict[str, RefreshRecord]:
+        """The latest refresh of each of these checks by check id (those ever refreshed)."""
         rows = await self._by_check(REFRESHES_SQL, account_id, check_ids)
         return {row[1]: refresh_record(row) for row in rows}
 
@@ -178,6 +176,12 @@ class Advisor(SqlStore):
         stale_ms: int,
         job_kind: str,
     ) -> tuple[RefreshRecord, bool]:
+        """Start a refresh, atomically with every other node: with the latest one locked
+        (or, before the first, the account and check), write the refresh that
+        domain.advisor.requested_refresh decides on, if any, and queue a job of
+        `job_kind` with payload {account_id, check_id, requested_ms} in the same
+        transaction. The record afterwards, and whether a refresh started."""
+
         async def job(tx: Tx) -> tuple[RefreshRecord, bool]:
             # The lock, not only the row's: there may be no row yet to lock.
             await tx.lock(REFRESH_LOCK, f"{account_id}/{check_id}")
@@ -212,6 +216,9 @@ class Advisor(SqlStore):
     async def start_advisor_refresh(
         self, account_id: str, check_id: str, requested_ms: int, now_ms: int
     ) -> bool:
+        """Mark the refresh requested at requested_ms as processing (again, when a job
+        is retried); False if it is finished or a newer one replaced it."""
+
         async def job(tx: Tx) -> bool:
             return await _advance(
                 tx, account_id, check_id, requested_ms, now_ms, advisor.PROCESSING
@@ -229,6 +236,9 @@ class Advisor(SqlStore):
         result: CheckResult | None = None,
         error: str | None = None,
     ) -> bool:
+        """End the refresh requested at requested_ms as `success` (storing `result`, if
+        any, in the same transaction) or `abandoned` (with `error`); False and nothing
+        written if it is finished already or a newer one replaced it."""
         row = result_row(result) if result is not None else None
 
         async def job(tx: Tx) -> bool:

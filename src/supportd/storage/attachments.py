@@ -7,6 +7,11 @@ account's lock for the set-creation window; SQLite's single writer), so two node
 adding to one set, or reporting parts of one upload, apply the rules one after the
 other. The rules themselves are domain.attachments: a store reads rows, asks the rule,
 and writes what it answers.
+
+Rows and blobs are written apart: a blob is written first under a fresh key and becomes
+visible only when the row naming it commits. Deletions go the other way (rows first,
+then blobs), so a crash in between leaves an unreferenced blob for the sweeper, never a
+row without its bytes.
 """
 
 from __future__ import annotations
@@ -223,6 +228,10 @@ class Attachments(SqlStore):
         rules: SetRules,
         now_ms: int,
     ) -> AttachmentSetRecord:
+        """Add files to the account's set (or, with set_id None, to a new set called
+        new_set_id), checking the rules in the same transaction: AttachmentSetNotFound,
+        AttachmentSetExpired, AttachmentSetFull, AttachmentSetLimit (nothing written)."""
+
         async def job(tx: Tx) -> AttachmentSetRecord:
             if set_id is None:
                 recent = 0
@@ -249,6 +258,8 @@ class Attachments(SqlStore):
         return await self._write(job)
 
     async def get_attachment_set(self, account_id: str, set_id: str) -> AttachmentSetRecord | None:
+        """The account's set, or None."""
+
         async def job(tx: Tx) -> AttachmentSetRecord | None:
             return await _select_set(tx, set_id)
 
@@ -256,6 +267,8 @@ class Attachments(SqlStore):
         return found if found is not None and found.account_id == account_id else None
 
     async def count_recent_sets(self, account_id: str, since_ms: int) -> int:
+        """Sets the account created after since_ms."""
+
         async def job(tx: Tx) -> int:
             return int(await tx.fetchval(COUNT_RECENT_SETS_SQL, account_id, since_ms))
 
@@ -264,6 +277,8 @@ class Attachments(SqlStore):
     # --- attachments ---------------------------------------------------------------
 
     async def get_attachment(self, attachment_id: str) -> AttachmentRecord | None:
+        """The attachment with this id (any account's: callers check), or None."""
+
         async def job(tx: Tx) -> AttachmentRecord | None:
             row = await tx.fetchrow(ATTACHMENT_SQL, attachment_id)
             return attachment_record(row) if row else None
@@ -273,6 +288,7 @@ class Attachments(SqlStore):
     async def attachments_of(
         self, communication_seqs: Sequence[int]
     ) -> dict[int, list[AttachmentRecord]]:
+        """The attachments of each communication, in the order they were added."""
         result: dict[int, list[AttachmentRecord]] = {}
         if not communication_seqs:
             return result
@@ -289,6 +305,8 @@ class Attachments(SqlStore):
     # --- uploads ---------------------------------------------------------------------
 
     async def create_upload(self, upload: NewUpload) -> UploadRecord:
+        """Insert an upload in state uploading."""
+
         async def job(tx: Tx) -> UploadRecord:
             await tx.execute(
                 INSERT_UPLOAD_SQL,
@@ -308,12 +326,16 @@ class Attachments(SqlStore):
         return await self._write(job, idempotent=True)
 
     async def get_upload(self, upload_id: str) -> UploadRecord | None:
+        """The upload with this id (any account's: callers check), or None."""
+
         async def job(tx: Tx) -> UploadRecord | None:
             return await _upload_by_id(tx, upload_id)
 
         return await self._read(job)
 
     async def list_parts(self, upload_seq: int) -> list[PartRecord]:
+        """The uploaded parts of an upload, by index."""
+
         async def job(tx: Tx) -> list[PartRecord]:
             return [_part(row) for row in await tx.fetch(PARTS_SQL, upload_seq)]
 
@@ -328,6 +350,10 @@ class Attachments(SqlStore):
         blob_key: str,
         now_ms: int,
     ) -> str | None:
+        """Make this blob the part's content; the blob key it replaces (to delete), if
+        any. UploadClosed if the upload no longer takes parts, PartFrozen if this part
+        was already reported complete (nothing written)."""
+
         async def job(tx: Tx) -> str | None:
             upload = await _select_upload(tx, upload_seq, for_update=True)
             row = await tx.fetchrow(PART_SQL, upload_seq, index)
@@ -347,6 +373,10 @@ class Attachments(SqlStore):
         attachment_id: str,
         now_ms: int,
     ) -> UploadRecord:
+        """Mark the reported (index, normalised ETag) parts complete; when every part is,
+        move the upload to processing with this attachment id. PartProblem (nothing
+        written) for a part not uploaded or whose ETag differs."""
+
         async def job(tx: Tx) -> UploadRecord:
             upload = await _select_upload(tx, upload_seq, for_update=True)
             assert upload is not None
@@ -372,6 +402,9 @@ class Attachments(SqlStore):
         return await self._write(job, idempotent=True)
 
     async def finish_upload(self, upload_seq: int, attachment: NewAttachment, now_ms: int) -> bool:
+        """A processing upload becomes ready: its attachment row is inserted. False (and
+        nothing written) if the upload is not processing (already finished)."""
+
         async def job(tx: Tx) -> bool:
             upload = await _select_upload(tx, upload_seq, for_update=True)
             if not dom.may_finish(upload):
@@ -389,6 +422,8 @@ class Attachments(SqlStore):
 
     async def fail_upload(self, upload_seq: int, reason: str, now_ms: int) -> None:
         # Only a processing upload fails (dom.may_finish's state), in one statement.
+        """A processing upload becomes failed, with the reason."""
+
         async def job(tx: Tx) -> None:
             await tx.execute(
                 FAIL_UPLOAD_SQL, dom.FAILED, reason, now_ms, upload_seq, dom.PROCESSING
@@ -399,6 +434,9 @@ class Attachments(SqlStore):
     # --- sweeping ------------------------------------------------------------------
 
     async def purge_expired_sets(self, now_ms: int, limit: int) -> list[str]:
+        """Delete the attachments of up to `limit` expired, unused sets (the set rows stay,
+        marked purged, so their ids still answer AttachmentSetExpired); their blob keys."""
+
         async def job(tx: Tx) -> list[str]:
             seqs = [row[0] for row in await tx.fetch(EXPIRED_SETS_SQL, now_ms, limit)]
             if not seqs:
@@ -410,6 +448,10 @@ class Attachments(SqlStore):
         return await self._write(job, idempotent=True)
 
     async def purge_abandoned_uploads(self, created_before_ms: int, limit: int) -> list[str]:
+        """Delete up to `limit` uploads created before the time and never attached, with
+        their parts and their (unattached) attachment; the blob prefixes and keys to
+        delete."""
+
         async def job(tx: Tx) -> list[str]:
             doomed: list[str] = []
             for seq, upload_id, attachment_id in await tx.fetch(
@@ -427,6 +469,8 @@ class Attachments(SqlStore):
 
     async def stalled_uploads(self, updated_before_ms: int, limit: int) -> list[UploadRecord]:
         # No index on state: a scan of the uploads.
+        """Uploads still processing that last changed before the time."""
+
         async def job(tx: Tx) -> list[UploadRecord]:
             rows = await tx.fetch(STALLED_SQL, dom.PROCESSING, updated_before_ms, limit)
             return [upload_record(row) for row in rows]
@@ -434,6 +478,8 @@ class Attachments(SqlStore):
         return await self._scan(job)
 
     async def referenced_blob_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these blob keys a row refers to (an attachment, or a part of an upload
+        that still exists, by its prefix)."""
         if not keys:
             return set()
 
@@ -444,6 +490,7 @@ class Attachments(SqlStore):
         return await self._scan(job)
 
     async def export_blob_keys(self) -> AsyncIterator[str]:
+        """Every blob key a row refers to, for `supportd export`."""
         for sql in EXPORT_KEYS_SQL:
             after = 0
             while True:

@@ -1,25 +1,26 @@
-"""The contract every store keeps. Operations talk to this, never to a database."""
+"""The contract every store keeps. Operations talk to `Store`, never to a database.
+
+Both stores share their areas (storage/cases.py, accounts.py, ...), so the contract is
+those shared classes themselves: `Store` is every area over `StoreCore`, and each
+dialect's store (storage/sqlite.py, storage/postgres.py) is `Store` with its few
+dialect overrides before it and its core after it. A new area is one more class in
+`Store`'s bases.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
+from typing import Any
 
-from supportd.domain.records import (
-    CaseQuery,
-    CaseRecord,
-    CommunicationQuery,
-    CommunicationRecord,
-    NewCase,
-    NewCommunication,
-    ResolveOutcome,
-)
-from supportd.storage.contract_accounts import AccountStore
-from supportd.storage.contract_advisor import AdvisorStore
-from supportd.storage.contract_attachments import AttachmentStore
-from supportd.storage.contract_jobs import JobStore
-from supportd.storage.contract_staff import StaffStore
-from supportd.storage.contract_web import WebStore
+from supportd.storage.accounts import Accounts
+from supportd.storage.advisor import Advisor
+from supportd.storage.attachments import Attachments
+from supportd.storage.blobs import BlobStore
+from supportd.storage.cases import Cases
+from supportd.storage.jobs import Jobs
+from supportd.storage.sql import SqlStore
+from supportd.storage.staff import Staff
+from supportd.storage.web import Web
 
 
 class SchemaError(RuntimeError):
@@ -34,85 +35,41 @@ class StoreUnavailable(RuntimeError):
 ExportRow = dict[str, Any]
 
 
-class CaseStore(Protocol):
-    """Cases, their communications and their history."""
-
-    async def create_case(
-        self, case: NewCase, first: NewCommunication, *, max_cases_per_hour: int | None = None
-    ) -> CaseRecord:
-        """Insert a case and its first communication in one transaction. With
-        max_cases_per_hour, first count the account's cases of the last hour (before
-        case.created_ms) in that transaction, exactly across processes and nodes, and
-        raise CaseQuotaExceeded (nothing written) if there are that many already."""
-
-    async def get_case(self, account_id: str, case_id: str) -> CaseRecord | None:
-        """The account's case with this id, or None (other accounts' cases included)."""
-
-    async def case_seqs(self, account_id: str, case_ids: Sequence[str]) -> dict[str, int]:
-        """Sequence number by case id, for those of the ids that are the account's cases
-        (one query for a whole caseIdList)."""
-
-    async def list_cases(self, query: CaseQuery) -> list[CaseRecord]:
-        """Up to query.limit cases, newest first."""
-
-    async def recent_communications(
-        self, case_seqs: Sequence[int], per_case: int
-    ) -> dict[int, list[CommunicationRecord]]:
-        """The newest per_case communications of each case, newest first."""
-
-    async def list_communications(self, query: CommunicationQuery) -> list[CommunicationRecord]:
-        """Up to query.limit communications of one case, newest first."""
-
-    async def add_communication(
-        self, account_id: str, case_id: str, comm: NewCommunication
-    ) -> CaseRecord | None:
-        """Append a customer communication, applying the reply rules to the status in the
-        same transaction (the case row locked against concurrent writers); the case as it
-        is afterwards. None if the account has no such case; ReopenWindowClosed (nothing
-        written) if the case was resolved too long ago."""
-
-    async def resolve_case(
-        self, account_id: str, case_id: str, now_ms: int
-    ) -> ResolveOutcome | None:
-        """Resolve a case; None if the account has no such case. Resolving a resolved
-        case changes nothing and reports resolved -> resolved."""
-
-
-class StoreCore(Protocol):
-    """Connecting, and moving every table out and in."""
+class StoreCore(SqlStore):
+    """Connecting, the blob store, and moving every table out and in: what each
+    dialect's core (SQLiteCore, PostgresCore) implements besides running transaction
+    functions."""
 
     async def open(self) -> None:
         """Connect and check (or, where allowed, apply) the schema."""
+        raise NotImplementedError
 
-    async def close(self) -> None:
-        """Finish pending writes and disconnect."""
+    @property
+    def blobs(self) -> BlobStore:
+        """Where the file bytes are."""
+        raise NotImplementedError
 
     # --- export / import (supportd export, supportd import) ---------------------
 
     async def is_empty(self) -> bool:
         """True if no table holds a row."""
+        raise NotImplementedError
 
     def export_all(self, batch_size: int) -> AsyncIterator[tuple[str, list[ExportRow]]]:
         """Every row, as (table, batch of up to batch_size rows): tables in
         storage.exchange.TABLES order, rows in seq order, all from one consistent
         snapshot however long the export takes."""
+        raise NotImplementedError
 
     async def import_rows(self, table: str, rows: Sequence[ExportRow]) -> None:
         """Insert exported rows as they are, sequence numbers included."""
+        raise NotImplementedError
 
     async def finish_import(self) -> None:
         """After importing: new rows get sequence numbers above every imported one."""
+        raise NotImplementedError
 
 
-class Store(
-    StoreCore,
-    CaseStore,
-    JobStore,
-    AccountStore,
-    AdvisorStore,
-    AttachmentStore,
-    StaffStore,
-    WebStore,
-    Protocol,
-):
-    """Everything operations may ask of a store: one protocol per area of the data."""
+class Store(Cases, Attachments, Jobs, Accounts, Advisor, Staff, Web, StoreCore):
+    """Everything operations may ask of a store: one shared class per area of the data,
+    over the core. Adding an area: one more base here."""

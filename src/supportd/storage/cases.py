@@ -90,15 +90,32 @@ async def check_case_quota(tx: Tx, case: NewCase, limit: int) -> None:
     accounts.check_case_quota(int(count), limit)
 
 
+def new_case_values(case: NewCase, status: str) -> tuple[Any, ...]:
+    """INSERT_CASE_SQL's parameters (postgres_cases.CREATE_CASE_SQL's first twelve)."""
+    return (
+        case.case_id,
+        case.account_id,
+        case.subject,
+        case.service_code,
+        case.category_code,
+        case.severity_code,
+        status,
+        case.language,
+        case.issue_type,
+        case.submitted_by,
+        list(case.cc_emails),
+        case.created_ms,
+    )
+
+
+def communication_values(comm: NewCommunication) -> tuple[Any, ...]:
+    """INSERT_COMMUNICATION_SQL's parameters after the case's seq."""
+    return (comm.body, comm.submitted_by, comm.author_kind, list(comm.cc_emails), comm.created_ms)
+
+
 async def insert_communication(tx: Tx, case_seq: int, comm: NewCommunication) -> int:
     comm_seq: int = await tx.fetchval(
-        INSERT_COMMUNICATION_SQL,
-        case_seq,
-        comm.body,
-        comm.submitted_by,
-        comm.author_kind,
-        list(comm.cc_emails),
-        comm.created_ms,
+        INSERT_COMMUNICATION_SQL, case_seq, *communication_values(comm)
     )
     if comm.attachments is not None:
         await claim_attachments(tx, comm_seq, comm.attachments)
@@ -112,29 +129,24 @@ async def insert_event(
 
 
 class Cases(SqlStore):
+    # Each case's newest communications: a dialect with a better statement overrides it.
+    recent_sql = RECENT_SQL
+
     # --- writes -------------------------------------------------------------------
 
     async def create_case(
         self, case: NewCase, first: NewCommunication, *, max_cases_per_hour: int | None = None
     ) -> CaseRecord:
+        """Insert a case and its first communication in one transaction. With
+        max_cases_per_hour, first count the account's cases of the last hour (before
+        case.created_ms) in that transaction, exactly across processes and nodes, and
+        raise CaseQuotaExceeded (nothing written) if there are that many already."""
+
         async def job(tx: Tx) -> CaseRecord:
             if max_cases_per_hour is not None:
                 await check_case_quota(tx, case, max_cases_per_hour)
-            seq: int = await tx.fetchval(
-                INSERT_CASE_SQL,
-                case.case_id,
-                case.account_id,
-                case.subject,
-                case.service_code,
-                case.category_code,
-                case.severity_code,
-                lifecycle.UNASSIGNED,
-                case.language,
-                case.issue_type,
-                case.submitted_by,
-                list(case.cc_emails),
-                case.created_ms,
-            )
+            values = new_case_values(case, lifecycle.UNASSIGNED)
+            seq: int = await tx.fetchval(INSERT_CASE_SQL, *values)
             await insert_communication(tx, seq, first)
             await insert_event(
                 tx, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED
@@ -147,6 +159,11 @@ class Cases(SqlStore):
     async def add_communication(
         self, account_id: str, case_id: str, comm: NewCommunication
     ) -> CaseRecord | None:
+        """Append a customer communication, applying the reply rules to the status in the
+        same transaction (the case row locked against concurrent writers); the case as it
+        is afterwards. None if the account has no such case; ReopenWindowClosed (nothing
+        written) if the case was resolved too long ago."""
+
         async def job(tx: Tx) -> CaseRecord | None:
             case = await select_case(tx, account_id, case_id, for_update=True)
             if case is None:
@@ -169,6 +186,9 @@ class Cases(SqlStore):
     async def resolve_case(
         self, account_id: str, case_id: str, now_ms: int
     ) -> ResolveOutcome | None:
+        """Resolve a case; None if the account has no such case. Resolving a resolved
+        case changes nothing and reports resolved -> resolved."""
+
         async def job(tx: Tx) -> ResolveOutcome | None:
             case = await select_case(tx, account_id, case_id, for_update=True)
             if case is None:
@@ -186,9 +206,12 @@ class Cases(SqlStore):
     # --- reads --------------------------------------------------------------------
 
     async def get_case(self, account_id: str, case_id: str) -> CaseRecord | None:
+        """The account's case with this id, or None (other accounts' cases included)."""
         return await self._read(lambda tx: select_case(tx, account_id, case_id))
 
     async def case_seqs(self, account_id: str, case_ids: Sequence[str]) -> dict[str, int]:
+        """Sequence number by case id, for those of the ids that are the account's cases
+        (one query for a whole caseIdList)."""
         if not case_ids:
             return {}
 
@@ -199,6 +222,7 @@ class Cases(SqlStore):
         return await self._read(job)
 
     async def list_cases(self, query: CaseQuery) -> list[CaseRecord]:
+        """Up to query.limit cases, newest first."""
         arg = Params(query.account_id)
         where = ["account_id = $1"]
         if not query.include_resolved:
@@ -207,56 +231,48 @@ class Cases(SqlStore):
             where.append("is_open = FALSE")
         if query.subject_like is not None:
             where.append(f"LOWER(subject) LIKE {arg(query.subject_like)} ESCAPE '\\'")
-        if query.language is not None:
-            where.append(f"language = {arg(query.language)}")
-        if query.after_ms is not None:
-            where.append(f"created_ms >= {arg(query.after_ms)}")
-        if query.before_ms is not None:
-            where.append(f"created_ms <= {arg(query.before_ms)}")
-        if query.before_seq is not None:
-            where.append(f"seq < {arg(query.before_seq)}")
+        where += arg.given(
+            ("language = {}", query.language),
+            ("created_ms >= {}", query.after_ms),
+            ("created_ms <= {}", query.before_ms),
+            ("seq < {}", query.before_seq),
+        )
         if query.seqs is not None:
             where.append(f"seq = ANY({arg(list(query.seqs))}::bigint[])")
-        sql = (
-            f"SELECT {CASE_COLUMNS} FROM cases WHERE {' AND '.join(where)}"
-            f" ORDER BY seq DESC LIMIT {arg(query.limit)}"
-        )
-
-        async def job(tx: Tx) -> list[CaseRecord]:
-            return [case_from_row(row) for row in await tx.fetch(sql, *arg.values)]
-
-        return await self._read(job)
+        sql = arg.page(f"SELECT {CASE_COLUMNS} FROM cases", where, "seq DESC", query.limit)
+        rows = await self._read(lambda tx: tx.fetch(sql, *arg.values))
+        return [case_from_row(row) for row in rows]
 
     async def recent_communications(
         self, case_seqs: Sequence[int], per_case: int
     ) -> dict[int, list[CommunicationRecord]]:
+        """The newest per_case communications of each case, newest first."""
         result: dict[int, list[CommunicationRecord]] = {seq: [] for seq in case_seqs}
         if not case_seqs:
             return result
 
         async def job(tx: Tx) -> list[Any]:
-            return await tx.fetch(RECENT_SQL, list(case_seqs), per_case)
+            return await tx.fetch(self.recent_sql, list(case_seqs), per_case)
 
         for row in await self._read(job):
             result[row[1]].append(communication_record(row))
         return result
 
     async def list_communications(self, query: CommunicationQuery) -> list[CommunicationRecord]:
+        """Up to query.limit communications of one case, newest first."""
         arg = Params(query.case_seq)
-        where = ["m.case_seq = $1"]
-        if query.after_ms is not None:
-            where.append(f"m.created_ms >= {arg(query.after_ms)}")
-        if query.before_ms is not None:
-            where.append(f"m.created_ms <= {arg(query.before_ms)}")
-        if query.before_seq is not None:
-            where.append(f"m.seq < {arg(query.before_seq)}")
-        sql = (
+        where = [
+            "m.case_seq = $1",
+            *arg.given(
+                ("m.created_ms >= {}", query.after_ms),
+                ("m.created_ms <= {}", query.before_ms),
+                ("m.seq < {}", query.before_seq),
+            ),
+        ]
+        select = (
             f"SELECT {COMMUNICATION_COLUMNS} FROM communications m JOIN cases c"
-            f" ON c.seq = m.case_seq WHERE {' AND '.join(where)}"
-            f" ORDER BY m.seq DESC LIMIT {arg(query.limit)}"
+            " ON c.seq = m.case_seq"
         )
-
-        async def job(tx: Tx) -> list[CommunicationRecord]:
-            return [communication_record(row) for row in await tx.fetch(sql, *arg.values)]
-
-        return await self._read(job)
+        sql = arg.page(select, where, "m.seq DESC", query.limit)
+        rows = await self._read(lambda tx: tx.fetch(sql, *arg.values))
+        return [communication_record(row) for row in rows]

@@ -1,7 +1,8 @@
-"""The job queue, on both stores. A claim is one statement: on PostgreSQL `FOR UPDATE
-SKIP LOCKED` lets the workers of every node claim at once without waiting on each other
-or taking the same job; on SQLite the single writer (and BEGIN IMMEDIATE across
-processes) does the same."""
+"""The job queue every background task goes through, on both stores: one worker per
+process claims jobs; a job whose worker died is claimed again once its lease runs out.
+A claim is one statement: on PostgreSQL `FOR UPDATE SKIP LOCKED` lets the workers of
+every node claim at once without waiting on each other or taking the same job; on SQLite
+the single writer (and BEGIN IMMEDIATE across processes) does the same."""
 
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ class Jobs(SqlStore):
     async def enqueue_job(
         self, kind: str, payload: dict[str, Any], run_at_ms: int, key: str | None = None
     ) -> bool:
+        """Queue a job; False (and nothing queued) if a job with this key exists."""
+
         async def job(tx: Tx) -> bool:
             return await insert_job(tx, kind, payload, run_at_ms, key)
 
@@ -61,6 +64,7 @@ class Jobs(SqlStore):
     async def claim_jobs(
         self, kinds: Sequence[str], now_ms: int, lease_ms: int, limit: int
     ) -> list[Job]:
+        """Take up to `limit` jobs that are due (or whose lease ran out) for this worker."""
         if not kinds or limit < 1:
             return []
         lease = secrets.token_hex(8)
@@ -79,6 +83,8 @@ class Jobs(SqlStore):
         return await self._write(job, single_statement=True)
 
     async def finish_job(self, job: Job, error: str | None, now_ms: int) -> bool:
+        """Mark a claimed job done (error None) or failed; False if the lease was lost
+        (another worker took the job over) and nothing changed."""
         state = jobs.DONE if error is None else jobs.FAILED
 
         async def write(tx: Tx) -> bool:
@@ -90,6 +96,8 @@ class Jobs(SqlStore):
         return await self._write(write, idempotent=True, single_statement=True)
 
     async def prune_jobs(self, finished_before_ms: int) -> int:
+        """Delete finished jobs older than the given time; how many."""
+
         async def job(tx: Tx) -> int:
             return await tx.execute(PRUNE_SQL, [jobs.DONE, jobs.FAILED], finished_before_ms)
 

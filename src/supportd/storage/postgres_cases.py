@@ -4,14 +4,17 @@ newest communications. SQLite has neither; storage.cases is the rest."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from supportd.domain import lifecycle, sla
-from supportd.domain.records import CaseRecord, CommunicationRecord, NewCase, NewCommunication
+from supportd.domain.records import CaseRecord, NewCase, NewCommunication
 from supportd.storage.attachments import claim_attachments
-from supportd.storage.cases import Cases, check_case_quota, select_case
-from supportd.storage.rows import COMMUNICATION_COLUMNS, communication_record, created_case
+from supportd.storage.cases import (
+    Cases,
+    check_case_quota,
+    communication_values,
+    new_case_values,
+    select_case,
+)
+from supportd.storage.rows import COMMUNICATION_COLUMNS, created_case
 from supportd.storage.sql import Tx
 
 CREATE_CASE_SQL = """
@@ -44,6 +47,8 @@ RECENT_SQL = (
 
 
 class PostgresCases(Cases):
+    recent_sql = RECENT_SQL
+
     async def create_case(
         self, case: NewCase, first: NewCommunication, *, max_cases_per_hour: int | None = None
     ) -> CaseRecord:
@@ -55,23 +60,8 @@ class PostgresCases(Cases):
             # instead of creating it twice.
             seq = await tx.fetchval(
                 CREATE_CASE_SQL,
-                case.case_id,
-                case.account_id,
-                case.subject,
-                case.service_code,
-                case.category_code,
-                case.severity_code,
-                lifecycle.UNASSIGNED,
-                case.language,
-                case.issue_type,
-                case.submitted_by,
-                list(case.cc_emails),
-                case.created_ms,
-                first.body,
-                first.submitted_by,
-                first.author_kind,
-                list(first.cc_emails),
-                first.created_ms,
+                *new_case_values(case, lifecycle.UNASSIGNED),
+                *communication_values(first),
                 sla.FIRST_RESPONSE if case.first_response_due_ms is not None else None,
                 case.first_response_due_ms,
             )
@@ -87,20 +77,6 @@ class PostgresCases(Cases):
         # Without a quota or attachments it is one statement: its own transaction.
         single = max_cases_per_hour is None and first.attachments is None
         return await self._write(job, idempotent=True, single_statement=single)
-
-    async def recent_communications(
-        self, case_seqs: Sequence[int], per_case: int
-    ) -> dict[int, list[CommunicationRecord]]:
-        result: dict[int, list[CommunicationRecord]] = {seq: [] for seq in case_seqs}
-        if not case_seqs:
-            return result
-
-        async def job(tx: Tx) -> list[Any]:
-            return await tx.fetch(RECENT_SQL, list(case_seqs), per_case)
-
-        for row in await self._read(job):
-            result[row[1]].append(communication_record(row))
-        return result
 
 
 async def _existing_case(tx: Tx, case: NewCase) -> CaseRecord:

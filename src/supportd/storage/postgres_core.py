@@ -28,10 +28,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from supportd.storage import exchange, migrations
-from supportd.storage.base import ExportRow, SchemaError, StoreUnavailable
+from supportd.storage.base import ExportRow, SchemaError, StoreCore, StoreUnavailable
 from supportd.storage.blobs import BlobStore
 from supportd.storage.postgres_blobs import PostgresBlobs
-from supportd.storage.sql import POSTGRESQL, Row, SqlStore, TxFn, UniqueViolation
+from supportd.storage.sql import POSTGRESQL, Row, TxFn, UniqueViolation
 
 log = logging.getLogger("supportd.storage.postgres")
 
@@ -227,7 +227,7 @@ async def migrate(url: str) -> list[str]:
 # --- the store ----------------------------------------------------------------------
 
 
-class PostgresCore(SqlStore):
+class PostgresCore(StoreCore):
     def __init__(
         self,
         url: str,

@@ -1,14 +1,16 @@
-"""Row -> record mapping shared by both stores' dialect modules.
+"""Row -> record mapping, shared by both stores.
 
-The two schemas select the same columns in the same order; they differ only in how a few
-are stored (SQLite keeps lists as JSON text and booleans as 0/1, PostgreSQL has arrays
-and booleans). So each dialect decodes those few and passes them in; everything else is
-taken from the row as selected, by position, here once. The column lists derive from
-storage.schema (a name it does not declare fails at import).
+A record's fields are the columns it is read from, in the same order (tests/store/
+test_schema.py checks each record against storage.schema), so a row maps to its record
+by position, `Record(*row)`, and a record to an insert's parameters by its field names.
+Only what the dialects store differently is decoded first (lists: JSON text on SQLite,
+arrays on PostgreSQL; sql.decode_list). The column lists derive from storage.schema (a
+name it does not declare fails at import).
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,26 +35,14 @@ COMMUNICATION_COLUMNS = ", ".join(
 
 def case_record(row: Sequence[Any], cc_emails: tuple[str, ...]) -> CaseRecord:
     """A CASE_COLUMNS row; `cc_emails` is column 11 as the dialect decoded it."""
-    return CaseRecord(
-        seq=row[0],
-        case_id=row[1],
-        account_id=row[2],
-        subject=row[3],
-        service_code=row[4],
-        category_code=row[5],
-        severity_code=row[6],
-        status=row[7],
-        language=row[8],
-        issue_type=row[9],
-        submitted_by=row[10],
-        cc_emails=cc_emails,
-        created_ms=row[12],
-        resolved_ms=row[13],
-    )
+    values = list(row)
+    values[11] = cc_emails
+    return CaseRecord(*values)
 
 
 def created_case(seq: int, case: NewCase, status: str) -> CaseRecord:
-    """The record of a case just inserted, without reading it back."""
+    """The record of a case just inserted, without reading it back (on CreateCase's
+    path: spelled out, which is faster than copying the shared fields by name)."""
     return CaseRecord(
         seq=seq,
         case_id=case.case_id,
@@ -72,15 +62,7 @@ def created_case(seq: int, case: NewCase, status: str) -> CaseRecord:
 
 
 def communication_record(row: Sequence[Any]) -> CommunicationRecord:
-    return CommunicationRecord(
-        seq=row[0],
-        case_seq=row[1],
-        case_id=row[2],
-        body=row[3],
-        submitted_by=row[4],
-        author_kind=row[5],
-        created_ms=row[6],
-    )
+    return CommunicationRecord(*row)
 
 
 # --- accounts, access keys, the audit trail -----------------------------------------
@@ -98,59 +80,21 @@ CREDENTIAL_SELECT = (
 
 
 def account_record(row: Sequence[Any]) -> Account:
-    return Account(
-        account_id=row[0],
-        email=row[1],
-        plan=row[2],
-        limits=LimitOverrides(row[3], row[4], row[5]),
-        created_ms=row[6],
-    )
+    """An ACCOUNT_COLUMNS row: the three limit columns are the record's `limits`."""
+    return Account(row[0], row[1], row[2], LimitOverrides(*row[3:6]), row[6])
 
 
 def key_record(row: Sequence[Any]) -> AccessKey:
-    return AccessKey(
-        access_key_id=row[0],
-        account_id=row[1],
-        user_name=row[2],
-        secret_sealed=row[3],
-        session_token_hash=row[4],
-        expires_ms=row[5],
-        created_ms=row[6],
-        revoked_ms=row[7],
-    )
+    return AccessKey(*row)
 
 
-def audit_values(entry: AuditEntry) -> tuple[Any, ...]:
-    """An entry's AUDIT_COLUMNS, in order."""
-    return (
-        entry.at_ms,
-        entry.request_id,
-        entry.account_id,
-        entry.access_key_id,
-        entry.caller,
-        entry.operation,
-        entry.source_ip,
-        entry.user_agent,
-        entry.http_status,
-        entry.error_code,
-    )
+# An entry's AUDIT_COLUMNS, in order (an insert's parameters).
+audit_values = operator.attrgetter(*AUDIT_COLUMNS.split(", "))
 
 
 def audit_record(row: Sequence[Any]) -> AuditEntry:
-    """A `seq, AUDIT_COLUMNS` row."""
-    return AuditEntry(
-        seq=row[0],
-        at_ms=row[1],
-        request_id=row[2],
-        account_id=row[3],
-        access_key_id=row[4],
-        caller=row[5],
-        operation=row[6],
-        source_ip=row[7],
-        user_agent=row[8],
-        http_status=row[9],
-        error_code=row[10],
-    )
+    """An `AUDIT_COLUMNS, seq` row."""
+    return AuditEntry(*row)
 
 
 # --- attachments ----------------------------------------------------------------------

@@ -96,6 +96,17 @@ class Params:
         self.values.append(value)
         return f"${len(self.values)}"
 
+    def given(self, *conditions: tuple[str, Any]) -> list[str]:
+        """The optional filters of a query: each (condition, value) whose value is not
+        None, its `{}` replaced by the value's placeholder; the others left out."""
+        return [text.format(self(value)) for text, value in conditions if value is not None]
+
+    def page(self, select: str, where: Sequence[str], order: str, limit: int) -> str:
+        """One page of a list: `select` (SELECT ... FROM ...) with every condition of
+        `where` (if any), in `order`, at most `limit` rows (a parameter)."""
+        conditions = f" WHERE {' AND '.join(where)}" if where else ""
+        return f"{select}{conditions} ORDER BY {order} LIMIT {self(limit)}"
+
 
 def decode_list(value: Any) -> tuple[str, ...]:
     """A list column as stored: JSON text on SQLite, an array on PostgreSQL."""

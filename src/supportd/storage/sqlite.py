@@ -1,28 +1,14 @@
-"""The embedded store: the shared areas over SQLiteCore (one file, one writer thread,
-reader threads for scans)."""
+"""The embedded store: the shared areas (base.Store) over SQLiteCore (one file, one
+writer thread, reader threads for scans), with SQLite's full-text search."""
 
 from __future__ import annotations
 
-from supportd.storage.accounts import Accounts
-from supportd.storage.advisor import Advisor
-from supportd.storage.attachments import Attachments
-from supportd.storage.cases import Cases
-from supportd.storage.jobs import Jobs
+from supportd.storage.base import Store
 from supportd.storage.sqlite_core import SQLiteCore, connect, migrate
 from supportd.storage.sqlite_search import SQLiteSearch
-from supportd.storage.web import Web
 
 __all__ = ["SQLiteStore", "connect", "migrate"]
 
 
-class SQLiteStore(
-    Cases,
-    Attachments,
-    Jobs,
-    Accounts,
-    Advisor,
-    Web,
-    SQLiteSearch,
-    SQLiteCore,
-):
+class SQLiteStore(SQLiteSearch, Store, SQLiteCore):
     """Every area of the store over one SQLite file (see sqlite_core)."""

@@ -7,7 +7,7 @@ Anything that can visit many rows (`_scan`: search, staff lists) runs on reader 
 each with its own connection, so one heavy read never holds up other requests; an
 export reads on a thread and connection of its own. Writes go through the process's
 single writer thread (see sqlite_writer). The areas of the store (cases, accounts, ...)
-are shared mixins over SqlStore; storage.sqlite composes them over SQLiteCore.
+are shared mixins over SqlStore (base.Store); storage.sqlite composes them over SQLiteCore.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from supportd.storage import exchange, migrations
-from supportd.storage.base import ExportRow, SchemaError
+from supportd.storage.base import ExportRow, SchemaError, StoreCore
 from supportd.storage.blobs import BlobStore, DirectoryBlobs
-from supportd.storage.sql import SQLITE, Row, SqlStore, TxFn, UniqueViolation, drive, for_sqlite
+from supportd.storage.sql import SQLITE, Row, TxFn, UniqueViolation, drive, for_sqlite
 from supportd.storage.sqlite_writer import Writer
 
 T = TypeVar("T")
@@ -197,7 +197,7 @@ class _Readers:
             self._connections.clear()
 
 
-class SQLiteCore(SqlStore):
+class SQLiteCore(StoreCore):
     def __init__(self, path: Path, *, reader_threads: int = READER_THREADS) -> None:
         self.path = path
         self._reader: sqlite3.Connection | None = None

@@ -44,7 +44,6 @@ from supportd.storage.cases import (
     insert_communication,
     insert_event,
 )
-from supportd.storage.contract_staff import StaffExists
 from supportd.storage.rows import CASE_COLUMNS
 from supportd.storage.sql import Params, SqlStore, Tx, UniqueViolation
 
@@ -179,17 +178,14 @@ def status_filters(statuses: tuple[str, ...] | None, arg: Params) -> list[str]:
 
 def case_filters(query: StaffCaseQuery, arg: Params) -> list[str]:
     where = status_filters(query.statuses, arg)
-    for column, value in (
-        ("account_id", query.account_id),
-        ("severity_code", query.severity),
-        ("service_code", query.service_code),
-        ("category_code", query.category_code),
-        ("language", query.language),
-    ):
-        if value is not None:
-            where.append(f"c.{column} = {arg(value)}")
-    if query.assignee is not None:
-        where.append(f"w.assignee = {arg(query.assignee)}")
+    where += arg.given(
+        ("c.account_id = {}", query.account_id),
+        ("c.severity_code = {}", query.severity),
+        ("c.service_code = {}", query.service_code),
+        ("c.category_code = {}", query.category_code),
+        ("c.language = {}", query.language),
+        ("w.assignee = {}", query.assignee),
+    )
     if query.unassigned:
         where.append("w.assignee IS NULL")
     if query.sla_state == staff.BREACHING:
@@ -200,10 +196,10 @@ def case_filters(query: StaffCaseQuery, arg: Params) -> list[str]:
         where.append("w.sla_remaining_ms IS NOT NULL")
     elif query.sla_state == staff.SLA_NONE:
         where.append("w.sla_due_ms IS NULL AND w.sla_remaining_ms IS NULL")
-    if query.created_after_ms is not None:
-        where.append(f"c.created_ms >= {arg(query.created_after_ms)}")
-    if query.created_before_ms is not None:
-        where.append(f"c.created_ms <= {arg(query.created_before_ms)}")
+    where += arg.given(
+        ("c.created_ms >= {}", query.created_after_ms),
+        ("c.created_ms <= {}", query.created_before_ms),
+    )
     return where
 
 
@@ -245,11 +241,7 @@ def list_cases_sql(query: StaffCaseQuery) -> tuple[str, list[Any]]:
         source = f"case_work w{join} cases c"
         where.insert(0, "c.seq = w.seq")
         order = f"{DUE_KEY}, w.seq"
-    sql = (
-        f"SELECT {STAFF_CASE_COLUMNS} FROM {source}"
-        f"{' WHERE ' + ' AND '.join(where) if where else ''}"
-        f" ORDER BY {order} LIMIT {arg(query.limit)}"
-    )
+    sql = arg.page(f"SELECT {STAFF_CASE_COLUMNS} FROM {source}", where, order, query.limit)
     return sql, arg.values
 
 
@@ -257,22 +249,28 @@ class Staff(SqlStore):
     # --- staff and tokens ----------------------------------------------------------
 
     async def create_staff(self, member: StaffMember) -> None:
+        """Insert a staff member; StaffExists if the name is taken."""
+
         async def job(tx: Tx) -> None:
             try:
                 await tx.execute(INSERT_STAFF_SQL, *dataclasses.astuple(member))
             except UniqueViolation:
-                raise StaffExists(member.name) from None
+                raise staff.StaffExists(member.name) from None
 
         await self._write(job, single_statement=True)
 
     async def get_staff(self, name: str) -> StaffMember | None:
+        """The staff member, disabled or not, or None."""
         row = await self._read(lambda tx: tx.fetchrow(SELECT_STAFF_SQL, name))
         return StaffMember(*row) if row else None
 
     async def list_staff(self) -> list[StaffMember]:
+        """Every staff member, in creation order."""
         return [StaffMember(*row) for row in await self._read(lambda tx: tx.fetch(LIST_STAFF_SQL))]
 
     async def set_staff_disabled(self, name: str, disabled_ms: int | None) -> StaffMember | None:
+        """Disable (a time) or enable (None) a staff member; the member afterwards, or
+        None if there is no such member. Disabling keeps the first disabling time."""
         row = await self._write(
             lambda tx: tx.fetchrow(DISABLE_STAFF_SQL, disabled_ms, name),
             idempotent=True,
@@ -281,12 +279,14 @@ class Staff(SqlStore):
         return StaffMember(*row) if row else None
 
     async def create_staff_token(self, token: StaffToken) -> None:
+        """Store a token (its hash); the staff member must exist."""
         await self._write(
             lambda tx: tx.execute(INSERT_TOKEN_SQL, *dataclasses.astuple(token)),
             single_statement=True,
         )
 
     async def get_staff_token(self, token_id: str) -> tuple[StaffToken, StaffMember] | None:
+        """The token with this id and its staff member, in one look-up, or None."""
         row = await self._read(lambda tx: tx.fetchrow(SELECT_TOKEN_SQL, token_id))
         if row is None:
             return None
@@ -294,10 +294,13 @@ class Staff(SqlStore):
         return StaffToken(*values[:5]), StaffMember(*values[5:])
 
     async def list_staff_tokens(self, staff_name: str | None = None) -> list[StaffToken]:
+        """The tokens of one staff member, or of all, in creation order."""
         rows = await self._read(lambda tx: tx.fetch(LIST_TOKENS_SQL, staff_name))
         return [StaffToken(*row) for row in rows]
 
     async def revoke_staff_token(self, token_id: str, now_ms: int) -> StaffToken | None:
+        """Revoke a token (keeping the first revocation time); the token afterwards, or
+        None if there is no such token."""
         row = await self._write(
             lambda tx: tx.fetchrow(REVOKE_TOKEN_SQL, now_ms, token_id),
             idempotent=True,
@@ -310,6 +313,7 @@ class Staff(SqlStore):
     async def staff_get_case(
         self, case_id: str | None = None, seq: int | None = None
     ) -> StaffCase | None:
+        """A case of any account, by id or by sequence number (display id)."""
         if case_id is not None:
             row = await self._read(lambda tx: tx.fetchrow(SELECT_BY_ID_SQL, case_id))
         elif seq is not None:
@@ -319,18 +323,23 @@ class Staff(SqlStore):
         return staff_case(row) if row else None
 
     async def staff_list_cases(self, query: StaffCaseQuery) -> list[StaffCase]:
+        """Up to query.limit cases of every account, in the query's order."""
         sql, args = list_cases_sql(query)
         return [staff_case(row) for row in await self._scan(lambda tx: tx.fetch(sql, *args))]
 
     async def case_thread(self, case_seq: int) -> list[ThreadEntry]:
+        """Every communication of the case, oldest first, with the staff member who wrote
+        each support reply."""
         rows = await self._scan(lambda tx: tx.fetch(THREAD_SQL, case_seq))
         return [ThreadEntry(*row) for row in rows]
 
     async def case_notes(self, case_seq: int) -> list[Note]:
+        """The case's internal notes, oldest first."""
         rows = await self._scan(lambda tx: tx.fetch(NOTES_SQL, case_seq))
         return [Note(*row) for row in rows]
 
     async def case_history(self, case_seq: int) -> list[HistoryEvent]:
+        """Every status change and assignment of the case, oldest first."""
         rows = await self._scan(
             lambda tx: tx.fetch(HISTORY_SQL, case_seq, staff.STATUS_EVENT, staff.ASSIGNMENT_EVENT)
         )
@@ -341,6 +350,12 @@ class Staff(SqlStore):
     async def apply_staff_action(
         self, case_seq: int, action: StaffAction
     ) -> tuple[StaffCase, Outcome] | None:
+        """Lock the case, let staff.decide say what the action does, and write it all in
+        one transaction: status, resolution time, assignee, SLA clock, the reply (with
+        its author) or note, and one history row per change. The case afterwards and the
+        outcome; None if there is no such case; IllegalTransition (nothing written) if
+        the lifecycle forbids it."""
+
         async def job(tx: Tx) -> tuple[StaffCase, Outcome] | None:
             current = await lock_staff_case(tx, case_seq)
             if current is None:
@@ -355,6 +370,9 @@ class Staff(SqlStore):
         return await self._write(job)
 
     async def auto_resolve(self, pending_before_ms: int, now_ms: int, limit: int) -> list[str]:
+        """Resolve up to `limit` cases still waiting on the customer since before
+        pending_before_ms, each with a history row by the system; their case ids. A case
+        is resolved once, however many nodes run this at the same time."""
         pending = lifecycle.PENDING_CUSTOMER_ACTION
 
         async def job(tx: Tx) -> list[str]:
@@ -387,6 +405,10 @@ class Staff(SqlStore):
 
     async def search_cases(self, query: SearchQuery) -> SearchResults:
         # Everything committed before the search is searchable.
+        """Cases whose subject or a communication matches, best first, with highlights
+        (up to three communications per case), ranked from at most query.candidates
+        matches of each index (newest first), and whether matches were left out for
+        that (domain.search); everything committed before the call is searchable."""
         await self.index_search()
 
         async def job(tx: Tx) -> SearchResults:
@@ -440,7 +462,9 @@ class Staff(SqlStore):
     # --- what each dialect's full-text index does (sqlite_search, postgres_search) ---
 
     async def index_search(self) -> int:
-        """See StaffStore.index_search."""
+        """Bring the search index up to date with every committed subject and
+        communication; how many rows of a table it indexed at most (0 where the index
+        is kept in the writing transaction, as on PostgreSQL)."""
         raise NotImplementedError
 
     async def _communication_matches(self, tx: Tx, query: SearchQuery) -> list[Match]:

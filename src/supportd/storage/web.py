@@ -81,6 +81,9 @@ class Web(SqlStore):
     async def create_web_user(
         self, user: WebUser, invite_hash: str | None = None, invite_expires_ms: int | None = None
     ) -> None:
+        """Insert a user (with a one-time link's token hash, if invited); WebUserExists
+        if the e-mail address is taken."""
+
         async def job(tx: Tx) -> None:
             try:
                 await tx.execute(
@@ -105,6 +108,8 @@ class Web(SqlStore):
         return await self._read(lambda tx: _user(tx, user_id))
 
     async def get_web_user_by_email(self, email: str) -> WebUser | None:
+        """By the normalised (lower-case) address."""
+
         async def job(tx: Tx) -> WebUser | None:
             row = await tx.fetchrow(USER_BY_EMAIL_SQL, email)
             return user_from_row(row) if row else None
@@ -112,6 +117,7 @@ class Web(SqlStore):
         return await self._read(job)
 
     async def list_web_users(self, account_id: str | None = None) -> list[WebUser]:
+        """The users of one account, or of all, in creation order."""
         where, args = ("WHERE account_id = $1", [account_id]) if account_id else ("", [])
         sql = f"SELECT {USER_COLUMNS} FROM web_users {where} ORDER BY seq"
 
@@ -134,6 +140,8 @@ class Web(SqlStore):
         return await self._write(job, idempotent=True)
 
     async def delete_web_user(self, user_id: str) -> bool:
+        """Delete the user and their sessions; False if there was no such user."""
+
         async def job(tx: Tx) -> bool:
             await tx.execute(DELETE_USER_SESSIONS_SQL, CUSTOMER_KIND, user_id)
             return await tx.execute("DELETE FROM web_users WHERE user_id = $1", user_id) == 1
@@ -157,6 +165,8 @@ class Web(SqlStore):
         return await self._write(job, idempotent=True)
 
     async def set_web_invite(self, user_id: str, invite_hash: str, expires_ms: int) -> bool:
+        """Give the user a (new) one-time link, replacing any earlier one."""
+
         async def job(tx: Tx) -> bool:
             changed = await tx.execute(
                 "UPDATE web_users SET invite_hash = $1, invite_expires_ms = $2 WHERE user_id = $3",
@@ -220,6 +230,8 @@ class Web(SqlStore):
         await self._write(job)
 
     async def get_web_session(self, session_hash: str) -> WebSession | None:
+        """The session, ended or not (the caller applies the time rules), or None."""
+
         async def job(tx: Tx) -> WebSession | None:
             row = await tx.fetchrow(SESSION_SQL, session_hash)
             return session_from_row(row) if row else None
@@ -268,6 +280,8 @@ class Web(SqlStore):
     # --- sign-in throttling -------------------------------------------------------
 
     async def record_sign_in_failure(self, keys: Sequence[tuple[str, str]], at_ms: int) -> None:
+        """One failed sign-in, counted against each (scope, key)."""
+
         async def job(tx: Tx) -> None:
             await tx.executemany(
                 "INSERT INTO web_sign_in_failures (scope, key, at_ms) VALUES ($1, $2, $3)",
@@ -277,6 +291,8 @@ class Web(SqlStore):
         await self._write(job)
 
     async def sign_in_failures(self, scope: str, key: str, since_ms: int) -> Failures:
+        """Failed sign-ins against (scope, key) after since_ms."""
+
         async def job(tx: Tx) -> Failures:
             row = await tx.fetchrow(FAILURES_SQL, scope, key, since_ms)
             assert row is not None  # an aggregate always has a row
