@@ -114,9 +114,7 @@ def communication_values(comm: NewCommunication) -> tuple[Any, ...]:
 
 
 async def insert_communication(tx: Tx, case_seq: int, comm: NewCommunication) -> int:
-    comm_seq: int = await tx.fetchval(
-        INSERT_COMMUNICATION_SQL, case_seq, *communication_values(comm)
-    )
+    comm_seq = await tx.insert(INSERT_COMMUNICATION_SQL, case_seq, *communication_values(comm))
     if comm.attachments is not None:
         await claim_attachments(tx, comm_seq, comm.attachments)
     return comm_seq
@@ -146,7 +144,7 @@ class Cases(SqlStore):
             if max_cases_per_hour is not None:
                 await check_case_quota(tx, case, max_cases_per_hour)
             values = new_case_values(case, lifecycle.UNASSIGNED)
-            seq: int = await tx.fetchval(INSERT_CASE_SQL, *values)
+            seq = await tx.insert(INSERT_CASE_SQL, *values)
             await insert_communication(tx, seq, first)
             await insert_event(
                 tx, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED

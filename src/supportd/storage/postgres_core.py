@@ -98,6 +98,10 @@ class PostgresTx:
         except asyncpg.exceptions.UniqueViolationError as exc:
             raise UniqueViolation(str(exc)) from exc
 
+    async def insert(self, sql: str, *args: Any) -> int:
+        seq: int = await self.fetchval(sql, *args)
+        return seq
+
     async def execute(self, sql: str, *args: Any) -> int:
         try:
             status: str = await self.conn.execute(sql, *args)

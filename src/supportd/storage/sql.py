@@ -43,6 +43,12 @@ class Tx(Protocol):
 
     async def fetchval(self, sql: str, *args: Any) -> Any: ...
 
+    async def insert(self, sql: str, *args: Any) -> int:
+        """Run a plain one-row INSERT written with `RETURNING seq` (no ON CONFLICT); the
+        new row's seq. SQLite reads it from the cursor instead: RETURNING costs it more
+        than the rest of the insert's bookkeeping."""
+        ...
+
     async def execute(self, sql: str, *args: Any) -> int:
         """Run a statement; how many rows it changed."""
         ...
@@ -134,6 +140,17 @@ _NOT_ALL = re.compile(r"<>\s*ALL\s*\(\s*\$(\d+)(?:::\w+\[\])?\s*\)")
 _CAST = re.compile(r"::\w+(?:\[\])?")
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 _FUNCTIONS = {"GREATEST(": "MAX(", "LEAST(": "MIN("}
+
+
+_RETURNING_SEQ = " RETURNING seq"
+
+
+@lru_cache(maxsize=256)
+def without_returning_seq(sql: str) -> str:
+    """An INSERT ... RETURNING seq without its RETURNING clause."""
+    if not sql.rstrip().endswith(_RETURNING_SEQ):
+        raise ValueError(f"not an INSERT ... RETURNING seq: {sql!r}")
+    return sql.rstrip()[: -len(_RETURNING_SEQ)]
 
 
 @lru_cache(maxsize=4096)

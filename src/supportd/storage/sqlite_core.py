@@ -25,7 +25,15 @@ from typing import Any, TypeVar
 from supportd.storage import exchange, migrations
 from supportd.storage.base import ExportRow, SchemaError, StoreCore
 from supportd.storage.blobs import BlobStore, DirectoryBlobs
-from supportd.storage.sql import SQLITE, Row, TxFn, UniqueViolation, drive, for_sqlite
+from supportd.storage.sql import (
+    SQLITE,
+    Row,
+    TxFn,
+    UniqueViolation,
+    drive,
+    for_sqlite,
+    without_returning_seq,
+)
 from supportd.storage.sqlite_writer import Writer
 
 T = TypeVar("T")
@@ -106,10 +114,15 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
+_LISTS = (list, tuple)
+
+
 def _bind(args: Sequence[Any]) -> Sequence[Any]:
-    # Lists are stored as JSON text (and `= ANY($n)` reads them with json_each).
-    if any(isinstance(a, list | tuple) for a in args):
-        return tuple(json.dumps(list(a)) if isinstance(a, list | tuple) else a for a in args)
+    # Lists are stored as JSON text (and `= ANY($n)` reads them with json_each). On every
+    # statement of the write path: a plain loop and exact type checks, no generators.
+    for value in args:
+        if type(value) in _LISTS:
+            return [json.dumps(list(v)) if type(v) in _LISTS else v for v in args]
     return args
 
 
@@ -144,6 +157,11 @@ class SQLiteTx:
 
     async def execute(self, sql: str, *args: Any) -> int:
         return self._run(sql, args).rowcount
+
+    async def insert(self, sql: str, *args: Any) -> int:
+        seq = self._run(without_returning_seq(sql), args).lastrowid
+        assert seq is not None
+        return seq
 
     async def lock(self, scope: str, key: str) -> None:
         # Writes already take turns: one writer thread, BEGIN IMMEDIATE across processes.
