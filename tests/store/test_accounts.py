@@ -194,17 +194,6 @@ async def test_rows_queued_during_a_write_are_the_next_batch(
     assert await request_ids(store) == ["first", "second", "third", "fourth"]
 
 
-async def test_a_batch_written_again_skips_the_rows_already_there(store: Store) -> None:
-    # What a batch retried after a lost COMMIT that did commit meets.
-    store.record_audit(entry("a"))
-    store.record_audit(entry("b"))
-    await store.flush_audit()
-    for request_id in ("b", "c", "a"):
-        store.record_audit(entry(request_id))
-    await store.flush_audit()
-    assert await request_ids(store) == ["a", "b", "c"]
-
-
 async def test_close_writes_every_queued_row(store: Store) -> None:
     for n in range(20):
         store.record_audit(entry(f"r{n}"))
@@ -227,8 +216,13 @@ async def test_a_cancelled_flush_loses_nothing_and_writes_nothing_twice(
     flush.cancel()
     await asyncio.wait([flush])
     assert flush.cancelled()
-    # Never taken, or put back: written again by close(), skipping any that committed.
-    assert [e.request_id for e in accounts._audit_queue] == [f"r{n}" for n in range(10)]
+    queued = [e.request_id for e in accounts._audit_queue]
+    if started and store.cancelled_writes_commit:
+        # SQLite: the batch was handed to the writer thread, which commits it anyway.
+        assert queued == []
+    else:
+        # Never taken, or put back: written again by close(), skipping any that committed.
+        assert queued == [f"r{n}" for n in range(10)]
     store.record_audit(entry("after"))
     await store.close()
     assert await request_ids_seen_by_another_node(store) == [

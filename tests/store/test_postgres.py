@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from supportd.domain.accounts import AuditEntry, AuditQuery
 from supportd.storage import migrations
 from supportd.storage.base import SchemaError
 from supportd.storage.postgres import PostgresStore, check_schema, display_url, migrate
@@ -301,3 +302,32 @@ async def test_create_case_repeated_after_it_committed_finds_the_case(
     assert again == first
     recent = await pg_store.recent_communications([first.seq], 5)
     assert [c.body for c in recent[first.seq]] == ["once"]
+
+
+async def test_an_audit_batch_written_again_skips_the_rows_already_there(
+    pg_store: PostgresStore,
+) -> None:
+    # What a batch retried after a lost COMMIT that did commit meets (only PostgreSQL
+    # retries writes: SQLite's writer has no connection to lose).
+    def entry(request_id: str) -> AuditEntry:
+        return AuditEntry(
+            at_ms=1,
+            request_id=request_id,
+            account_id="111122223333",
+            access_key_id=None,
+            caller=None,
+            operation="CreateCase",
+            source_ip="127.0.0.1",
+            user_agent="test",
+            http_status=200,
+            error_code=None,
+        )
+
+    pg_store.record_audit(entry("a"))
+    pg_store.record_audit(entry("b"))
+    await pg_store.flush_audit()
+    for request_id in ("b", "c", "a"):
+        pg_store.record_audit(entry(request_id))
+    await pg_store.flush_audit()
+    rows = await pg_store.list_audit(AuditQuery(limit=10))
+    assert [row.request_id for row in rows] == ["a", "b", "c"]

@@ -68,6 +68,10 @@ class SqlStore:
     """What every area mixin needs of a store: three ways to run a transaction
     function. Each dialect's core implements them."""
 
+    # True where a write, once handed over, commits even if its caller is cancelled
+    # (SQLite: the writer thread runs it whatever happens to the awaiting task).
+    cancelled_writes_commit = False
+
     async def _read(self, fn: TxFn[T]) -> T:
         """A short, indexed read (a point lookup, one page by an index)."""
         raise NotImplementedError

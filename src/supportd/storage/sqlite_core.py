@@ -216,6 +216,8 @@ class _Readers:
 
 
 class SQLiteCore(StoreCore):
+    cancelled_writes_commit = True
+
     def __init__(self, path: Path, *, reader_threads: int = READER_THREADS) -> None:
         self.path = path
         self._reader: sqlite3.Connection | None = None
