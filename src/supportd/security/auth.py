@@ -219,6 +219,7 @@ class SigV4Authenticator:
         signed_at = sigv4.parse_amz_date(amz_date)
         assert amz_date is not None  # parse_amz_date refuses a missing date
         sigv4.check_scope(auth, amz_date)
+        sigv4.check_host(request.values("host"))
         now = self.clock()
         sigv4.check_clock(signed_at, datetime.fromtimestamp(now, tz=UTC))
         # 2. The key: known, not revoked, with its session token if temporary.
