@@ -13,6 +13,7 @@ import binascii
 import functools
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -62,6 +63,11 @@ class Config:
         False,
         "Let open mode listen on an address other than loopback (refused otherwise: "
         "anyone who reaches it can act as any account).",
+    )
+    sigv4_regions: str = _setting(
+        "us-east-1",
+        "SigV4 mode: the regions a credential scope may name, comma-separated (AWS's "
+        "Support endpoint is us-east-1; InvalidSignatureException for any other).",
     )
     server_key: str = _setting(
         "",
@@ -206,6 +212,11 @@ class Config:
         return Path(self.data_dir) / "supportd.db"
 
     @property
+    def regions(self) -> frozenset[str]:
+        """The regions of sigv4_regions."""
+        return frozenset(r.strip() for r in self.sigv4_regions.split(",") if r.strip())
+
+    @property
     def aws_limits(self) -> bool:
         """Whether AWS's quotas apply (--limits, or its default for the auth mode)."""
         return self.limits == "aws" or (self.limits == "auto" and self.auth == "sigv4")
@@ -319,6 +330,8 @@ def check(config: Config) -> None:
         raise ValueError(f"limits must be one of {', '.join(LIMIT_PROFILES)}")
     if min(config.case_creation_limit, config.case_api_tps, config.advisor_api_tps) < 1:
         raise ValueError("case_creation_limit, case_api_tps and advisor_api_tps must be at least 1")
+    if not config.regions or not all(_REGION.fullmatch(r) for r in config.regions):
+        raise ValueError("sigv4_regions must list region names such as us-east-1")
     if config.auth_cache_ms < 0:
         raise ValueError("auth_cache_ms must not be negative")
     if config.server_key and not _is_key(config.server_key):
@@ -356,6 +369,7 @@ def _check_attachments(config: Config) -> None:
 
 
 AUTH_MODES = ("open", "sigv4")
+_REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LIMIT_PROFILES = ("auto", "aws", "none")
 
 

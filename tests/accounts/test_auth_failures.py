@@ -233,6 +233,29 @@ CASES = [
         message="Credential should be scoped to correct service: 'support'",
     ),
     Case(
+        "scope date a day before X-Amz-Date",
+        lambda port, keys: signed(
+            scope_date=(datetime.now(UTC) - timedelta(days=1)).strftime("%Y%m%d")
+        )(port, keys),
+        "InvalidSignatureException",
+        account_known=False,
+        message="Date in Credential scope does not match",
+    ),
+    Case(
+        "scope date only the year of X-Amz-Date",
+        lambda port, keys: signed(scope_date=datetime.now(UTC).strftime("%Y"))(port, keys),
+        "InvalidSignatureException",
+        account_known=False,
+        message="Date in Credential scope does not match",
+    ),
+    Case(
+        "region not accepted",
+        signed(region="ap-southeast-2"),
+        "InvalidSignatureException",
+        account_known=False,
+        message="Credential should be scoped to a valid region, not 'ap-southeast-2'",
+    ),
+    Case(
         "unknown access key",
         signed(key=lambda k: Key("AKIAUNKNOWNKEY000000", "x" * 40)),
         "UnrecognizedClientException",

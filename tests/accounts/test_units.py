@@ -124,6 +124,26 @@ def test_host_header_values(value: str, well_formed: bool, loopback: bool) -> No
     assert hosts.is_loopback_host(value) is loopback
 
 
+def _scope(date: str = "20260101", region: str = "us-east-1") -> sigv4.Authorization:
+    return sigv4.Authorization(
+        "AKIDEXAMPLE", date, region, "support", ("host", "x-amz-date", "x-amz-target"), "0" * 64
+    )
+
+
+def test_the_credential_scope_names_the_day_and_an_accepted_region() -> None:
+    sigv4.check_scope(_scope(), "20260101T235959Z")  # default: us-east-1
+    sigv4.check_scope(_scope(region="eu-west-1"), "20260101T000000Z", frozenset({"eu-west-1"}))
+    for auth, message in [
+        (_scope(date="2026"), "Date in Credential scope"),  # a prefix of the day
+        (_scope(date="20260102"), "Date in Credential scope"),
+        (_scope(date="20251231"), "Date in Credential scope"),
+        (_scope(region="eu-west-1"), "valid region, not 'eu-west-1'"),
+        (_scope(region="US-EAST-1"), "valid region"),
+    ]:
+        with pytest.raises(api_errors.InvalidSignatureException, match=message):
+            sigv4.check_scope(auth, "20260101T120000Z")
+
+
 @pytest.mark.parametrize("values", [[], ["a", "b"], ["["], ["a]b"], ["h/p"], ["h?q"]])
 def test_check_host_refuses_anything_but_one_host(values: list[str]) -> None:
     with pytest.raises(api_errors.InvalidSignatureException):

@@ -225,7 +225,11 @@ def make_authenticator(config: Config, store: Store) -> Authenticator:
     cache_s = config.auth_cache_ms / 1000
     if config.auth == "sigv4":
         return SigV4Authenticator(
-            store.get_credential, runtime.open_secret_box(config), profile, cache_s=cache_s
+            store.get_credential,
+            runtime.open_secret_box(config),
+            profile,
+            cache_s=cache_s,
+            regions=config.regions,
         )
     return OpenAuthenticator(
         config.default_account,

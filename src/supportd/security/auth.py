@@ -195,8 +195,10 @@ class SigV4Authenticator:
         profile: Limits,
         cache_s: float = 0.0,
         clock: Callable[[], float] = time.time,
+        regions: frozenset[str] = frozenset({"us-east-1"}),
     ) -> None:
         self.lookup_credential = lookup_credential
+        self.regions = regions
         self.box = box
         self.profile = profile
         self.clock = clock
@@ -218,7 +220,7 @@ class SigV4Authenticator:
         amz_date = request.header("x-amz-date")
         signed_at = sigv4.parse_amz_date(amz_date)
         assert amz_date is not None  # parse_amz_date refuses a missing date
-        sigv4.check_scope(auth, amz_date)
+        sigv4.check_scope(auth, amz_date, self.regions)
         sigv4.check_host(request.values("host"))
         now = self.clock()
         sigv4.check_clock(signed_at, datetime.fromtimestamp(now, tz=UTC))

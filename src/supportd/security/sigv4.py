@@ -119,15 +119,24 @@ def _clip(text: str) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def check_scope(auth: Authorization, amz_date: str) -> None:
+def check_scope(
+    auth: Authorization, amz_date: str, regions: frozenset[str] = frozenset({"us-east-1"})
+) -> None:
+    """The credential scope names this service, one of the accepted regions and the day
+    of X-Amz-Date; the headers that must be signed are."""
     if auth.service != SERVICE:
         raise api_errors.InvalidSignatureException(
             f"Credential should be scoped to correct service: '{SERVICE}'."
         )
-    if not amz_date.startswith(auth.date):
+    if auth.date != amz_date[:8]:
         raise api_errors.InvalidSignatureException(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
-            "from HTTP: " + f"'{auth.date}' != '{amz_date[:8]}', from '{amz_date}'."
+            "from HTTP: " + f"'{_clip(auth.date)}' != '{amz_date[:8]}', from '{amz_date}'."
+        )
+    if auth.region not in regions:
+        raise api_errors.InvalidSignatureException(
+            f"Credential should be scoped to a valid region, not '{_clip(auth.region)}'. "
+            f"This endpoint accepts {', '.join(sorted(regions))}."
         )
     for name in REQUIRED_SIGNED:
         if name not in auth.signed_headers:
