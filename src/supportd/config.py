@@ -130,6 +130,12 @@ class Config:
     max_attachment_body_bytes: int = _setting(
         26_214_400, "Largest request body of AddAttachmentsToSet (3 files of 5 MB in base64)."
     )
+    max_large_bodies: int = _setting(
+        4,
+        "Request bodies larger than max-body-bytes (AddAttachmentsToSet's) each server "
+        "process reads and handles at once; more wait up to 2 s, then get "
+        "ThrottlingException.",
+    )
     public_url: str = _setting(
         "",
         "Base URL of the presigned attachment links (e.g. https://support.example.com). "
@@ -318,6 +324,8 @@ def check(config: Config) -> None:
         raise ValueError("default_account must be a 12-digit account id")
     if config.max_body_bytes < 1024 or config.max_attachment_body_bytes < 1024:
         raise ValueError("body limits must be at least 1024 bytes")
+    if config.max_large_bodies < 1:
+        raise ValueError("max_large_bodies must be at least 1")
     if config.database_pool_size < 1:
         raise ValueError("database_pool_size must be at least 1")
     if config.database_statement_timeout_ms < 0:

@@ -48,9 +48,11 @@ EXPIRED_TOKEN = "The security token included in the request is expired"  # noqa:
 
 class IncomingRequest:
     """What authentication reads of an HTTP request: the ASGI scope's raw headers,
-    decoded and indexed by lower-case name on first use."""
+    decoded and indexed by lower-case name on first use, and the body, read only when
+    first asked for (`await body()`): SigV4 checks the Authorization header, the date
+    and the key before it reads a byte of a body that may be 25 MB."""
 
-    __slots__ = ("_index", "body", "method", "path", "query", "raw_headers")
+    __slots__ = ("_body", "_index", "_read", "method", "path", "query", "raw_headers")
 
     def __init__(
         self,
@@ -58,14 +60,26 @@ class IncomingRequest:
         path: str,
         query: str,
         raw_headers: list[tuple[bytes, bytes]],
-        body: bytes,
+        body: bytes | Callable[[], Awaitable[bytes]],
     ) -> None:
         self.method = method
         self.path = path
         self.query = query
         self.raw_headers = raw_headers
-        self.body = body
+        self._body: bytes | None = None
+        self._read: Callable[[], Awaitable[bytes]] | None = None
+        if isinstance(body, bytes):
+            self._body = body
+        else:
+            self._read = body
         self._index: dict[str, list[str]] | None = None
+
+    async def body(self) -> bytes:
+        """The request body (read on the first call)."""
+        if self._body is None:
+            assert self._read is not None
+            self._body = await self._read()
+        return self._body
 
     def _headers(self) -> dict[str, list[str]]:
         if self._index is None:
@@ -235,8 +249,9 @@ class SigV4Authenticator:
         if key.revoked_ms is not None:
             raise api_errors.UnrecognizedClientException(INVALID_TOKEN)
         _check_session_token(key, request.values("x-amz-security-token"), int(now * 1000))
-        # 3. The body's hash, when declared, and the signature itself.
-        sigv4.check_payload_hash(request.header("x-amz-content-sha256"), request.body)
+        # 3. Only now the body: its hash, when declared, and the signature itself.
+        body = await request.body()
+        sigv4.check_payload_hash(request.header("x-amz-content-sha256"), body)
         expected = sigv4.expected_signature(
             auth,
             self._secret(key),
@@ -244,7 +259,7 @@ class SigV4Authenticator:
             request.path,
             request.query,
             request.headers(),
-            request.body,
+            body,
             amz_date,
         )
         if not sigv4.signatures_match(expected, auth.signature):
