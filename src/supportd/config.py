@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from supportd.domain import sla
+from supportd.domain.hosts import is_loopback_name
 
 
 def _setting(default: Any, help: str, option: str = "") -> Any:
@@ -388,18 +388,15 @@ def _is_key(text: str) -> bool:
         return False
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def open_loopback_only(config: Config) -> bool:
+    """Whether open mode keeps to this machine: requests must arrive on a loopback
+    address and name a loopback Host (not with --allow-open-on-network)."""
+    return config.auth == "open" and not config.allow_open_on_network
 
 
 def exposure_problem(config: Config) -> str | None:
     """Why this configuration must not serve: open mode on a network address."""
-    if config.auth == "open" and not is_loopback(config.host) and not config.allow_open_on_network:
+    if open_loopback_only(config) and not is_loopback_name(config.host):
         return (
             f"refusing to serve open mode (no authentication) on {config.host}: use "
             "--auth sigv4, listen on a loopback address, or pass --allow-open-on-network"

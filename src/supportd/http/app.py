@@ -53,6 +53,10 @@ FILE_OPERATIONS = frozenset({"AddAttachmentsToSet"})
 LARGE_BODY_WAIT_S = 2.0
 
 
+class ExposureError(ValueError):
+    """A configuration that must not serve (config.exposure_problem)."""
+
+
 def _request_id() -> str:
     """A random (version 4) UUID.
 
@@ -152,6 +156,11 @@ def _too_large(limit: int) -> api_errors.ApiError:
 def create_app(
     config: Config, store: Store, authenticate: Authenticator | None = None
 ) -> Starlette:
+    # Here, not only in `supportd serve`: every way of starting the app (uvicorn's
+    # factory, an embedding program, tests) refuses open mode on a network address.
+    exposed = config_module.exposure_problem(config)
+    if exposed:
+        raise ExposureError(exposed)
     model = protocol.load_model()
     advisor_checks = advisor_reference.load(config.advisor_checks_file)
     context = Context(
@@ -291,18 +300,22 @@ def make_authenticator(config: Config, store: Store) -> Authenticator:
         store.get_account,
         profile,
         cache_s=cache_s,
+        loopback_only=config_module.open_loopback_only(config),
     )
 
 
 def _incoming(request: Request, body: Callable[[], Awaitable[bytes]]) -> IncomingRequest:
     scope = request.scope
     raw_path = scope.get("raw_path")
+    server = scope.get("server")
     return IncomingRequest(
         method=scope["method"],
         path=raw_path.decode("latin-1") if raw_path else scope["path"],
         query=scope.get("query_string", b"").decode("latin-1"),
         raw_headers=scope["headers"],
         body=body,
+        # A TCP socket's (host, port); a Unix socket's (path, None) is local anyway.
+        local_address=server[0] if server and server[1] is not None else None,
     )
 
 

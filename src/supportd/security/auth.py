@@ -33,6 +33,7 @@ from supportd.domain.accounts import (
     is_account_id,
     token_hash,
 )
+from supportd.domain.hosts import is_loopback_host, is_loopback_name
 from supportd.domain.plans import ENTERPRISE
 from supportd.domain.records import Principal
 from supportd.security import sigv4
@@ -52,7 +53,16 @@ class IncomingRequest:
     first asked for (`await body()`): SigV4 checks the Authorization header, the date
     and the key before it reads a byte of a body that may be 25 MB."""
 
-    __slots__ = ("_body", "_index", "_read", "method", "path", "query", "raw_headers")
+    __slots__ = (
+        "_body",
+        "_index",
+        "_read",
+        "local_address",
+        "method",
+        "path",
+        "query",
+        "raw_headers",
+    )
 
     def __init__(
         self,
@@ -61,8 +71,12 @@ class IncomingRequest:
         query: str,
         raw_headers: list[tuple[bytes, bytes]],
         body: bytes | Callable[[], Awaitable[bytes]],
+        local_address: str | None = None,
     ) -> None:
         self.method = method
+        # The address of this server the connection arrived on (None: not a TCP
+        # socket, e.g. a Unix socket).
+        self.local_address = local_address
         self.path = path
         self.query = query
         self.raw_headers = raw_headers
@@ -161,6 +175,11 @@ def identity(key: AccessKey) -> str:
 
 
 class OpenAuthenticator:
+    """`loopback_only` (open mode without --allow-open-on-network): only requests that
+    arrive on a loopback address and name a loopback Host (127.0.0.1, [::1] or
+    localhost) are served. A web page whose name was rebound to 127.0.0.1 sends its own
+    name as Host, so it cannot drive the API from a browser (DNS rebinding)."""
+
     def __init__(
         self,
         default_account: str,
@@ -168,7 +187,9 @@ class OpenAuthenticator:
         lookup_account: AccountLookup,
         profile: Limits,
         cache_s: float = 0.0,
+        loopback_only: bool = True,
     ) -> None:
+        self.loopback_only = loopback_only
         self.default_account = default_account
         self.email_domain = email_domain
         self.lookup_account = lookup_account
@@ -176,6 +197,8 @@ class OpenAuthenticator:
         self._accounts: LookupCache[Account | None] = LookupCache(cache_s)
 
     async def __call__(self, request: IncomingRequest, caller: Caller) -> Principal:
+        if self.loopback_only:
+            _check_loopback(request)
         key = access_key_id(request.header("authorization") or "") or "anonymous"
         account_id = key if is_account_id(key) else self.default_account
         caller.access_key_id = key[:MAX_KEY_ID]
@@ -198,6 +221,23 @@ class OpenAuthenticator:
             access_key_id=key,
             plan=account.plan,
             limits=effective_limits(self.profile, account.limits),
+        )
+
+
+def _check_loopback(request: IncomingRequest) -> None:
+    if request.local_address is not None and not is_loopback_name(request.local_address):
+        raise api_errors.AccessDeniedException(
+            "Open mode (no authentication) serves only connections to a loopback address; "
+            f"this one arrived on {request.local_address}. Use --auth sigv4 to serve a "
+            "network."
+        )
+    hosts = request.values("host")
+    if len(hosts) != 1 or not is_loopback_host(hosts[0]):
+        shown = ", ".join(f"'{sigv4.clip(h)}'" for h in hosts) or "none"
+        raise api_errors.AccessDeniedException(
+            "Open mode (no authentication) answers only requests addressed to this machine "
+            "as 127.0.0.1, [::1] or localhost (any port); this request's Host is "
+            f"{shown}. Use --auth sigv4 to serve other names."
         )
 
 

@@ -79,7 +79,7 @@ def parse_authorization(values: list[str]) -> Authorization:
         match = _PARAM.fullmatch(part)
         if match is None or match.group(1) in params:
             raise api_errors.IncompleteSignatureException(
-                f"Authorization header is malformed: '{_clip(header)}'."
+                f"Authorization header is malformed: '{clip(header)}'."
             )
         params[match.group(1)] = match.group(2)
     missing = [
@@ -88,13 +88,13 @@ def parse_authorization(values: list[str]) -> Authorization:
     if missing:
         raise api_errors.IncompleteSignatureException(
             " ".join(f"Authorization header requires '{name}' parameter." for name in missing)
-            + f" Authorization={_clip(header)}"
+            + f" Authorization={clip(header)}"
         )
     scope = params["Credential"].split("/")
     if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope):
         raise api_errors.IncompleteSignatureException(
             "Credential should be scoped to a valid region, service and date: "
-            f"'{_clip(params['Credential'])}'."
+            f"'{clip(params['Credential'])}'."
         )
     signed = tuple(params["SignedHeaders"].split(";"))
     if any(not name or name != name.lower() for name in signed) or list(signed) != sorted(signed):
@@ -115,7 +115,8 @@ def parse_authorization(values: list[str]) -> Authorization:
     )
 
 
-def _clip(text: str) -> str:
+def clip(text: str) -> str:
+    """Client text quoted in a message, cut at 200 characters."""
     return text if len(text) <= 200 else text[:200] + "..."
 
 
@@ -131,11 +132,11 @@ def check_scope(
     if auth.date != amz_date[:8]:
         raise api_errors.InvalidSignatureException(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
-            "from HTTP: " + f"'{_clip(auth.date)}' != '{amz_date[:8]}', from '{amz_date}'."
+            "from HTTP: " + f"'{clip(auth.date)}' != '{amz_date[:8]}', from '{amz_date}'."
         )
     if auth.region not in regions:
         raise api_errors.InvalidSignatureException(
-            f"Credential should be scoped to a valid region, not '{_clip(auth.region)}'. "
+            f"Credential should be scoped to a valid region, not '{clip(auth.region)}'. "
             f"This endpoint accepts {', '.join(sorted(regions))}."
         )
     for name in REQUIRED_SIGNED:
@@ -161,7 +162,7 @@ def parse_amz_date(value: str | None) -> datetime:
     except ValueError:
         raise api_errors.IncompleteSignatureException(
             "X-Amz-Date must be in the ISO-8601 basic format YYYYMMDD'T'HHMMSS'Z': "
-            f"'{_clip(value)}'."
+            f"'{clip(value)}'."
         ) from None
 
 
@@ -200,7 +201,7 @@ def check_host(values: Sequence[str]) -> None:
         raise api_errors.InvalidSignatureException("The request must have exactly one Host header.")
     if parse_host(values[0]) is None:
         raise api_errors.InvalidSignatureException(
-            f"The Host header is not a valid host name: '{_clip(values[0])}'."
+            f"The Host header is not a valid host name: '{clip(values[0])}'."
         )
 
 
