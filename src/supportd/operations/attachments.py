@@ -60,6 +60,8 @@ GIVE_UP_MS = int(ASSEMBLE_TIMEOUT_S * ASSEMBLE_ATTEMPTS * 1000) + 15 * 60_000
 # Unreferenced blobs older than this are garbage (a write that never finished).
 ORPHAN_AGE_MS = 24 * 3_600_000
 
+# The failure customers see when assembling an upload broke inside supportd.
+PROCESSING_FAILED = "processing failed because of an internal error; upload the file again"
 NOT_READY = "attachment-not-ready"
 STATUS = {
     dom.UPLOADING: NOT_READY,
@@ -702,9 +704,18 @@ async def assemble_upload(ctx: Context, job: Job) -> None:
         await store.fail_upload(upload.seq, str(exc), ctx.clock.now_ms())
         log.warning("upload %s failed: %s", upload.upload_id, exc)
         return
-    except Exception as exc:
+    except Exception:
         if job.attempts >= ASSEMBLE_ATTEMPTS:
-            await store.fail_upload(upload.seq, f"processing failed: {exc}", ctx.clock.now_ms())
+            # The customer sees only that processing failed; what failed (a path, a
+            # database's words) goes to the log, with the traceback the worker adds.
+            log.error(
+                "upload %s failed after %d attempts to assemble it (see the traceback "
+                "of job %s)",
+                upload.upload_id,
+                job.attempts,
+                job.seq,
+            )
+            await store.fail_upload(upload.seq, PROCESSING_FAILED, ctx.clock.now_ms())
         raise
     now = ctx.clock.now_ms()
     attachment = NewAttachment(upload.attachment_id, upload.file_name, size, key, now)
