@@ -166,6 +166,18 @@ class Config:
     upload_max_bytes: int = _setting(
         157_286_400, "Largest file of a large-file upload (GetAttachmentUploadLinks)."
     )
+    upload_open_limit: int = _setting(
+        10,
+        "Large-file uploads an account may have open at once: begun and not yet attached "
+        "to a communication nor deleted by the sweeper (AttachmentLimitExceeded above it; "
+        "0: no limit). Applies in every auth mode and with any --limits.",
+    )
+    upload_open_bytes: int = _setting(
+        1_572_864_000,
+        "Bytes (fileSizeBytes) an account's open large-file uploads may announce in all "
+        "(AttachmentLimitExceeded above it; 0: no limit). Applies in every auth mode and "
+        "with any --limits.",
+    )
     upload_part_bytes: int = _setting(
         104_857_600,
         "Part size of large-file uploads (at most 104857600; a file of more than 10,000 "
@@ -374,6 +386,8 @@ def _check_attachments(config: Config) -> None:
             raise ValueError(f"{name} must be at least 1")
     if config.attachment_set_limit < 0 or config.describe_attachment_limit < 0:
         raise ValueError("attachment_set_limit and describe_attachment_limit must not be negative")
+    if config.upload_open_limit < 0 or config.upload_open_bytes < 0:
+        raise ValueError("upload_open_limit and upload_open_bytes must not be negative")
 
 
 AUTH_MODES = ("open", "sigv4")

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from supportd.domain.attachments import (
+    NO_UPLOAD_LIMITS,
     AttachmentRecord,
     AttachmentSetRecord,
     NewAttachment,
@@ -20,6 +21,7 @@ from supportd.domain.attachments import (
     PartRecord,
     SetRules,
     UploadRecord,
+    UploadRules,
 )
 from supportd.storage.blobs import BlobStore
 
@@ -62,8 +64,16 @@ class AttachmentStore(Protocol):
 
     # --- uploads ---------------------------------------------------------------------
 
-    async def create_upload(self, upload: NewUpload) -> UploadRecord:
-        """Insert an upload in state uploading."""
+    async def count_open_uploads(self, account_id: str) -> tuple[int, int]:
+        """The account's open uploads (not attached to a communication, not swept) and
+        the bytes they announced."""
+
+    async def create_upload(
+        self, upload: NewUpload, rules: UploadRules = NO_UPLOAD_LIMITS
+    ) -> UploadRecord:
+        """Insert an upload in state uploading, checking the account's open uploads
+        against the rules in the same transaction: UploadLimit (nothing written). A
+        repeat with the same upload id returns the upload already inserted."""
 
     async def get_upload(self, upload_id: str) -> UploadRecord | None:
         """The upload with this id (any account's: callers check), or None."""
