@@ -361,3 +361,12 @@ def test_ranking_from_cut_lists_agrees_with_the_full_ranking(
     assert cut == full[: len(cut)]
     if complete:
         assert cut == full
+
+
+def test_tokens_ended_by_a_change_of_state() -> None:
+    live = staff.StaffToken("aaaaaaaaaaaa", "bob", "h", 1)
+    dead = staff.StaffToken("bbbbbbbbbbbb", "bob", "h", 1, revoked_ms=2)
+    assert staff.tokens_ended_by(True, False, [live, dead]) == [live]  # disabled
+    assert staff.tokens_ended_by(False, True, [live, dead]) == [live]  # enabled again
+    assert staff.tokens_ended_by(False, False, [live]) == [live]
+    assert staff.tokens_ended_by(True, True, [live, dead]) == []  # enabled, was already
