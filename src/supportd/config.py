@@ -11,14 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from supportd.domain import sla
+from supportd.domain.hosts import is_loopback_name
 
 
 def _setting(default: Any, help: str, option: str = "") -> Any:
@@ -62,6 +63,11 @@ class Config:
         False,
         "Let open mode listen on an address other than loopback (refused otherwise: "
         "anyone who reaches it can act as any account).",
+    )
+    sigv4_regions: str = _setting(
+        "us-east-1",
+        "SigV4 mode: the regions a credential scope may name, comma-separated (AWS's "
+        "Support endpoint is us-east-1; InvalidSignatureException for any other).",
     )
     server_key: str = _setting(
         "",
@@ -124,6 +130,12 @@ class Config:
     max_attachment_body_bytes: int = _setting(
         26_214_400, "Largest request body of AddAttachmentsToSet (3 files of 5 MB in base64)."
     )
+    max_large_bodies: int = _setting(
+        4,
+        "Request bodies larger than max-body-bytes (AddAttachmentsToSet's) each server "
+        "process reads and handles at once; more wait up to 2 s, then get "
+        "ThrottlingException.",
+    )
     public_url: str = _setting(
         "",
         "Base URL of the presigned attachment links (e.g. https://support.example.com). "
@@ -153,6 +165,18 @@ class Config:
     )
     upload_max_bytes: int = _setting(
         157_286_400, "Largest file of a large-file upload (GetAttachmentUploadLinks)."
+    )
+    upload_open_limit: int = _setting(
+        10,
+        "Large-file uploads an account may have open at once: begun and not yet attached "
+        "to a communication nor deleted by the sweeper (AttachmentLimitExceeded above it; "
+        "0: no limit). Applies in every auth mode and with any --limits.",
+    )
+    upload_open_bytes: int = _setting(
+        1_572_864_000,
+        "Bytes (fileSizeBytes) an account's open large-file uploads may announce in all "
+        "(AttachmentLimitExceeded above it; 0: no limit). Applies in every auth mode and "
+        "with any --limits.",
     )
     upload_part_bytes: int = _setting(
         104_857_600,
@@ -228,6 +252,11 @@ class Config:
     @property
     def sqlite_path(self) -> Path:
         return Path(self.data_dir) / "supportd.db"
+
+    @property
+    def regions(self) -> frozenset[str]:
+        """The regions of sigv4_regions."""
+        return frozenset(r.strip() for r in self.sigv4_regions.split(",") if r.strip())
 
     @property
     def aws_limits(self) -> bool:
@@ -331,6 +360,8 @@ def check(config: Config) -> None:
         raise ValueError("default_account must be a 12-digit account id")
     if config.max_body_bytes < 1024 or config.max_attachment_body_bytes < 1024:
         raise ValueError("body limits must be at least 1024 bytes")
+    if config.max_large_bodies < 1:
+        raise ValueError("max_large_bodies must be at least 1")
     if config.database_pool_size < 1:
         raise ValueError("database_pool_size must be at least 1")
     if config.database_statement_timeout_ms < 0:
@@ -343,6 +374,8 @@ def check(config: Config) -> None:
         raise ValueError(f"limits must be one of {', '.join(LIMIT_PROFILES)}")
     if min(config.case_creation_limit, config.case_api_tps, config.advisor_api_tps) < 1:
         raise ValueError("case_creation_limit, case_api_tps and advisor_api_tps must be at least 1")
+    if not config.regions or not all(_REGION.fullmatch(r) for r in config.regions):
+        raise ValueError("sigv4_regions must list region names such as us-east-1")
     if config.auth_cache_ms < 0:
         raise ValueError("auth_cache_ms must not be negative")
     if config.server_key and not _is_key(config.server_key):
@@ -394,9 +427,12 @@ def _check_attachments(config: Config) -> None:
             raise ValueError(f"{name} must be at least 1")
     if config.attachment_set_limit < 0 or config.describe_attachment_limit < 0:
         raise ValueError("attachment_set_limit and describe_attachment_limit must not be negative")
+    if config.upload_open_limit < 0 or config.upload_open_bytes < 0:
+        raise ValueError("upload_open_limit and upload_open_bytes must not be negative")
 
 
 AUTH_MODES = ("open", "sigv4")
+_REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LIMIT_PROFILES = ("auto", "aws", "none")
 COOKIE_SECURE_MODES = ("auto", "always", "never")
 
@@ -408,18 +444,15 @@ def _is_key(text: str) -> bool:
         return False
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def open_loopback_only(config: Config) -> bool:
+    """Whether open mode keeps to this machine: requests must arrive on a loopback
+    address and name a loopback Host (not with --allow-open-on-network)."""
+    return config.auth == "open" and not config.allow_open_on_network
 
 
 def exposure_problem(config: Config) -> str | None:
     """Why this configuration must not serve: open mode on a network address."""
-    if config.auth == "open" and not is_loopback(config.host) and not config.allow_open_on_network:
+    if open_loopback_only(config) and not is_loopback_name(config.host):
         return (
             f"refusing to serve open mode (no authentication) on {config.host}: use "
             "--auth sigv4, listen on a loopback address, or pass --allow-open-on-network"

@@ -28,6 +28,7 @@ from tests.support.server import ServerProcess
 
 SERVER_KEY = "c3VwcG9ydGQtdGVzdC1zZXJ2ZXIta2V5LTMyLWJ5dGU="  # 32 bytes, base64
 ENV = {"SUPPORTD_SERVER_KEY": SERVER_KEY}
+REGIONS = "us-east-1,eu-west-1"  # the shared server's --sigv4-regions
 
 _account_ids = itertools.count(400_000_000_000, 7)
 
@@ -126,9 +127,12 @@ def start_sigv4_server(
 def sigv4_server(
     request: pytest.FixtureRequest, store_kind: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SigV4Server]:
-    """A `supportd serve --auth sigv4 --limits none` shared by the tests of this folder."""
+    """A `supportd serve --auth sigv4 --limits none` shared by the tests of this folder,
+    accepting signatures for two regions."""
     data_dir = tmp_path_factory.mktemp(f"sigv4-{store_kind}") / "data"
-    server = start_sigv4_server(request, store_kind, data_dir, "--limits", "none")
+    server = start_sigv4_server(
+        request, store_kind, data_dir, "--limits", "none", "--sigv4-regions", REGIONS
+    )
     yield server
     server.process.stop()
 

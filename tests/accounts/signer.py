@@ -71,9 +71,11 @@ def sign(
     path: str = "/",
     query: str = "",
     algorithm: str = "AWS4-HMAC-SHA256",
+    scope_date: str | None = None,
 ) -> Headers:
     """The headers plus X-Amz-Date, the session token (if any) and Authorization.
-    `signed`: the header names to sign (default: every header given, and the date)."""
+    `signed`: the header names to sign (default: every header given, and the date);
+    `scope_date`: the credential scope's date (default: X-Amz-Date's day)."""
     when = when or datetime.now(UTC)
     amz_date = when.strftime("%Y%m%dT%H%M%SZ")
     headers = [*headers, ("X-Amz-Date", amz_date)]
@@ -82,11 +84,12 @@ def sign(
     names = sorted({n.lower() for n, _ in headers} if signed is None else set(signed))
     payload_hash = hashlib.sha256(body).hexdigest()
     request = canonical_request(method, path, query, headers, names, payload_hash)
-    scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+    day = amz_date[:8] if scope_date is None else scope_date
+    scope = f"{day}/{region}/{service}/aws4_request"
     string_to_sign = "\n".join(
         ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(request.encode()).hexdigest()]
     )
-    k = _hmac(("AWS4" + key.secret).encode(), amz_date[:8])
+    k = _hmac(("AWS4" + key.secret).encode(), day)
     for part in (region, service, "aws4_request"):
         k = _hmac(k, part)
     signature = hmac.new(k, string_to_sign.encode(), hashlib.sha256).hexdigest()

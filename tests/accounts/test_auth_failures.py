@@ -17,7 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from supportd.domain.hosts import parse_host
 from tests.accounts.conftest import SigV4Server
 from tests.accounts.signer import Headers, Key, base_headers, send, sign
 
@@ -94,6 +97,17 @@ def hashed_then_changed(port: int, keys: Keys) -> tuple[Headers, bytes]:
     return sign(keys.active, headers, BODY), b'{"language": "ko"}'
 
 
+def signed_for_host(*hosts: str) -> Build:
+    """A request signed with these Host header values (in place of the real one)."""
+
+    def build(port: int, keys: Keys) -> tuple[Headers, bytes]:
+        headers = [(n, v) for n, v in base_headers(port, OPERATION) if n != "Host"]
+        headers = [*(("Host", host) for host in hosts), *headers]
+        return sign(keys.active, headers, BODY), BODY
+
+    return build
+
+
 def with_token(token: str | None) -> Callable[[Keys], Key]:
     return lambda k: Key(k.temporary.access_key_id, k.temporary.secret, token)
 
@@ -159,6 +173,25 @@ CASES = [
         "InvalidSignatureException",
         message="not present",
     ),
+    # The Host is signed, but it is not a URL's authority: a value that is not a host
+    # name (an unclosed or stray bracket, a path or query in it) is a bad signature.
+    *(
+        Case(
+            f"Host {host!r}",
+            signed_for_host(host),
+            "InvalidSignatureException",
+            account_known=False,
+            message="The Host header is not a valid host name",
+        )
+        for host in ("[", "a]b", "[::1", "127.0.0.1/x", "127.0.0.1?x=1", "h#f", "u@h", "h:99999")
+    ),
+    Case(
+        "two Host headers",
+        signed_for_host("127.0.0.1", "localhost"),
+        "InvalidSignatureException",
+        account_known=False,
+        message="exactly one Host header",
+    ),
     Case(
         "X-Amz-Date missing",
         mutated(drop_header("x-amz-date")),
@@ -198,6 +231,29 @@ CASES = [
         "InvalidSignatureException",
         account_known=False,
         message="Credential should be scoped to correct service: 'support'",
+    ),
+    Case(
+        "scope date a day before X-Amz-Date",
+        lambda port, keys: signed(
+            scope_date=(datetime.now(UTC) - timedelta(days=1)).strftime("%Y%m%d")
+        )(port, keys),
+        "InvalidSignatureException",
+        account_known=False,
+        message="Date in Credential scope does not match",
+    ),
+    Case(
+        "scope date only the year of X-Amz-Date",
+        lambda port, keys: signed(scope_date=datetime.now(UTC).strftime("%Y"))(port, keys),
+        "InvalidSignatureException",
+        account_known=False,
+        message="Date in Credential scope does not match",
+    ),
+    Case(
+        "region not accepted",
+        signed(region="ap-southeast-2"),
+        "InvalidSignatureException",
+        account_known=False,
+        message="Credential should be scoped to a valid region, not 'ap-southeast-2'",
     ),
     Case(
         "unknown access key",
@@ -281,3 +337,30 @@ def test_unknown_operation_is_answered_only_after_authentication(
     assert send(sigv4_server.port, headers, b"{}").code == "MissingAuthenticationTokenException"
     answer = send(sigv4_server.port, sign(keys.active, headers, b"{}"), b"{}")
     assert (answer.status, answer.code) == (400, "UnknownOperationException")
+
+
+# Printable header text: what an HTTP client can put in a Host header.
+HOST_TEXT = (
+    st.text(
+        st.characters(min_codepoint=0x21, max_codepoint=0x7E) | st.sampled_from("[]:/?#@%. "),
+        min_size=1,
+        max_size=40,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(host=HOST_TEXT)
+def test_any_signed_host_is_a_pass_or_a_bad_signature(
+    sigv4_server: SigV4Server, keys: Keys, host: str
+) -> None:
+    """Whatever Host a client signs: 200 if it is a host name, else 403
+    InvalidSignatureException; never a 5xx."""
+    headers, body = signed_for_host(host)(sigv4_server.port, keys)
+    answer = send(sigv4_server.port, headers, body)
+    if parse_host(host) is not None:
+        assert answer.status == 200, (host, answer.body)
+    else:
+        assert (answer.status, answer.code) == (403, "InvalidSignatureException"), (host, answer)

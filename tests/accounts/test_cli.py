@@ -4,6 +4,7 @@ output, mistakes answered in one line, secrets shown once and kept sealed at res
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from click.testing import CliRunner
 
@@ -155,14 +157,37 @@ def test_temporary_key_listing(sigv4_server: SigV4Server) -> None:
     assert made["sessionToken"] not in json.dumps(entry)
 
 
+def _everything_stored(store_args: list[str]) -> bytes:
+    """Every byte the store holds: the SQLite files (WAL included) as they are on disk,
+    or every row of every table of the PostgreSQL database as text."""
+    if store_args[0] == "--data-dir":
+        return b"".join(p.read_bytes() for p in Path(store_args[1]).glob("supportd.db*"))
+
+    async def dump() -> bytes:
+        conn = await asyncpg.connect(store_args[1])
+        try:
+            tables = await conn.fetch(
+                "SELECT quote_ident(table_name) FROM information_schema.tables"
+                " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+            )
+            rows = []
+            for (table,) in tables:
+                rows += await conn.fetch(f"SELECT t::text FROM {table} t")
+            return "\n".join(row[0] for row in rows).encode()
+        finally:
+            await conn.close()
+
+    return asyncio.run(dump())
+
+
 def test_secrets_are_sealed_at_rest(sigv4_server: SigV4Server) -> None:
-    if "--data-dir" not in sigv4_server.admin.store_args:
-        pytest.skip("reads the SQLite files")
     admin = sigv4_server.admin
     made = admin.run("keys", "create", "--account", admin.account("enterprise"), "--temporary")
-    data_dir = Path(sigv4_server.admin.store_args[1])
-    stored = b"".join(p.read_bytes() for p in data_dir.glob("supportd.db*"))
-    assert made["accessKeyId"].encode() in stored
+    # Used once, so the server has read (and cached) the secret too.
+    key = Key(made["accessKeyId"], made["secretAccessKey"], made["sessionToken"])
+    assert call(sigv4_server.port, key, "DescribeSeverityLevels", {"language": "en"}).status == 200
+    stored = _everything_stored(admin.store_args)
+    assert made["accessKeyId"].encode() in stored  # the dump does hold the key's row
     assert made["secretAccessKey"].encode() not in stored
     assert made["sessionToken"].encode() not in stored
 

@@ -1,7 +1,7 @@
 """Signatures made by real clients are accepted: boto3, the AWS CLI and an independent
 signer (tests/accounts/signer.py, from the AWS specification), with the variations
 clients produce: a charset in Content-Type, Host without the port, every header
-signed, x-amz-content-sha256, repeated and oddly spaced headers, any region, session
+signed, x-amz-content-sha256, repeated and oddly spaced headers, the configured regions, session
 tokens. And submittedBy names the caller and the account's e-mail."""
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from tests.accounts.conftest import SigV4Server, client
+from tests.accounts.conftest import REGIONS, SigV4Server, client
 from tests.accounts.signer import JSON_11, TARGET_PREFIX, Headers, Key, call, send, sign
 
 
@@ -32,12 +33,23 @@ def test_boto3_with_a_long_term_key(sigv4_server: SigV4Server, enterprise: tuple
     assert {c["submittedBy"] for c in comms} == {f"jane (User) <owner-{account_id}@example.org>"}
 
 
-@pytest.mark.parametrize("region", ["us-east-1", "eu-central-1", "ap-southeast-2"])
-def test_boto3_in_any_region(
+@pytest.mark.parametrize("region", REGIONS.split(","))
+def test_boto3_in_the_configured_regions(
     sigv4_server: SigV4Server, enterprise: tuple[str, Key], region: str
 ) -> None:
     support = client(sigv4_server.url, enterprise[1], region=region)
     assert support.describe_severity_levels()["severityLevels"]
+
+
+@pytest.mark.parametrize("region", ["eu-central-1", "ap-southeast-2"])
+def test_boto3_in_another_region_is_refused(
+    sigv4_server: SigV4Server, enterprise: tuple[str, Key], region: str
+) -> None:
+    support = client(sigv4_server.url, enterprise[1], region=region)
+    with pytest.raises(ClientError) as info:
+        support.describe_severity_levels()
+    assert info.value.response["Error"]["Code"] == "InvalidSignatureException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
 def test_boto3_with_a_temporary_key_and_its_session_token(sigv4_server: SigV4Server) -> None:
@@ -130,7 +142,7 @@ VARIATIONS: dict[str, Any] = {
         "extra": [("X-Custom", "  a   b  "), ("X-Custom", "c")],
     },
     "lower-case header names": {"lower": True},
-    "another region": {"region": "sa-east-1"},
+    "another accepted region": {"region": "eu-west-1"},
 }
 
 

@@ -1,5 +1,5 @@
-"""The pieces in process: SigV4 verification steps against the independent signer,
-token buckets, limit resolution, the secret box, the plan gate."""
+"""The pieces in process: SigV4 verification steps against the independent signer and
+botocore's, Host header values, token buckets, limit resolution, the secret box, the plan gate."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from supportd import api_errors
+from supportd.domain import hosts
 from supportd.domain.accounts import (
     NO_LIMITS,
     UNLIMITED,
@@ -50,6 +54,100 @@ def _headers() -> list[tuple[str, str]]:
         ("Content-Type", "application/x-amz-json-1.1"),
         ("X-Amz-Target", "AWSSupport_20130415.DescribeServices"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/", ""),
+        ("/", "b=2&a=1&a=0"),
+        ("/a/./b/../c", "x=%2F&y"),
+        ("/with%20space/", "k=v%20w"),
+        ("", ""),
+    ],
+)
+def test_the_canonical_request_is_the_one_botocore_signs(path: str, query: str) -> None:
+    """botocore signs a request it sends; supportd rebuilds the canonical request from
+    the raw path and query string it receives: the two agree."""
+    host = _headers()[0][1]
+    url = f"https://{host}{path or '/'}" + (f"?{query}" if query else "")
+    request = AWSRequest(method="POST", url=url, data=BODY)
+    request.context["timestamp"] = "20260101T000000Z"
+    signer = SigV4Auth(Credentials(KEY.access_key_id, KEY.secret), "support", "us-east-1")
+    ours = sigv4.canonical_request(
+        "POST",
+        path,
+        query,
+        {"content-type": [_headers()[1][1]], "host": [host], "x-amz-target": [_headers()[2][1]]},
+        hashlib.sha256(BODY).hexdigest(),
+    )
+    for name, value in _headers():
+        request.headers[name] = value
+    assert ours == signer.canonical_request(request)
+
+
+@pytest.mark.parametrize(
+    ("value", "well_formed", "loopback"),
+    [
+        ("127.0.0.1", True, True),
+        ("127.0.0.1:4599", True, True),
+        ("[::1]:4599", True, True),
+        ("[::1]", True, True),
+        ("localhost:80", True, True),
+        ("LOCALHOST", True, True),
+        ("support.example.com", True, False),
+        ("support.example.com.:443", True, False),
+        ("my_service:8080", True, False),
+        ("10.1.2.3:80", True, False),
+        ("[2001:db8::1]:443", True, False),
+        ("127.0.0.1.nip.io", True, False),
+        ("localhost.example.com", True, False),
+        ("", False, False),
+        ("[", False, False),
+        ("a]b", False, False),
+        ("[::1", False, False),
+        ("[::1]x", False, False),
+        ("[fe80::1%25eth0]", False, False),
+        ("h/x", False, False),
+        ("h?x", False, False),
+        ("h#x", False, False),
+        ("user@h", False, False),
+        ("a b", False, False),
+        ("h:", False, False),
+        ("h:65536", False, False),
+        ("h:8o", False, False),
+        ("a" * 64 + ".example", False, False),
+    ],
+)
+def test_host_header_values(value: str, well_formed: bool, loopback: bool) -> None:
+    assert (hosts.parse_host(value) is not None) is well_formed
+    assert hosts.is_loopback_host(value) is loopback
+
+
+def _scope(date: str = "20260101", region: str = "us-east-1") -> sigv4.Authorization:
+    return sigv4.Authorization(
+        "AKIDEXAMPLE", date, region, "support", ("host", "x-amz-date", "x-amz-target"), "0" * 64
+    )
+
+
+def test_the_credential_scope_names_the_day_and_an_accepted_region() -> None:
+    sigv4.check_scope(_scope(), "20260101T235959Z")  # default: us-east-1
+    sigv4.check_scope(_scope(region="eu-west-1"), "20260101T000000Z", frozenset({"eu-west-1"}))
+    for auth, message in [
+        (_scope(date="2026"), "Date in Credential scope"),  # a prefix of the day
+        (_scope(date="20260102"), "Date in Credential scope"),
+        (_scope(date="20251231"), "Date in Credential scope"),
+        (_scope(region="eu-west-1"), "valid region, not 'eu-west-1'"),
+        (_scope(region="US-EAST-1"), "valid region"),
+    ]:
+        with pytest.raises(api_errors.InvalidSignatureException, match=message):
+            sigv4.check_scope(auth, "20260101T120000Z")
+
+
+@pytest.mark.parametrize("values", [[], ["a", "b"], ["["], ["a]b"], ["h/p"], ["h?q"]])
+def test_check_host_refuses_anything_but_one_host(values: list[str]) -> None:
+    with pytest.raises(api_errors.InvalidSignatureException):
+        sigv4.check_host(values)
 
 
 def test_botocore_verification_agrees_with_the_independent_signer() -> None:

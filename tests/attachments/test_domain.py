@@ -170,3 +170,24 @@ def test_blob_directory(tmp_path: Path) -> None:
 )
 def test_plausible_ids(value: str, prefix: str, ok: bool) -> None:
     assert dom.plausible_id(value, prefix) is ok
+
+
+@pytest.mark.parametrize(
+    ("rules", "open_count", "open_bytes", "size", "allowed"),
+    [
+        (dom.UploadRules(2, 0), 1, 10**12, 10**9, True),  # no byte limit
+        (dom.UploadRules(2, 0), 2, 0, 1, False),
+        (dom.UploadRules(0, 100), 99, 60, 40, True),  # exactly the allowance
+        (dom.UploadRules(0, 100), 99, 60, 41, False),
+        (dom.UploadRules(3, 100), 2, 0, 101, False),  # one file over it alone
+        (dom.NO_UPLOAD_LIMITS, 10**6, 10**15, 10**9, True),
+    ],
+)
+def test_new_upload_rule(
+    rules: dom.UploadRules, open_count: int, open_bytes: int, size: int, allowed: bool
+) -> None:
+    if allowed:
+        dom.check_new_upload("111122223333", rules, open_count, open_bytes, size)
+    else:
+        with pytest.raises(dom.UploadLimit):
+            dom.check_new_upload("111122223333", rules, open_count, open_bytes, size)

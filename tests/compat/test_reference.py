@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.compat.helpers import expect_error, post, strip, unvalidated_client
 from tests.support.server import ServerProcess
@@ -246,9 +247,10 @@ def test_describe_create_case_options_by_language_and_issue_type(support: Any) -
 def test_describe_create_case_options_unknown_codes(
     support: Any, params: dict[str, str], message: str
 ) -> None:
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ClientError) as info:
         _options(support, **params)
-    error = info.value.response["Error"]  # type: ignore[attr-defined]
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    error = info.value.response["Error"]
     assert error == {"Code": "InvalidParameterValueException", "Message": message}
 
 

@@ -202,13 +202,23 @@ def test_revoked_tokens_and_disabled_staff(staff_server: StaffServer, admin: Sta
     agent.post(f"/tokens/{tokens[0]['tokenId']}/revoke")
     agent.error("GET", "/cases", 401, "revoked_token")
 
-    # Disabling a staff member stops all their tokens.
+    # Disabling a staff member ends all their tokens, for good: enabling them again
+    # brings none back; they need a new one.
     second = admin.post(f"/staff/{me}/tokens")["token"]
     StaffApi(admin.url, second).get("/me")
     admin.post(f"/staff/{me}/disable")
     StaffApi(admin.url, second).error("GET", "/me", 401, "staff_disabled")
+    admin.error("POST", f"/staff/{me}/tokens", 409, "staff_disabled")
     admin.post(f"/staff/{me}/enable")
-    StaffApi(admin.url, second).get("/me")
+    StaffApi(admin.url, second).error("GET", "/me", 401, "revoked_token")
+    listed = admin.get(f"/staff/{me}/tokens")["tokens"]
+    assert [t["active"] for t in listed] == [False, False]
+    assert all(t["timeRevoked"] for t in listed)
+    third = admin.post(f"/staff/{me}/tokens")["token"]
+    assert StaffApi(admin.url, third).get("/me")["staff"]["name"] == me
+    # Enabling an active member again revokes nothing.
+    admin.post(f"/staff/{me}/enable")
+    assert StaffApi(admin.url, third).get("/me")["staff"]["name"] == me
 
 
 def test_agents_cannot_administer(staff_server: StaffServer, admin: StaffApi) -> None:

@@ -111,6 +111,11 @@ def test_staff_commands(staff_server: StaffServer) -> None:
     cli("staff", "disable", "cli-agent")
     disabled = staff_server.remote("cases", "list", token=second, ok=False)
     assert "disabled" in disabled.output
+    # Enabled again on the local store: the old token stays dead.
+    cli("staff", "enable", "cli-agent")
+    revived = staff_server.remote("cases", "list", token=second, ok=False)
+    assert revived.exit_code == 1 and "revoked" in revived.output
+    cli("staff", "disable", "cli-agent")
     assert not _json(cli("staff", "list", "--json"))["staff"][-1]["active"]
     acting = cli("cases", "list", "--assignee", "me", ok=False)
     assert acting.exit_code == 1 and "--assignee" in acting.output

@@ -387,3 +387,12 @@ def test_ranking_the_candidates_agrees_with_ranking_them_alone(
     assert not alone.truncated
     scores = [score for _, score in cut.cases]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_tokens_ended_by_a_change_of_state() -> None:
+    live = staff.StaffToken("aaaaaaaaaaaa", "bob", "h", 1)
+    dead = staff.StaffToken("bbbbbbbbbbbb", "bob", "h", 1, revoked_ms=2)
+    assert staff.tokens_ended_by(True, False, [live, dead]) == [live]  # disabled
+    assert staff.tokens_ended_by(False, True, [live, dead]) == [live]  # enabled again
+    assert staff.tokens_ended_by(False, False, [live]) == [live]
+    assert staff.tokens_ended_by(True, True, [live, dead]) == []  # enabled, was already

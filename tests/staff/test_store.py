@@ -8,9 +8,15 @@ import dataclasses
 import itertools
 from pathlib import Path
 
+import pytest
+
+from supportd.config import Config
 from supportd.domain import lifecycle, search, sla, staff
 from supportd.domain.records import CUSTOMER, NewCase, NewCommunication
 from supportd.domain.staff import StaffAction, StaffCaseQuery, StaffMember
+from supportd.operations import staff as ops
+from supportd.operations.context import Context
+from supportd.reference import catalogue
 from supportd.storage import exchange
 from supportd.storage.base import Store
 from supportd.storage.postgres import PostgresStore
@@ -96,6 +102,29 @@ async def test_auto_resolve_resolves_each_case_once_across_nodes(store: Store) -
         assert second is not None and second.case.status == lifecycle.PENDING_CUSTOMER_ACTION
     finally:
         await other.close()
+
+
+async def test_enabling_a_member_brings_no_old_token_back(store: Store) -> None:
+    """Also tokens left live by a disabling that did not revoke them (made before it
+    did): the operation enabling the member revokes them."""
+    ctx = Context(config=Config(), catalogue=catalogue.load(), store=store)
+    await store.create_staff(StaffMember("bob", "bob@example.com", staff.AGENT, T0))
+    text, token = staff.new_token("bob", T0)
+    await store.create_staff_token(token)
+    await store.set_staff_disabled("bob", T0 + 1)  # the store alone: the token stays live
+    assert (await store.list_staff_tokens("bob"))[0].revoked_ms is None
+    await ops.set_staff_active(ctx, None, "bob", True)
+    with pytest.raises(ops.StaffError) as info:
+        await ops.authenticate(ctx, f"Bearer {text}")
+    assert info.value.code == "revoked_token"
+    # Disabling through the operation revokes at once.
+    fresh = await ops.create_token(ctx, None, "bob")
+    assert (await ops.authenticate(ctx, f"Bearer {fresh['token']}")).name == "bob"
+    await ops.set_staff_active(ctx, None, "bob", False)
+    await ops.set_staff_active(ctx, None, "bob", True)
+    assert all(t.revoked_ms is not None for t in await store.list_staff_tokens("bob"))
+    with pytest.raises(ops.StaffError):
+        await ops.authenticate(ctx, f"Bearer {fresh['token']}")
 
 
 async def test_concurrent_staff_actions_apply_one_after_the_other(store: Store) -> None:

@@ -13,7 +13,13 @@ import pytest
 
 from supportd.config import Config
 from supportd.domain import attachments as dom
-from supportd.domain.attachments import AttachmentClaim, NewAttachment, NewUpload, SetRules
+from supportd.domain.attachments import (
+    AttachmentClaim,
+    NewAttachment,
+    NewUpload,
+    SetRules,
+    UploadRules,
+)
 from supportd.domain.jobs import Job
 from supportd.domain.records import CUSTOMER, NewCase, NewCommunication
 from supportd.operations import attachments
@@ -136,6 +142,78 @@ async def test_purges(store: Store) -> None:
     assert doomed == [dom.upload_prefix(upload.upload_id)]
     assert await store.get_upload(upload.upload_id) is None
     assert config.upload_expiry_s > 0
+
+
+def _upload(size: int, account: str = ACCOUNT) -> NewUpload:
+    return NewUpload(dom.new_upload_id(), account, "big.bin", size, size, 1, T0)
+
+
+async def test_open_uploads_are_capped_exactly_across_nodes(store: Store) -> None:
+    rules = UploadRules(max_open=3, max_open_bytes=0)
+    other = _other_node(store)
+    await other.open()
+    try:
+        results = await asyncio.gather(
+            *(node.create_upload(_upload(10), rules) for node in (store, other) * 4),
+            return_exceptions=True,
+        )
+    finally:
+        await other.close()
+    made = [r for r in results if not isinstance(r, BaseException)]
+    assert len(made) == 3
+    assert all(isinstance(r, dom.UploadLimit) for r in results if isinstance(r, BaseException))
+    assert await store.count_open_uploads(ACCOUNT) == (3, 30)
+    # Another account has its own allowance.
+    assert (await store.create_upload(_upload(10, "999988887777"), rules)).state == dom.UPLOADING
+
+
+async def test_open_upload_bytes_are_capped(store: Store) -> None:
+    rules = UploadRules(max_open=0, max_open_bytes=1000)
+    await store.create_upload(_upload(600), rules)
+    with pytest.raises(dom.UploadLimit) as info:
+        await store.create_upload(_upload(401), rules)
+    assert (info.value.open_count, info.value.open_bytes, info.value.adding) == (1, 600, 401)
+    await store.create_upload(_upload(400), rules)  # exactly the allowance
+    assert await store.count_open_uploads(ACCOUNT) == (2, 1000)
+    # Without rules (or with 0s) nothing is counted.
+    await store.create_upload(_upload(10_000))
+
+
+async def test_an_upload_made_again_after_a_lost_commit_is_not_counted_twice(
+    store: Store,
+) -> None:
+    rules = UploadRules(max_open=1, max_open_bytes=0)
+    new = _upload(10)
+    first = await store.create_upload(new, rules)
+    again = await store.create_upload(new, rules)  # at the cap: it is the same upload
+    assert again.seq == first.seq
+    with pytest.raises(dom.UploadLimit):
+        await store.create_upload(_upload(10), rules)
+
+
+async def test_attached_uploads_no_longer_count(store: Store) -> None:
+    rules = UploadRules(max_open=1, max_open_bytes=0)
+    upload = await store.create_upload(_upload(5), rules)
+    key = dom.part_blob_key(upload.upload_id, 1)
+    await store.blobs.put(key, _one(b"hello"))
+    etag = hashlib.md5(b"hello").hexdigest()
+    await store.record_part(upload.seq, 1, 5, etag, key, T0)
+    done = await store.complete_parts(upload.seq, [(1, etag)], dom.new_attachment_id(), T0)
+    assert done.attachment_id is not None
+    attachment = NewAttachment(
+        done.attachment_id, "big.bin", 5, dom.attachment_blob_key(done.attachment_id), T0
+    )
+    assert await store.finish_upload(upload.seq, attachment, T0)
+    with pytest.raises(dom.UploadLimit):  # ready but not attached: still open
+        await store.create_upload(_upload(5), rules)
+    case = NewCase(
+        f"case-{ACCOUNT}-supd-2023-{1:016x}", ACCOUNT, "s", None, None, "low", "en",
+        "technical", "e", (), T0,
+    )  # fmt: skip
+    claim = AttachmentClaim(ACCOUNT, None, (upload.upload_id,), T0)
+    await store.create_case(case, NewCommunication("b", "me", CUSTOMER, (), T0, attachments=claim))
+    assert await store.count_open_uploads(ACCOUNT) == (0, 0)
+    assert (await store.create_upload(_upload(5), rules)).state == dom.UPLOADING
 
 
 async def test_processing_fails_cleanly_when_a_part_is_gone(store: Store) -> None:

@@ -40,6 +40,7 @@ class ServerProcess:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     database_url: str = ""  # a postgresql:// URL: serve from PostgreSQL (--database)
+    umask: int = -1  # the server process's umask (-1: inherited)
 
     @property
     def url(self) -> str:
@@ -67,7 +68,9 @@ class ServerProcess:
             *self.extra_args,
         ]
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=env, umask=self.umask
+            )
         self.wait_healthy()
         return self
 

@@ -81,7 +81,7 @@ def api(tmp_path: Path) -> Iterator[ApiClient]:
     with asyncio.Runner() as runner:
         # What the app's lifespan does; the ASGI transport sends no lifespan events.
         runner.run(store.open())
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://testserver")
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1")
         try:
             yield ApiClient(runner, client)
         finally:

@@ -130,6 +130,12 @@ def test_defaults_without_environment() -> None:
     assert loaded.sqlite_path == Path("./data") / "supportd.db"
 
 
+def test_sigv4_regions() -> None:
+    assert Config().regions == {"us-east-1"}  # AWS's Support endpoint
+    loaded = config.from_environ({"SUPPORTD_SIGV4_REGIONS": "us-east-1, eu-west-1,"})
+    assert loaded.regions == {"us-east-1", "eu-west-1"}
+
+
 def test_integers_from_the_environment() -> None:
     loaded = config.from_environ(
         {"SUPPORTD_PORT": "8080", "SUPPORTD_WORKERS": "4", "SUPPORTD_MAX_BODY_BYTES": "2048"}
@@ -231,6 +237,9 @@ def test_bad_environment_stops_the_cli() -> None:
         ({"SUPPORTD_LIMITS": "strict"}, "limits"),
         ({"SUPPORTD_CASE_API_TPS": "0"}, "case_api_tps"),
         ({"SUPPORTD_SERVER_KEY": "c2hvcnQ="}, "server_key"),
+        ({"SUPPORTD_SIGV4_REGIONS": ""}, "sigv4_regions"),
+        ({"SUPPORTD_SIGV4_REGIONS": " , "}, "sigv4_regions"),
+        ({"SUPPORTD_SIGV4_REGIONS": "us-east-1,EU_WEST"}, "sigv4_regions"),
     ],
 )
 def test_out_of_range_values_raise(environ: dict[str, str], message: str) -> None:

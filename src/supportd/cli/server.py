@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import click
@@ -106,7 +107,7 @@ def export_command(output: str, **options: Any) -> None:
 
     config = config_from(options)
     require_database(config)
-    with click.open_file(output, "w", encoding="utf-8") as stream:
+    with _export_file(output) as stream:
         counts = with_store(config, lambda store: exchange.export_lines(store, stream.write))
     click.echo(_summary("exported", counts), err=True)
 
@@ -124,6 +125,17 @@ def import_command(source: str, **options: Any) -> None:
     with click.open_file(source, "r", encoding="utf-8") as stream:
         counts = with_store(config, lambda store: exchange.import_lines(store, stream))
     click.echo(_summary("imported", counts), err=True)
+
+
+def _export_file(output: str) -> Any:
+    """Standard output, or the file, created owner-only (0600) whatever the umask: an
+    export holds every case of every account."""
+    if output == "-":
+        return click.open_file(output, "w", encoding="utf-8")
+    from supportd.storage.files import create_private
+
+    fd = create_private(Path(output), os.O_WRONLY | os.O_TRUNC)
+    return os.fdopen(fd, "w", encoding="utf-8")
 
 
 def _summary(verb: str, counts: dict[str, int]) -> str:

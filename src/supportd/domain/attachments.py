@@ -151,6 +151,24 @@ class SetRules:
 
 
 @dataclass(frozen=True, slots=True)
+class UploadRules:
+    """What GetAttachmentUploadLinks enforces on a new large-file upload, checked again
+    in the writing transaction: an account's open uploads (begun and not yet attached
+    to a communication nor deleted by the sweeper, whatever their state), by number and
+    by the bytes they announced (0: no limit)."""
+
+    max_open: int
+    max_open_bytes: int
+
+    @property
+    def limited(self) -> bool:
+        return self.max_open > 0 or self.max_open_bytes > 0
+
+
+NO_UPLOAD_LIMITS = UploadRules(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
 class NewUpload:
     upload_id: str
     account_id: str
@@ -219,6 +237,16 @@ class AttachmentSetFull(DomainError):
 
 class AttachmentSetLimit(DomainError):
     """Too many sets created by one account in the window."""
+
+
+class UploadLimit(DomainError):
+    """An account may not begin another upload: too many open, or too many bytes."""
+
+    def __init__(self, account_id: str, open_count: int, open_bytes: int, adding: int) -> None:
+        super().__init__(account_id)
+        self.open_count = open_count
+        self.open_bytes = open_bytes
+        self.adding = adding
 
 
 class UploadNotFound(DomainError):
@@ -333,6 +361,17 @@ def check_new_set(account_id: str, rules: SetRules, recent: int, adding: int) ->
     check_creation_limit(account_id, rules, recent)
     if adding > rules.max_files:
         raise AttachmentSetFull(adding)
+
+
+def check_new_upload(
+    account_id: str, rules: UploadRules, open_count: int, open_bytes: int, size_bytes: int
+) -> None:
+    """UploadLimit if an account with `open_count` open uploads announcing `open_bytes`
+    may not begin one of `size_bytes` more."""
+    too_many = rules.max_open > 0 and open_count >= rules.max_open
+    too_large = rules.max_open_bytes > 0 and open_bytes + size_bytes > rules.max_open_bytes
+    if too_many or too_large:
+        raise UploadLimit(account_id, open_count, open_bytes, size_bytes)
 
 
 def set_expiry(rules: SetRules, created_ms: int) -> int:

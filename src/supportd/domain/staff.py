@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -99,6 +100,18 @@ def new_token(staff_name: str, now_ms: int) -> tuple[str, StaffToken]:
         f"{TOKEN_PREFIX}_{token_id}_{secret}",
         StaffToken(token_id, staff_name, hash_secret(secret), now_ms),
     )
+
+
+def tokens_ended_by(
+    was_active: bool, now_active: bool, tokens: Sequence[StaffToken]
+) -> list[StaffToken]:
+    """The tokens a change of a member's state revokes. Disabling ends every live token
+    for good; re-enabling revokes any still live (made before the member was disabled,
+    e.g. by a version that did not revoke them), so no old token comes back: the member
+    needs new ones. Enabling an active member revokes nothing."""
+    if was_active and now_active:
+        return []
+    return [token for token in tokens if token.revoked_ms is None]
 
 
 def parse_token(text: str) -> tuple[str, str] | None:

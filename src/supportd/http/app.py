@@ -8,6 +8,7 @@ responses in one place.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import random
@@ -48,6 +49,12 @@ log = logging.getLogger("supportd")
 
 # Operations whose bodies carry file data get the larger limit.
 FILE_OPERATIONS = frozenset({"AddAttachmentsToSet"})
+# How long a large body waits for a slot (LargeBodies) before ThrottlingException.
+LARGE_BODY_WAIT_S = 2.0
+
+
+class ExposureError(ValueError):
+    """A configuration that must not serve (config.exposure_problem)."""
 
 
 def _request_id() -> str:
@@ -94,13 +101,20 @@ def _response(status: int, body: bytes, request_id: str, error_code: str | None 
     return Response(body, status_code=status, headers=headers, media_type=protocol.CONTENT_TYPE)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+def _declared_length(request: Request, limit: int) -> int | None:
+    """The Content-Length, refused at once when it is not a number or over the limit
+    (nothing of the body is read for that)."""
     declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise api_errors.SerializationException("Invalid Content-Length header.")
-        if int(declared) > limit:
-            raise _too_large(limit)
+    if declared is None:
+        return None
+    if not (declared.isascii() and declared.isdigit()):
+        raise api_errors.SerializationException("Invalid Content-Length header.")
+    if int(declared) > limit:
+        raise _too_large(limit)
+    return int(declared)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -109,6 +123,28 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class LargeBodies:
+    """At most `limit` bodies larger than the ordinary limit (AddAttachmentsToSet's,
+    up to 25 MB each) being read and handled at once in this process. A request that
+    finds every slot taken waits up to `wait_s`, then gets ThrottlingException, which
+    SDKs retry with backoff."""
+
+    def __init__(self, limit: int, wait_s: float = LARGE_BODY_WAIT_S) -> None:
+        self._slots = asyncio.Semaphore(limit)
+        self.wait_s = wait_s
+
+    async def acquire(self) -> None:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.wait_s)
+        except TimeoutError:
+            raise api_errors.ThrottlingException(
+                "Too many large requests are being received at once; retry later."
+            ) from None
+
+    def release(self) -> None:
+        self._slots.release()
 
 
 def _too_large(limit: int) -> api_errors.ApiError:
@@ -120,6 +156,11 @@ def _too_large(limit: int) -> api_errors.ApiError:
 def create_app(
     config: Config, store: Store, authenticate: Authenticator | None = None
 ) -> Starlette:
+    # Here, not only in `supportd serve`: every way of starting the app (uvicorn's
+    # factory, an embedding program, tests) refuses open mode on a network address.
+    exposed = config_module.exposure_problem(config)
+    if exposed:
+        raise ExposureError(exposed)
     model = protocol.load_model()
     advisor_checks = advisor_reference.load(config.advisor_checks_file)
     context = Context(
@@ -132,6 +173,7 @@ def create_app(
     )
     authenticate = authenticate or make_authenticator(config, store)
     gate = access.Gate()
+    large_bodies = LargeBodies(config.max_large_bodies)
 
     async def api(request: Request) -> Response:
         request_id = _request_id()
@@ -141,6 +183,9 @@ def create_app(
         operation: protocol.Operation | None = None
         not_found: api_errors.ApiError | None = None
         error_code: str | None = None
+        # A large body's slot is held until the answer is made (the body is in memory
+        # until then).
+        holding = False
         try:
             try:
                 operation = protocol.operation_for_target(model, target)
@@ -152,8 +197,23 @@ def create_app(
                 if operation is not None and operation.name in FILE_OPERATIONS
                 else config.max_body_bytes
             )
-            raw = await _read_body(request, limit)
-            principal = await authenticate(_incoming(request, raw), caller)
+            declared = _declared_length(request, limit)
+            large = limit > config.max_body_bytes and (
+                declared is None or declared > config.max_body_bytes
+            )
+
+            async def read_body() -> bytes:
+                # Called by the authenticator once the caller is known (SigV4: after the
+                # header, the date and the key), or after authentication (open mode).
+                nonlocal holding
+                if large:
+                    await large_bodies.acquire()
+                    holding = True
+                return await _read_body(request, limit)
+
+            incoming = _incoming(request, read_body)
+            principal = await authenticate(incoming, caller)
+            raw = await incoming.body()
             if operation is None:
                 raise not_found or api_errors.UnknownOperationException("Unknown operation.")
             gate.check(principal, operation.name)  # plan, then TPS limits
@@ -181,6 +241,9 @@ def create_app(
             )
             error_code = fault.code
             response = _response(500, protocol.encode_error(fault), request_id, fault.code)
+        finally:
+            if holding:
+                large_bodies.release()
         _audit(store, request, request_id, at_ms, caller, operation, target, response, error_code)
         return response
 
@@ -226,7 +289,11 @@ def make_authenticator(config: Config, store: Store) -> Authenticator:
     cache_s = config.auth_cache_ms / 1000
     if config.auth == "sigv4":
         return SigV4Authenticator(
-            store.get_credential, runtime.open_secret_box(config), profile, cache_s=cache_s
+            store.get_credential,
+            runtime.open_secret_box(config),
+            profile,
+            cache_s=cache_s,
+            regions=config.regions,
         )
     return OpenAuthenticator(
         config.default_account,
@@ -234,18 +301,22 @@ def make_authenticator(config: Config, store: Store) -> Authenticator:
         store.get_account,
         profile,
         cache_s=cache_s,
+        loopback_only=config_module.open_loopback_only(config),
     )
 
 
-def _incoming(request: Request, body: bytes) -> IncomingRequest:
+def _incoming(request: Request, body: Callable[[], Awaitable[bytes]]) -> IncomingRequest:
     scope = request.scope
     raw_path = scope.get("raw_path")
+    server = scope.get("server")
     return IncomingRequest(
         method=scope["method"],
         path=raw_path.decode("latin-1") if raw_path else scope["path"],
         query=scope.get("query_string", b"").decode("latin-1"),
         raw_headers=scope["headers"],
         body=body,
+        # A TCP socket's (host, port); a Unix socket's (path, None) is local anyway.
+        local_address=server[0] if server and server[1] is not None else None,
     )
 
 

@@ -10,7 +10,6 @@ and errors as S3's XML (`<Error><Code>SignatureDoesNotMatch</Code>...`).
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -21,19 +20,18 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from supportd.domain import presign
+from supportd.domain.hosts import parse_host
 from supportd.operations import attachments
 from supportd.operations.attachments import LinkRefused
 from supportd.operations.context import Context
 
 log = logging.getLogger("supportd.attachments")
 
-_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
-
 
 def request_base_url(request: Request) -> str:
     """scheme://host of the request (as the client addressed this server)."""
     host = request.headers.get("host", "")
-    if not _HOST.fullmatch(host):
+    if parse_host(host) is None:
         server = request.scope.get("server") or ("127.0.0.1", 80)
         host = f"{server[0]}:{server[1]}"
     return f"{request.url.scheme}://{host}"

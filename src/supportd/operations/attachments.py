@@ -30,6 +30,7 @@ from supportd.domain.attachments import (
     PartPlan,
     SetRules,
     UploadRecord,
+    UploadRules,
 )
 from supportd.domain.errors import DomainError
 from supportd.domain.jobs import Job
@@ -61,6 +62,8 @@ GIVE_UP_MS = int(ASSEMBLE_TIMEOUT_S * ASSEMBLE_ATTEMPTS * 1000) + 15 * 60_000
 # Unreferenced blobs older than this are garbage (a write that never finished).
 ORPHAN_AGE_MS = 24 * 3_600_000
 
+# The failure customers see when assembling an upload broke inside supportd.
+PROCESSING_FAILED = "processing failed because of an internal error; upload the file again"
 NOT_READY = "attachment-not-ready"
 STATUS = {
     dom.UPLOADING: NOT_READY,
@@ -109,6 +112,7 @@ ATTACHMENT_ERRORS = (
     dom.AttachmentSetExpired,
     dom.AttachmentSetFull,
     dom.AttachmentSetLimit,
+    dom.UploadLimit,
     dom.UploadNotFound,
     dom.UploadNotAttachable,
     dom.PartProblem,
@@ -134,11 +138,30 @@ def api_error(config: Config, exc: DomainError) -> api_errors.ApiError:
             f"{config.attachment_set_limit_window_s} seconds, the most allowed; "
             "try again later"
         )
+    if isinstance(exc, dom.UploadLimit):
+        return _upload_limit(config, exc)
     if isinstance(exc, dom.UploadNotFound):
         return _upload_not_found(exc.upload_id)
     if isinstance(exc, dom.UploadNotAttachable):
         return api_errors.InvalidParameterValueException(f"Upload {exc.upload_id} {exc.reason}")
     return api_errors.InvalidParameterValueException(str(exc))
+
+
+def _upload_limit(config: Config, exc: dom.UploadLimit) -> api_errors.ApiError:
+    # AttachmentLimitExceeded: the Support model has no error for this on
+    # GetAttachmentUploadLinks; this is its error for too many attachment sets, the
+    # closest one (docs/compatibility.md).
+    if config.upload_open_limit > 0 and exc.open_count >= config.upload_open_limit:
+        return api_errors.AttachmentLimitExceeded(
+            f"You have {exc.open_count} large-file uploads open (begun and not yet attached "
+            f"to a case communication), the most allowed ({config.upload_open_limit}); "
+            "attach them, or wait until unattached ones expire"
+        )
+    return api_errors.AttachmentLimitExceeded(
+        f"Your open large-file uploads announce {exc.open_bytes} bytes; with "
+        f"{exc.adding} more they would exceed the {config.upload_open_bytes} bytes allowed; "
+        "attach them, or wait until unattached ones expire"
+    )
 
 
 def _too_many_files(config: Config) -> api_errors.ApiError:
@@ -162,6 +185,10 @@ def _check_file_name(name: Any) -> str:
     if problem:
         raise api_errors.InvalidParameterValueException(problem)
     return name
+
+
+def _upload_rules(config: Config) -> UploadRules:
+    return UploadRules(config.upload_open_limit, config.upload_open_bytes)
 
 
 def _rules(config: Config) -> SetRules:
@@ -388,6 +415,13 @@ async def get_attachment_upload_links(
                 f"fileSizeBytes is {size}; a file may have at most {config.upload_max_bytes} bytes"
             )
         plan = dom.plan_parts(size, config.upload_part_bytes)
+        rules = _upload_rules(config)
+        if rules.limited:  # checked here too, so a dry run tells the truth
+            open_count, open_bytes = await ctx.store.count_open_uploads(principal.account_id)
+            try:
+                dom.check_new_upload(principal.account_id, rules, open_count, open_bytes, size)
+            except dom.UploadLimit as exc:
+                raise _upload_limit(config, exc) from None
     else:
         upload = await _own_upload(ctx, principal, upload_id)
         if size is not None and size != upload.size_bytes:
@@ -408,17 +442,19 @@ async def get_attachment_upload_links(
     dry_run_check(params)
 
     if upload is None:
-        upload = await ctx.store.create_upload(
-            NewUpload(
-                upload_id=dom.new_upload_id(),
-                account_id=principal.account_id,
-                file_name=file_name,
-                size_bytes=params["fileSizeBytes"],
-                part_bytes=plan.part_bytes,
-                total_parts=plan.total_parts,
-                created_ms=ctx.clock.now_ms(),
-            )
+        new = NewUpload(
+            upload_id=dom.new_upload_id(),
+            account_id=principal.account_id,
+            file_name=file_name,
+            size_bytes=params["fileSizeBytes"],
+            part_bytes=plan.part_bytes,
+            total_parts=plan.total_parts,
+            created_ms=ctx.clock.now_ms(),
         )
+        try:
+            upload = await ctx.store.create_upload(new, _upload_rules(config))
+        except dom.UploadLimit as exc:
+            raise _upload_limit(config, exc) from None
     expires = _expires_s(ctx)
     expiry_date = clock.format_case_time(expires * 1000)
     urls = [
@@ -697,9 +733,17 @@ async def assemble_upload(ctx: Context, job: Job) -> None:
         await store.fail_upload(upload.seq, str(exc), ctx.clock.now_ms())
         log.warning("upload %s failed: %s", upload.upload_id, exc)
         return
-    except Exception as exc:
+    except Exception:
         if job.attempts >= ASSEMBLE_ATTEMPTS:
-            await store.fail_upload(upload.seq, f"processing failed: {exc}", ctx.clock.now_ms())
+            # The customer sees only that processing failed; what failed (a path, a
+            # database's words) goes to the log, with the traceback the worker adds.
+            log.error(
+                "upload %s failed after %d attempts to assemble it (see the traceback of job %s)",
+                upload.upload_id,
+                job.attempts,
+                job.seq,
+            )
+            await store.fail_upload(upload.seq, PROCESSING_FAILED, ctx.clock.now_ms())
         raise
     now = ctx.clock.now_ms()
     attachment = NewAttachment(upload.attachment_id, upload.file_name, size, key, now)

@@ -124,10 +124,11 @@ async def authenticate(
     if found is None or not found[0].matches(secret):
         raise StaffError(401, "invalid_token", "unknown staff token")
     token, member = found
-    if token.revoked_ms is not None:
-        raise StaffError(401, "revoked_token", "this staff token has been revoked")
+    # Disabled first: disabling also revokes the tokens, and this says why.
     if not member.active:
         raise StaffError(401, "staff_disabled", f"staff member {member.name} is disabled")
+    if token.revoked_ms is not None:
+        raise StaffError(401, "revoked_token", "this staff token has been revoked")
     return member
 
 
@@ -665,9 +666,18 @@ async def set_staff_active(
     require_admin(actor)
     if actor is not None and actor.name == name and not active:
         raise StaffError(409, "cannot_disable_self", "staff cannot disable themselves")
-    member = await ctx.store.set_staff_disabled(_name(name), None if active else ctx.clock.now_ms())
+    before = await ctx.store.get_staff(_name(name))
+    if before is None:
+        raise _staff_not_found(name)
+    now = ctx.clock.now_ms()
+    member = await ctx.store.set_staff_disabled(before.name, None if active else now)
     if member is None:
         raise _staff_not_found(name)
+    # State first, then the tokens: a token made in between is caught by create_token's
+    # second look (and a token is refused while its member is disabled anyway).
+    tokens = await ctx.store.list_staff_tokens(member.name)
+    for token in staff.tokens_ended_by(before.active, member.active, tokens):
+        await ctx.store.revoke_staff_token(token.token_id, now)
     return {"staff": staff_shape(member)}
 
 
@@ -681,6 +691,11 @@ async def create_token(ctx: Context, actor: StaffMember | None, name: str) -> di
         raise StaffError(409, "staff_disabled", f"staff member {name} is disabled")
     text, token = staff.new_token(name, ctx.clock.now_ms())
     await ctx.store.create_staff_token(token)
+    # Disabled meanwhile: that disabling may have listed the tokens before this one.
+    after = await ctx.store.get_staff(member.name)
+    if after is None or not after.active:
+        await ctx.store.revoke_staff_token(token.token_id, ctx.clock.now_ms())
+        raise StaffError(409, "staff_disabled", f"staff member {name} is disabled")
     return {**token_shape(token), "token": text}
 
 

@@ -33,6 +33,7 @@ from supportd.domain.accounts import (
     is_account_id,
     token_hash,
 )
+from supportd.domain.hosts import is_loopback_host, is_loopback_name
 from supportd.domain.plans import ENTERPRISE
 from supportd.domain.records import Principal
 from supportd.security import sigv4
@@ -48,9 +49,20 @@ EXPIRED_TOKEN = "The security token included in the request is expired"  # noqa:
 
 class IncomingRequest:
     """What authentication reads of an HTTP request: the ASGI scope's raw headers,
-    decoded and indexed by lower-case name on first use."""
+    decoded and indexed by lower-case name on first use, and the body, read only when
+    first asked for (`await body()`): SigV4 checks the Authorization header, the date
+    and the key before it reads a byte of a body that may be 25 MB."""
 
-    __slots__ = ("_index", "body", "method", "path", "query", "raw_headers")
+    __slots__ = (
+        "_body",
+        "_index",
+        "_read",
+        "local_address",
+        "method",
+        "path",
+        "query",
+        "raw_headers",
+    )
 
     def __init__(
         self,
@@ -58,14 +70,30 @@ class IncomingRequest:
         path: str,
         query: str,
         raw_headers: list[tuple[bytes, bytes]],
-        body: bytes,
+        body: bytes | Callable[[], Awaitable[bytes]],
+        local_address: str | None = None,
     ) -> None:
         self.method = method
+        # The address of this server the connection arrived on (None: not a TCP
+        # socket, e.g. a Unix socket).
+        self.local_address = local_address
         self.path = path
         self.query = query
         self.raw_headers = raw_headers
-        self.body = body
+        self._body: bytes | None = None
+        self._read: Callable[[], Awaitable[bytes]] | None = None
+        if isinstance(body, bytes):
+            self._body = body
+        else:
+            self._read = body
         self._index: dict[str, list[str]] | None = None
+
+    async def body(self) -> bytes:
+        """The request body (read on the first call)."""
+        if self._body is None:
+            assert self._read is not None
+            self._body = await self._read()
+        return self._body
 
     def _headers(self) -> dict[str, list[str]]:
         if self._index is None:
@@ -147,6 +175,11 @@ def identity(key: AccessKey) -> str:
 
 
 class OpenAuthenticator:
+    """`loopback_only` (open mode without --allow-open-on-network): only requests that
+    arrive on a loopback address and name a loopback Host (127.0.0.1, [::1] or
+    localhost) are served. A web page whose name was rebound to 127.0.0.1 sends its own
+    name as Host, so it cannot drive the API from a browser (DNS rebinding)."""
+
     def __init__(
         self,
         default_account: str,
@@ -154,7 +187,9 @@ class OpenAuthenticator:
         lookup_account: AccountLookup,
         profile: Limits,
         cache_s: float = 0.0,
+        loopback_only: bool = True,
     ) -> None:
+        self.loopback_only = loopback_only
         self.default_account = default_account
         self.email_domain = email_domain
         self.lookup_account = lookup_account
@@ -162,6 +197,8 @@ class OpenAuthenticator:
         self._accounts: LookupCache[Account | None] = LookupCache(cache_s)
 
     async def __call__(self, request: IncomingRequest, caller: Caller) -> Principal:
+        if self.loopback_only:
+            _check_loopback(request)
         key = access_key_id(request.header("authorization") or "") or "anonymous"
         account_id = key if is_account_id(key) else self.default_account
         caller.access_key_id = key[:MAX_KEY_ID]
@@ -187,6 +224,23 @@ class OpenAuthenticator:
         )
 
 
+def _check_loopback(request: IncomingRequest) -> None:
+    if request.local_address is not None and not is_loopback_name(request.local_address):
+        raise api_errors.AccessDeniedException(
+            "Open mode (no authentication) serves only connections to a loopback address; "
+            f"this one arrived on {request.local_address}. Use --auth sigv4 to serve a "
+            "network."
+        )
+    hosts = request.values("host")
+    if len(hosts) != 1 or not is_loopback_host(hosts[0]):
+        shown = ", ".join(f"'{sigv4.clip(h)}'" for h in hosts) or "none"
+        raise api_errors.AccessDeniedException(
+            "Open mode (no authentication) answers only requests addressed to this machine "
+            "as 127.0.0.1, [::1] or localhost (any port); this request's Host is "
+            f"{shown}. Use --auth sigv4 to serve other names."
+        )
+
+
 class SigV4Authenticator:
     def __init__(
         self,
@@ -195,8 +249,10 @@ class SigV4Authenticator:
         profile: Limits,
         cache_s: float = 0.0,
         clock: Callable[[], float] = time.time,
+        regions: frozenset[str] = frozenset({"us-east-1"}),
     ) -> None:
         self.lookup_credential = lookup_credential
+        self.regions = regions
         self.box = box
         self.profile = profile
         self.clock = clock
@@ -218,7 +274,8 @@ class SigV4Authenticator:
         amz_date = request.header("x-amz-date")
         signed_at = sigv4.parse_amz_date(amz_date)
         assert amz_date is not None  # parse_amz_date refuses a missing date
-        sigv4.check_scope(auth, amz_date)
+        sigv4.check_scope(auth, amz_date, self.regions)
+        sigv4.check_host(request.values("host"))
         now = self.clock()
         sigv4.check_clock(signed_at, datetime.fromtimestamp(now, tz=UTC))
         # 2. The key: known, not revoked, with its session token if temporary.
@@ -232,8 +289,9 @@ class SigV4Authenticator:
         if key.revoked_ms is not None:
             raise api_errors.UnrecognizedClientException(INVALID_TOKEN)
         _check_session_token(key, request.values("x-amz-security-token"), int(now * 1000))
-        # 3. The body's hash, when declared, and the signature itself.
-        sigv4.check_payload_hash(request.header("x-amz-content-sha256"), request.body)
+        # 3. Only now the body: its hash, when declared, and the signature itself.
+        body = await request.body()
+        sigv4.check_payload_hash(request.header("x-amz-content-sha256"), body)
         expected = sigv4.expected_signature(
             auth,
             self._secret(key),
@@ -241,7 +299,7 @@ class SigV4Authenticator:
             request.path,
             request.query,
             request.headers(),
-            request.body,
+            body,
             amz_date,
         )
         if not sigv4.signatures_match(expected, auth.signature):

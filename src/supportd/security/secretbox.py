@@ -49,7 +49,11 @@ def load_key(configured: str, data_dir: str, create: bool = True) -> bytes:
             "`openssl rand -base64 32`"
         )
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            # The data directory: owner-only, as storage.files makes it (the key may be
+            # made before the database is).
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(path.parent, 0o700)
         text = base64.b64encode(secrets.token_bytes(32)).decode()
         # O_EXCL: two processes starting at once must not each write a different key.
         try:
@@ -57,6 +61,7 @@ def load_key(configured: str, data_dir: str, create: bool = True) -> bytes:
         except FileExistsError:
             pass
         else:
+            os.fchmod(fd, 0o600)  # whatever the umask
             with os.fdopen(fd, "w") as handle:
                 handle.write(text + "\n")
     return _decode_key(path.read_text())

@@ -1,8 +1,8 @@
 """Verifying AWS Signature Version 4 on incoming requests, in small named steps.
 
-parse_authorization -> check_scope -> check_clock -> check_payload_hash ->
-expected_signature (canonical request, string to sign, key chain: botocore's own
-signer, restricted to exactly the headers the client signed) -> signatures_match
+parse_authorization -> check_scope -> check_host -> check_clock -> check_payload_hash
+-> expected_signature (canonical request built from the request as received, over
+exactly the headers the client signed; string to sign; key chain) -> signatures_match
 (constant time). Each failure raises the error AWS answers with.
 """
 
@@ -13,15 +13,14 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from urllib.parse import quote
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from botocore.utils import normalize_url_path
 
 from supportd import api_errors
+from supportd.domain.hosts import parse_host
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "support"
@@ -80,7 +79,7 @@ def parse_authorization(values: list[str]) -> Authorization:
         match = _PARAM.fullmatch(part)
         if match is None or match.group(1) in params:
             raise api_errors.IncompleteSignatureException(
-                f"Authorization header is malformed: '{_clip(header)}'."
+                f"Authorization header is malformed: '{clip(header)}'."
             )
         params[match.group(1)] = match.group(2)
     missing = [
@@ -89,13 +88,13 @@ def parse_authorization(values: list[str]) -> Authorization:
     if missing:
         raise api_errors.IncompleteSignatureException(
             " ".join(f"Authorization header requires '{name}' parameter." for name in missing)
-            + f" Authorization={_clip(header)}"
+            + f" Authorization={clip(header)}"
         )
     scope = params["Credential"].split("/")
     if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope):
         raise api_errors.IncompleteSignatureException(
             "Credential should be scoped to a valid region, service and date: "
-            f"'{_clip(params['Credential'])}'."
+            f"'{clip(params['Credential'])}'."
         )
     signed = tuple(params["SignedHeaders"].split(";"))
     if any(not name or name != name.lower() for name in signed) or list(signed) != sorted(signed):
@@ -116,19 +115,29 @@ def parse_authorization(values: list[str]) -> Authorization:
     )
 
 
-def _clip(text: str) -> str:
+def clip(text: str) -> str:
+    """Client text quoted in a message, cut at 200 characters."""
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def check_scope(auth: Authorization, amz_date: str) -> None:
+def check_scope(
+    auth: Authorization, amz_date: str, regions: frozenset[str] = frozenset({"us-east-1"})
+) -> None:
+    """The credential scope names this service, one of the accepted regions and the day
+    of X-Amz-Date; the headers that must be signed are."""
     if auth.service != SERVICE:
         raise api_errors.InvalidSignatureException(
             f"Credential should be scoped to correct service: '{SERVICE}'."
         )
-    if not amz_date.startswith(auth.date):
+    if auth.date != amz_date[:8]:
         raise api_errors.InvalidSignatureException(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
-            "from HTTP: " + f"'{auth.date}' != '{amz_date[:8]}', from '{amz_date}'."
+            "from HTTP: " + f"'{clip(auth.date)}' != '{amz_date[:8]}', from '{amz_date}'."
+        )
+    if auth.region not in regions:
+        raise api_errors.InvalidSignatureException(
+            f"Credential should be scoped to a valid region, not '{clip(auth.region)}'. "
+            f"This endpoint accepts {', '.join(sorted(regions))}."
         )
     for name in REQUIRED_SIGNED:
         if name not in auth.signed_headers:
@@ -153,7 +162,7 @@ def parse_amz_date(value: str | None) -> datetime:
     except ValueError:
         raise api_errors.IncompleteSignatureException(
             "X-Amz-Date must be in the ISO-8601 basic format YYYYMMDD'T'HHMMSS'Z': "
-            f"'{_clip(value)}'."
+            f"'{clip(value)}'."
         ) from None
 
 
@@ -185,65 +194,68 @@ def check_payload_hash(declared: str | None, body: bytes) -> None:
         )
 
 
-class _SignedHeaders(dict[str, Sequence[str]]):
-    """The headers the client signed, by lower-case name, each with all its values in
-    order: what botocore's canonical_headers and signed_headers read (`set(...)`,
-    `get_all`). A dict rather than botocore's HTTPHeaders (an email.message.Message),
-    which costs more than the rest of the verification."""
-
-    def get_all(self, name: str) -> Sequence[str]:
-        return self.get(name, ())
-
-
-@dataclass(slots=True)
-class _Request:
-    """The parts of a botocore AWSRequest that SigV4Auth's canonical_request,
-    string_to_sign and signature read. No headers: botocore would take the payload hash
-    from an x-amz-content-sha256 header; it must hash the body actually received."""
-
-    method: str
-    url: str
-    body: bytes
-    context: dict[str, Any]
-    params: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class _ExactHeadersSigner(SigV4Auth):  # type: ignore[misc]
-    """botocore's signer, told to canonicalise exactly the headers the client signed
-    (its own choice of headers leaves out some, e.g. user-agent, that clients may sign),
-    with the signing key (four HMACs, the same for a key all day) cached."""
-
-    def __init__(self, credentials: Credentials, region: str, signed: _SignedHeaders) -> None:
-        super().__init__(credentials, SERVICE, region)
-        self._signed = signed
-
-    def headers_to_sign(self, request: AWSRequest) -> _SignedHeaders:
-        return self._signed
-
-    def canonical_query_string(self, request: AWSRequest) -> str:
-        # botocore splits the URL again to find no query: skip that for the usual "/".
-        if "?" not in request.url:
-            return ""
-        query: str = super().canonical_query_string(request)
-        return query
-
-    def _normalize_url_path(self, path: str) -> str:
-        return _normalized_path(path)
-
-    def signature(self, string_to_sign: str, request: AWSRequest) -> str:
-        key = signing_key(
-            self.credentials.secret_key, request.context["timestamp"][:8], self._region_name
+def check_host(values: Sequence[str]) -> None:
+    """Exactly one Host header, well-formed (domain.hosts): the value is signed, and a
+    malformed one is refused as a bad signature before anything reads it."""
+    if len(values) != 1:
+        raise api_errors.InvalidSignatureException("The request must have exactly one Host header.")
+    if parse_host(values[0]) is None:
+        raise api_errors.InvalidSignatureException(
+            f"The Host header is not a valid host name: '{clip(values[0])}'."
         )
-        # hmac.new, not the one-shot hmac.digest: that one releases the GIL, and under
-        # load the SQLite writer thread takes it for a while every time.
-        return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def canonical_query(query: str) -> str:
+    """The query string's parameters sorted, as sent (already URI-encoded by the client,
+    which is how SDKs sign them: botocore's canonical query string of a URL)."""
+    if not query:
+        return ""
+    pairs = [part.partition("=") for part in query.split("&")]
+    return "&".join(f"{name}={value}" for name, _, value in sorted(pairs))
 
 
 @functools.lru_cache(maxsize=64)
-def _normalized_path(path: str) -> str:
-    normalized: str = SigV4Auth._normalize_url_path(None, path)
-    return normalized
+def canonical_path(raw_path: str) -> str:
+    """The path as the client sent it, dot segments removed, encoded once more (SigV4's
+    rule for every service but S3, as botocore applies it)."""
+    return quote(normalize_url_path(raw_path) or "/", safe="/~")
+
+
+def _trimmed(value: str) -> str:
+    return " ".join(value.split())
+
+
+def canonical_request(
+    method: str,
+    raw_path: str,
+    query: str,
+    signed: Mapping[str, Sequence[str]],
+    payload_hash: str,
+) -> str:
+    """SigV4's canonical request, from the parts of the request as received (the ASGI
+    scope): method, raw path, raw query string, and the signed headers by lower-case
+    name, each with all its values in order. No URL is built from them, so no header
+    value can move text into the path or the query."""
+    names = sorted(signed)
+    headers = "".join(
+        f"{name}:{','.join(_trimmed(value) for value in signed[name])}\n" for name in names
+    )
+    return "\n".join(
+        [
+            method.upper(),
+            canonical_path(raw_path),
+            canonical_query(query),
+            headers,
+            ";".join(names),
+            payload_hash,
+        ]
+    )
+
+
+def string_to_sign(auth: Authorization, amz_date: str, canonical: str) -> str:
+    scope = f"{auth.date}/{auth.region}/{auth.service}/aws4_request"
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
 
 
 _signing_keys: dict[tuple[str, str, str], bytes] = {}
@@ -274,10 +286,11 @@ def expected_signature(
     body: bytes,
     amz_date: str,
 ) -> str:
-    """The signature the client should have sent, computed by botocore's SigV4 signer
-    over exactly the headers the client signed. `headers`: every header of the request
-    by lower-case name, with all its values in the order received."""
-    signed = _SignedHeaders()
+    """The signature the client should have sent, over exactly the headers the client
+    signed. `path` and `query`: the raw path and query string as received; `headers`:
+    every header of the request by lower-case name, with all its values in the order
+    received."""
+    signed: dict[str, Sequence[str]] = {}
     absent = []
     for name in auth.signed_headers:
         values = headers.get(name)
@@ -289,14 +302,12 @@ def expected_signature(
         raise api_errors.InvalidSignatureException(
             f"Signed header(s) not present in the request: {', '.join(sorted(absent))}."
         )
-    host = signed.get("host")
-    url = "http://" + (host[0] if host else "localhost") + path + (f"?{query}" if query else "")
-    request = _Request(method=method, url=url, body=body, context={"timestamp": amz_date})
-    signer = _ExactHeadersSigner(Credentials(auth.access_key_id, secret_key), auth.region, signed)
-    canonical = signer.canonical_request(request)
-    string_to_sign = signer.string_to_sign(request, canonical)
-    signature: str = signer.signature(string_to_sign, request)
-    return signature
+    canonical = canonical_request(method, path, query, signed, hashlib.sha256(body).hexdigest())
+    key = signing_key(secret_key, auth.date, auth.region)
+    text = string_to_sign(auth, amz_date, canonical).encode("utf-8")
+    # hmac.new, not the one-shot hmac.digest: that one releases the GIL, and under
+    # load the SQLite writer thread takes it for a while every time.
+    return hmac.new(key, text, hashlib.sha256).hexdigest()
 
 
 def signatures_match(expected: str, given: str) -> bool:

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from supportd.domain import attachments as dom
 from supportd.domain.attachments import (
+    NO_UPLOAD_LIMITS,
     AttachmentClaim,
     AttachmentRecord,
     AttachmentSetRecord,
@@ -28,6 +29,7 @@ from supportd.domain.attachments import (
     PartRecord,
     SetRules,
     UploadRecord,
+    UploadRules,
 )
 from supportd.storage.rows import (
     ATTACHMENT_COLUMNS,
@@ -86,6 +88,11 @@ LOCK_UPLOAD_BY_ID_SQL = "SELECT 1 FROM uploads WHERE upload_id = $1 FOR UPDATE"
 LOCK_UPLOAD_SQL = "SELECT 1 FROM uploads WHERE seq = $1 FOR UPDATE"
 UPLOAD_BY_ID_SQL = f"SELECT {UPLOAD_COLUMNS} FROM uploads u WHERE u.upload_id = $1"
 UPLOAD_SQL = f"SELECT {UPLOAD_COLUMNS} FROM uploads u WHERE u.seq = $1"
+# An account's open uploads (not attached, not swept) and the bytes they announced.
+OPEN_UPLOADS_SQL = (
+    "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0) FROM uploads"
+    " WHERE account_id = $1 AND consumed_ms IS NULL"
+)
 # The id is chosen before the first attempt: a repeat after a lost COMMIT finds it.
 INSERT_UPLOAD_SQL = (
     "INSERT INTO uploads (upload_id, account_id, file_name, size_bytes, part_bytes,"
@@ -304,10 +311,36 @@ class Attachments(SqlStore):
 
     # --- uploads ---------------------------------------------------------------------
 
-    async def create_upload(self, upload: NewUpload) -> UploadRecord:
-        """Insert an upload in state uploading."""
+    async def count_open_uploads(self, account_id: str) -> tuple[int, int]:
+        """The account's open uploads (not attached to a communication, not swept) and
+        the bytes they announced."""
+
+        async def job(tx: Tx) -> tuple[int, int]:
+            row = await tx.fetchrow(OPEN_UPLOADS_SQL, account_id)
+            assert row is not None
+            return int(row[0]), int(row[1])
+
+        return await self._read(job)
+
+    async def create_upload(
+        self, upload: NewUpload, rules: UploadRules = NO_UPLOAD_LIMITS
+    ) -> UploadRecord:
+        """Insert an upload in state uploading, checking the account's open uploads
+        against the rules in the same transaction: UploadLimit (nothing written). A
+        repeat with the same upload id returns the upload already inserted."""
 
         async def job(tx: Tx) -> UploadRecord:
+            found = await _upload_by_id(tx, upload.upload_id)
+            if found is not None:
+                return found  # a repeat after a lost COMMIT: already counted
+            if rules.limited:
+                # One account's upload creations in turn: the counts stay exact.
+                await tx.lock("uploads", upload.account_id)
+                row = await tx.fetchrow(OPEN_UPLOADS_SQL, upload.account_id)
+                assert row is not None
+                dom.check_new_upload(
+                    upload.account_id, rules, int(row[0]), int(row[1]), upload.size_bytes
+                )
             await tx.execute(
                 INSERT_UPLOAD_SQL,
                 upload.upload_id,

@@ -21,6 +21,8 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import IO, Protocol
 
+from supportd.storage.files import create_private, private_dir
+
 CHUNK_BYTES = 1024 * 1024
 _SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
 _TMP_MARK = ".tmp-"
@@ -92,8 +94,8 @@ class DirectoryBlobs:
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> int:
         path = self._path(key)
         tmp = path.with_name(f"{path.name}{_TMP_MARK}{secrets.token_hex(4)}")
-        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        handle = await asyncio.to_thread(open, tmp, "wb")
+        await asyncio.to_thread(private_dir, path.parent)
+        handle = await asyncio.to_thread(_create, tmp)
         size = 0
         try:
             async for piece in rechunk(chunks):
@@ -139,6 +141,11 @@ class DirectoryBlobs:
                     if path.stat().st_mtime < cutoff_s:
                         yield path.relative_to(self.root).as_posix()
             await asyncio.sleep(0)
+
+
+def _create(path: Path) -> IO[bytes]:
+    """A new file, owner-only (files.create_private)."""
+    return os.fdopen(create_private(path, os.O_WRONLY | os.O_TRUNC), "wb")
 
 
 def _sync_and_close(handle: IO[bytes]) -> None:

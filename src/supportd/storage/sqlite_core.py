@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from supportd.storage import exchange, migrations
 from supportd.storage.base import ExportRow, SchemaError, StoreCore
 from supportd.storage.blobs import BlobStore, DirectoryBlobs
+from supportd.storage.files import ensure_private_file
 from supportd.storage.sql import (
     SQLITE,
     Row,
@@ -43,6 +44,8 @@ READER_THREADS = 2
 
 
 def connect(path: Path) -> sqlite3.Connection:
+    # Made owner-only before SQLite creates it; SQLite gives -wal and -shm its mode.
+    ensure_private_file(path)
     # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -64,7 +67,6 @@ def applied_versions(conn: sqlite3.Connection) -> set[int]:
 
 def migrate(path: Path) -> list[str]:
     """Apply pending migrations; the names of those applied."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     conn = connect(path)
     applied: list[str] = []
     try:
