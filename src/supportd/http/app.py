@@ -69,9 +69,15 @@ class _App(Starlette):
     included, goes through Starlette.
     """
 
-    def __init__(self, api: Callable[[Request], Awaitable[Response]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        api: Callable[[Request], Awaitable[Response]],
+        staff: staff_api.StaffApi,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._api = api
+        self._staff = staff
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -83,6 +89,13 @@ class _App(Starlette):
             scope["app"] = self
             response = await self._api(Request(scope, receive, send))
             await response(scope, receive, send)
+            return
+        if scope["type"] == "http" and (
+            scope["path"] == staff_api.PREFIX or scope["path"].startswith(staff_api.PREFIX + "/")
+        ):
+            # The staff API routes every path below its prefix itself (JSON answers only).
+            scope["app"] = self
+            await self._staff(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
@@ -205,12 +218,12 @@ def create_app(
             await worker.stop()
             await store.close()
 
-    return _App(
+    app = _App(
         api,
+        staff_api.StaffApi(context),
         routes=[
             Route("/", api, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            staff_api.mount(context),
             *attachment_links.routes(context),
             Route(
                 "/{path:path}", not_api, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
@@ -218,6 +231,20 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    # A path no route's pattern matches (one holding a newline, say) gets the AWS error
+    # too, not Starlette's plain-text 404.
+    app.router.default = _asgi(not_api)
+    return app
+
+
+def _asgi(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[..., Awaitable[None]]:
+    async def run(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return run
 
 
 def make_authenticator(config: Config, store: Store) -> Authenticator:
