@@ -192,6 +192,20 @@ class Config:
     access_log: bool = _setting(
         False, "Write one log line per request (off by default: it costs throughput)."
     )
+    log_format: str = _setting(
+        "text",
+        "Log lines as text, or as json: one object per line (time, level, logger, message, "
+        "request_id and the line's own fields).",
+    )
+    slow_request_ms: int = _setting(
+        1000,
+        "Log a request that took longer than this, with its operation, as a warning (0: never).",
+    )
+    metrics: bool = _setting(
+        True,
+        "Serve Prometheus metrics at /metrics (counts and latencies by operation, queue "
+        "and pool use, backlogs; no account data).",
+    )
     background_worker: bool = _setting(
         True,
         "Run the background worker (sweepers, auto-resolve, upload processing, Trusted "
@@ -299,6 +313,10 @@ def check(config: Config) -> None:
         raise ValueError("auto_resolve_after_hours must not be negative")
     if not (0 <= config.port <= 65535):
         raise ValueError("port must be between 0 and 65535")
+    if config.log_format not in LOG_FORMATS:
+        raise ValueError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
+    if config.slow_request_ms < 0:
+        raise ValueError("slow_request_ms must not be negative")
     if config.worker_poll_ms < 10:
         raise ValueError("worker_poll_ms must be at least 10")
     if config.workers < 1:
@@ -357,6 +375,7 @@ def _check_attachments(config: Config) -> None:
 
 AUTH_MODES = ("open", "sigv4")
 LIMIT_PROFILES = ("auto", "aws", "none")
+LOG_FORMATS = ("text", "json")
 
 
 def _is_key(text: str) -> bool:

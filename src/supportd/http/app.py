@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -21,12 +22,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from supportd import api_errors, runtime
+from supportd import api_errors, logs, runtime
 from supportd import config as config_module
 from supportd.config import Config
 from supportd.domain import clock
 from supportd.domain.accounts import AuditEntry
-from supportd.http import attachment_links, protocol, staff_api
+from supportd.http import attachment_links, observe, protocol, staff_api
 from supportd.operations import access, attachments
 from supportd.operations.advisor_providers import load_providers
 from supportd.operations.background import JOB_KINDS, PERIODIC
@@ -145,9 +146,12 @@ def create_app(
     )
     authenticate = authenticate or make_authenticator(config, store)
     gate = access.Gate()
+    observer = observe.Observer(config.slow_request_ms)
 
     async def api(request: Request) -> Response:
+        started = time.perf_counter()
         request_id = _request_id()
+        logs.REQUEST_ID.set(request_id)
         at_ms = clock.now_ms()
         target = request.headers.get("x-amz-target")
         caller = Caller()
@@ -195,6 +199,13 @@ def create_app(
             error_code = fault.code
             response = _response(500, protocol.encode_error(fault), request_id, fault.code)
         _audit(store, request, request_id, at_ms, caller, operation, target, response, error_code)
+        observer.record(
+            "aws",
+            operation.name if operation is not None else "unknown",
+            response.status_code,
+            error_code,
+            time.perf_counter() - started,
+        )
         return response
 
     async def not_api(request: Request) -> Response:
@@ -213,18 +224,27 @@ def create_app(
         if config.background_worker:
             worker.start()
         try:
-            yield
+            async with observe.sampling(store):
+                yield
         finally:
             await worker.stop()
             await store.close()
 
+    monitoring = observe.routes(context)
+
     app = _App(
         api,
-        staff_api.StaffApi(context),
+        staff_api.StaffApi(context, observer),
         routes=[
             Route("/", api, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            *attachment_links.routes(context),
+            Route("/readyz", monitoring["readyz"], methods=["GET"]),
+            *(
+                [Route("/metrics", monitoring["metrics"], methods=["GET"])]
+                if config.metrics
+                else []
+            ),
+            *attachment_links.routes(context, observer),
             Route(
                 "/{path:path}", not_api, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
             ),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from supportd import logs
 from supportd.domain.staff import StaffMember
 from supportd.http import staff_openapi, staff_schema
+from supportd.http.observe import Observer
 from supportd.http.staff_schema import Operation
 from supportd.operations import advisor
 from supportd.operations import staff as ops
@@ -169,6 +172,14 @@ def _no_rules(path: Mapping[str, str], body: dict[str, Any]) -> None:
     return None
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """What a request was (for the metrics): its operation and error code."""
+
+    operation: str = "unknown"
+    error: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class _Bound:
     operation: Operation
@@ -208,8 +219,9 @@ class _Resource:
 class StaffApi:
     """The ASGI app of every path under /staff/api."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, observer: Observer) -> None:
         self.ctx = ctx
+        self.observer = observer
         self.limit = ctx.config.max_body_bytes
         self.document_bytes = _encoder.encode(staff_openapi.document(ctx.catalogue))
         self.resources: list[_Resource] = []
@@ -226,8 +238,19 @@ class StaffApi:
             raise RuntimeError(f"staff API endpoints without a declaration: {sorted(endpoints)}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        request_id = _request_id()
+        logs.REQUEST_ID.set(request_id)
         request = Request(scope, receive, send)
-        response = await self.respond(request)
+        outcome = _Outcome()
+        response = await self.respond(request, request_id, outcome)
+        self.observer.record(
+            "staff",
+            outcome.operation,
+            response.status_code,
+            outcome.error,
+            time.perf_counter() - started,
+        )
         await response(scope, receive, send)
 
     def _find(self, path: str) -> tuple[_Resource, dict[str, str]] | None:
@@ -238,12 +261,13 @@ class StaffApi:
                 return resource, params
         return None
 
-    async def respond(self, request: Request) -> Response:
-        request_id = _request_id()
+    async def respond(self, request: Request, request_id: str, outcome: _Outcome) -> Response:
         method = request.method.lower()
         path: str = request.scope["path"]
         if path == f"{PREFIX}/openapi.json":
+            outcome.operation = "GET /openapi.json"
             if method not in ("get", "head"):
+                outcome.error = "method_not_allowed"
                 return self._not_allowed(request, "GET, HEAD", request_id)
             return Response(
                 self.document_bytes,
@@ -252,12 +276,15 @@ class StaffApi:
             )
         found = self._find(path)
         if found is None:
+            outcome.error = "not_found"
             error = StaffError(404, "not_found", f"no staff API route {request.method} {path}")
             return _error(error, request_id)
         resource, path_params = found
         bound = resource.methods.get("get" if method == "head" else method)
         if bound is None:
+            outcome.error = "method_not_allowed"
             return self._not_allowed(request, resource.allow, request_id)
+        outcome.operation = f"{bound.operation.method.upper()} {bound.operation.path}"
         try:
             actor = await ops.authenticate(
                 self.ctx, request.headers.get("authorization"), list(request.query_params)
@@ -274,10 +301,13 @@ class StaffApi:
             result = await bound.endpoint(request, actor, path_params, body)
             return _json(200, result, request_id)
         except StaffError as error:
+            outcome.error = error.code
             return _error(error, request_id)
         except ClientDisconnect:
+            outcome.error = "client_disconnect"
             return Response(status_code=400)
         except Exception:
+            outcome.error = "internal_error"
             log.exception("internal error in staff API request %s", request_id)
             return _json(
                 500,

@@ -17,6 +17,7 @@ from supportd.domain.records import (
 from supportd.storage.contract_accounts import AccountStore
 from supportd.storage.contract_advisor import AdvisorStore
 from supportd.storage.contract_attachments import AttachmentStore
+from supportd.storage.contract_health import HealthStore
 from supportd.storage.contract_jobs import JobStore
 from supportd.storage.contract_staff import StaffStore
 
@@ -111,6 +112,7 @@ class Store(
     AdvisorStore,
     AttachmentStore,
     StaffStore,
+    HealthStore,
     Protocol,
 ):
     """Everything operations may ask of a store: one protocol per area of the data."""

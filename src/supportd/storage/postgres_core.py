@@ -264,6 +264,17 @@ class PostgresCore(SqlStore):
             pool, self._pool = self._pool, None
             await pool.close()
 
+    def usage(self) -> dict[str, int]:
+        pool = self._pool
+        if pool is None:
+            return {"pool_size": 0, "pool_in_use": 0, "pool_max": self.pool_size}
+        size = int(pool.get_size())
+        return {
+            "pool_size": size,
+            "pool_in_use": size - int(pool.get_idle_size()),
+            "pool_max": int(pool.get_max_size()),
+        }
+
     @property
     def _db(self) -> Any:
         if self._pool is None:

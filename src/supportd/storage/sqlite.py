@@ -7,6 +7,7 @@ from supportd.storage.accounts import Accounts
 from supportd.storage.advisor import Advisor
 from supportd.storage.attachments import Attachments
 from supportd.storage.cases import Cases
+from supportd.storage.health import Health
 from supportd.storage.jobs import Jobs
 from supportd.storage.sqlite_core import SQLiteCore, connect, migrate
 from supportd.storage.sqlite_staff import SQLiteStaff
@@ -21,6 +22,7 @@ class SQLiteStore(
     Accounts,
     Advisor,
     SQLiteStaff,
+    Health,
     SQLiteCore,
 ):
     """Every area of the store over one SQLite file (see sqlite_core)."""

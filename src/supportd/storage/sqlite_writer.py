@@ -56,6 +56,10 @@ class Writer:
             self._thread.join()
             self._started = False
 
+    def depth(self) -> int:
+        """Writes queued and not yet taken by the writer thread."""
+        return self._queue.qsize()
+
     def submit(self, job: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
