@@ -192,6 +192,12 @@ class Config:
     access_log: bool = _setting(
         False, "Write one log line per request (off by default: it costs throughput)."
     )
+    client_header_timeout_s: int = _setting(
+        10,
+        "A request's head (request line and headers) must arrive within this many seconds "
+        "of its first byte, or of the connection's opening; else the connection is closed "
+        "(idle and slowloris connections; 0: no limit).",
+    )
     log_format: str = _setting(
         "text",
         "Log lines as text, or as json: one object per line (time, level, logger, message, "
@@ -315,6 +321,8 @@ def check(config: Config) -> None:
         raise ValueError("port must be between 0 and 65535")
     if config.log_format not in LOG_FORMATS:
         raise ValueError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
+    if config.client_header_timeout_s < 0:
+        raise ValueError("client_header_timeout_s must not be negative")
     if config.slow_request_ms < 0:
         raise ValueError("slow_request_ms must not be negative")
     if config.worker_poll_ms < 10:

@@ -64,6 +64,7 @@ def serve(**options: Any) -> None:
     metrics_dir = tempfile.mkdtemp(prefix="supportd-metrics-")
     os.environ[METRICS_DIR_ENV] = metrics_dir
     _graceful_stop_exits_zero()
+    _raise_open_file_limit()
     try:
         uvicorn.run(
             "supportd.http.app:app_from_environment",
@@ -74,7 +75,8 @@ def serve(**options: Any) -> None:
             log_level=config.log_level,
             log_config=log_config,
             access_log=config.access_log,
-            http="httptools",
+            # httptools, with a deadline for request heads (supportd.http.connections).
+            http="supportd.http.connections:GuardedHttpToolsProtocol",
             loop="uvloop",
             timeout_graceful_shutdown=30,
             # A worker importing botocore's model on a busy machine can take more than
@@ -84,6 +86,19 @@ def serve(**options: Any) -> None:
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _raise_open_file_limit() -> None:
+    """Every connection is a file descriptor: allow as many as the system lets this
+    process have (the soft limit is often 1024, the hard one far higher)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError) as exc:  # not a POSIX system, or refused
+        logging.getLogger("supportd").info("open file limit left as it is: %s", exc)
 
 
 def _graceful_stop_exits_zero() -> None:

@@ -42,7 +42,7 @@ from supportd.security.auth import (
     OpenAuthenticator,
     SigV4Authenticator,
 )
-from supportd.storage.base import Store
+from supportd.storage.base import Store, StoreUnavailable
 from supportd.worker import Worker
 
 log = logging.getLogger("supportd")
@@ -190,6 +190,16 @@ def create_app(
         except ClientDisconnect:
             error_code = "ClientDisconnect"
             response = Response(status_code=400)
+        except StoreUnavailable as exc:
+            log.warning("the store is unavailable: %s", exc)
+            unavailable = api_errors.ServiceUnavailable(
+                "The service is temporarily unavailable. Please try again later."
+            )
+            error_code = unavailable.code
+            response = _response(
+                503, protocol.encode_error(unavailable), request_id, unavailable.code
+            )
+            response.headers["retry-after"] = "1"
         except Exception:
             # The details go to the log with the request id, never to the client.
             log.exception("internal error in request %s", request_id)

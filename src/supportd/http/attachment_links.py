@@ -28,6 +28,7 @@ from supportd.http.observe import Observer
 from supportd.operations import attachments
 from supportd.operations.attachments import LinkRefused
 from supportd.operations.context import Context
+from supportd.storage.base import StoreUnavailable
 
 log = logging.getLogger("supportd.attachments")
 
@@ -44,6 +45,7 @@ def request_base_url(request: Request) -> str:
 
 
 INTERNAL = "We encountered an internal error. Please try again."
+UNAVAILABLE = "Please reduce your request rate."  # S3's words for its 503
 
 
 def _xml_error(status: int, code: str, message: str, request_id: str) -> Response:
@@ -104,6 +106,10 @@ def routes(ctx: Context, observer: Observer) -> list[Route]:
         except ClientDisconnect:
             request.state.error = "ClientDisconnect"
             return Response(status_code=400)
+        except StoreUnavailable as exc:
+            log.warning("part upload: the store is unavailable: %s", exc)
+            request.state.error = "ServiceUnavailable"
+            return _xml_error(503, "ServiceUnavailable", UNAVAILABLE, request_id)
         except Exception:
             request.state.error = "InternalError"
             log.exception("part upload failed (request %s)", request_id)
@@ -127,6 +133,10 @@ def routes(ctx: Context, observer: Observer) -> list[Route]:
         except LinkRefused as refused:
             request.state.error = refused.code
             return _xml_error(refused.status, refused.code, refused.message, request_id)
+        except StoreUnavailable as exc:
+            log.warning("download: the store is unavailable: %s", exc)
+            request.state.error = "ServiceUnavailable"
+            return _xml_error(503, "ServiceUnavailable", UNAVAILABLE, request_id)
         except Exception:
             request.state.error = "InternalError"
             log.exception("download failed (request %s)", request_id)

@@ -33,6 +33,7 @@ from supportd.operations import advisor
 from supportd.operations import staff as ops
 from supportd.operations.context import Context
 from supportd.operations.staff import StaffError
+from supportd.storage.base import StoreUnavailable
 
 log = logging.getLogger("supportd.staff_api")
 
@@ -306,6 +307,21 @@ class StaffApi:
         except ClientDisconnect:
             outcome.error = "client_disconnect"
             return Response(status_code=400)
+        except StoreUnavailable as exc:
+            log.warning("the store is unavailable: %s", exc)
+            outcome.error = "service_unavailable"
+            response = _json(
+                503,
+                {
+                    "error": {
+                        "code": "service_unavailable",
+                        "message": "the service is temporarily unavailable; try again later",
+                    }
+                },
+                request_id,
+            )
+            response.headers["retry-after"] = "1"
+            return response
         except Exception:
             outcome.error = "internal_error"
             log.exception("internal error in staff API request %s", request_id)

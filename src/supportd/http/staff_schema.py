@@ -612,4 +612,7 @@ ERROR_CODES: dict[int, str] = {
     404: "`case_not_found`, `staff_not_found`, `token_not_found`, `check_not_found`.",
     409: "`illegal_transition`, `staff_exists`, `staff_disabled`, `cannot_disable_self`.",
     413: "`body_too_large`.",
+    500: "`internal_error` (the log has the details, under the request id).",
+    503: "`service_unavailable`: the store cannot be reached or its disk is full; try again"
+    " later (`Retry-After`).",
 }

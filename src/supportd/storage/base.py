@@ -21,13 +21,13 @@ from supportd.storage.contract_health import HealthStore
 from supportd.storage.contract_jobs import JobStore
 from supportd.storage.contract_staff import StaffStore
 
+# Re-exported: what the front doors catch.
+from supportd.storage.errors import StoreFull as StoreFull
+from supportd.storage.errors import StoreUnavailable as StoreUnavailable
+
 
 class SchemaError(RuntimeError):
     """The database schema is not the one this supportd expects."""
-
-
-class StoreUnavailable(RuntimeError):
-    """The database cannot be reached (wrong address, server down, no such database)."""
 
 
 # One exported row: column name -> JSON-ready value (see storage.exchange).
