@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check bench screenshots clean
+.PHONY: install run test test-faults check bench screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,12 +18,19 @@ run: install
 	$(BIN)/supportd serve
 
 test: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not faults" tests
+
+# Faults injected on purpose (tests/faults): PostgreSQL cut under load, a full disk (a
+# small tmpfs: needs root), slow and idle clients. .ci/run runs it after `make test`.
+test-faults: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m faults tests
 
 check: install
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/bandit -q -r src -ll -c pyproject.toml
+	.ci/audit-dependencies $(BIN)
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -57,6 +57,9 @@ ExpiredTokenException = _error("ExpiredTokenException", 403)
 AccessDeniedException = _error("AccessDeniedException", 403)
 RequestEntityTooLargeException = _error("RequestEntityTooLargeException", 413)
 UnsupportedMediaTypeException = _error("UnsupportedMediaTypeException", 415)
+# AWS's common error for a temporary failure of the server (SDKs retry it): the store
+# cannot be reached, or its disk is full.
+ServiceUnavailable = _error("ServiceUnavailable", 503)
 
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
@@ -86,5 +89,6 @@ ERRORS: dict[str, type[ApiError]] = {
         AccessDeniedException,
         RequestEntityTooLargeException,
         UnsupportedMediaTypeException,
+        ServiceUnavailable,
     )
 }

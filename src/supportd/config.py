@@ -216,6 +216,26 @@ class Config:
     access_log: bool = _setting(
         False, "Write one log line per request (off by default: it costs throughput)."
     )
+    client_header_timeout_s: int = _setting(
+        10,
+        "A request's head (request line and headers) must arrive within this many seconds "
+        "of its first byte, or of the connection's opening; else the connection is closed "
+        "(idle and slowloris connections; 0: no limit).",
+    )
+    log_format: str = _setting(
+        "text",
+        "Log lines as text, or as json: one object per line (time, level, logger, message, "
+        "request_id and the line's own fields).",
+    )
+    slow_request_ms: int = _setting(
+        1000,
+        "Log a request that took longer than this, with its operation, as a warning (0: never).",
+    )
+    metrics: bool = _setting(
+        True,
+        "Serve Prometheus metrics at /metrics (counts and latencies by operation, queue "
+        "and pool use, backlogs; no account data).",
+    )
     background_worker: bool = _setting(
         True,
         "Run the background worker (sweepers, auto-resolve, upload processing, Trusted "
@@ -352,6 +372,12 @@ def check(config: Config) -> None:
         raise ValueError("auto_resolve_after_hours must not be negative")
     if not (0 <= config.port <= 65535):
         raise ValueError("port must be between 0 and 65535")
+    if config.log_format not in LOG_FORMATS:
+        raise ValueError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
+    if config.client_header_timeout_s < 0:
+        raise ValueError("client_header_timeout_s must not be negative")
+    if config.slow_request_ms < 0:
+        raise ValueError("slow_request_ms must not be negative")
     if config.worker_poll_ms < 10:
         raise ValueError("worker_poll_ms must be at least 10")
     if config.workers < 1:
@@ -435,6 +461,7 @@ AUTH_MODES = ("open", "sigv4")
 _REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LIMIT_PROFILES = ("auto", "aws", "none")
 COOKIE_SECURE_MODES = ("auto", "always", "never")
+LOG_FORMATS = ("text", "json")
 
 
 def _is_key(text: str) -> bool:

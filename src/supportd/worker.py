@@ -58,11 +58,20 @@ class Worker:
             self._task = None
 
     async def _run(self) -> None:
+        last_failure: str | None = None
         while not self._stop.is_set():
             try:
                 await self.tick()
-            except Exception:  # the store may be briefly unreachable: try again next poll
-                log.exception("background worker tick failed")
+                last_failure = None
+            except Exception as exc:  # the store may be briefly unreachable: try again next poll
+                # A failure that repeats every poll (the database away, the disk full) is
+                # one traceback, then a line per poll.
+                failure = f"{type(exc).__name__}: {exc}"
+                if failure == last_failure:
+                    log.warning("background worker tick failed again: %s", failure)
+                else:
+                    log.exception("background worker tick failed")
+                last_failure = failure
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.poll_s)
 

@@ -28,6 +28,7 @@ from supportd.runtime import write_offset
 from tests.store.conftest import pytest_pyfunc_call, runner, store  # noqa: F401
 from tests.support.clients import boto3_client
 from tests.support.server import ServerProcess
+from tests.support.staff_openapi_check import check_response
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -64,9 +65,12 @@ class StaffApi:
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         # A connection per request: nothing is left open when a test ends.
         headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
-        return httpx.request(
+        response = httpx.request(
             method, self.url + "/staff/api" + path, headers=headers, timeout=30, **kwargs
         )
+        # Every answer is one the OpenAPI document describes.
+        check_response(response)
+        return response
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.request("GET", path, params=params)

@@ -240,6 +240,8 @@ def test_bad_environment_stops_the_cli() -> None:
         ({"SUPPORTD_SIGV4_REGIONS": ""}, "sigv4_regions"),
         ({"SUPPORTD_SIGV4_REGIONS": " , "}, "sigv4_regions"),
         ({"SUPPORTD_SIGV4_REGIONS": "us-east-1,EU_WEST"}, "sigv4_regions"),
+        ({"SUPPORTD_LOG_FORMAT": "xml"}, "log_format"),
+        ({"SUPPORTD_SLOW_REQUEST_MS": "-1"}, "slow_request_ms"),
     ],
 )
 def test_out_of_range_values_raise(environ: dict[str, str], message: str) -> None:
@@ -257,6 +259,7 @@ def non_default(setting: Setting) -> Any:
         "default_account": "210987654321",
         "database_url": "postgresql://user@db.example:5432/supportd",
         "log_level": "debug",
+        "log_format": "json",
         "auth": "sigv4",
         "limits": "aws",
         "server_key": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",

@@ -61,6 +61,8 @@ def test_only_internal_server_error_is_a_fault(code: str) -> None:
     status = api_errors.ERRORS[code].status
     if code == "InternalServerError":
         assert status == 500
+    elif code == "ServiceUnavailable":  # AWS's common error for a temporary failure
+        assert status == 503
     else:
         assert 400 <= status <= 499, code
 

@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "domain": set(),
     "reference": set(),
     "api_errors": set(),
+    "logs": set(),
     "config": {"domain"},
     "storage": {"domain"},
     "security": {"domain", "api_errors"},

@@ -4,21 +4,26 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import logging.config
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
 from supportd import config as config_module
-from supportd import runtime
+from supportd import logs, runtime
 from supportd.cli import advisor
 from supportd.cli.settings import STORE_SETTINGS, config_from, output_option, setting_options
 from supportd.cli.store import operator_errors, require_database, with_store
 from supportd.config import SETTINGS
 
+# Where prometheus-client's multiprocess mode keeps its files (the variable it reads;
+# it is not imported here: importing it would fix its mode before the variable is set).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # export and import move every row: a long statement is expected, not a runaway one.
 EXCHANGE_SETTINGS = (*STORE_SETTINGS, "database_statement_timeout_ms")
 
@@ -34,9 +39,8 @@ def serve(**options: Any) -> None:
     if exposed:
         raise click.UsageError(exposed)
     advisor.check_catalogue(config)  # a bad checks file: one line here, not per worker
-    logging.basicConfig(
-        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    log_config = logs.logging_config(config.log_level, config.log_format)
+    logging.config.dictConfig(log_config)
     with operator_errors():
         if config.auth == "sigv4" or config.database_url:
             # The server key (access keys' secrets, attachment links): made here once
@@ -55,20 +59,47 @@ def serve(**options: Any) -> None:
             migrate(config.sqlite_path)
     # Worker processes are started by uvicorn and read their settings from the environment.
     os.environ.update(config.to_environ())
+    # The metrics of every worker process meet in a directory of this server's own
+    # (owner-only, removed on exit); prometheus-client reads the variable on import, so
+    # it is set before uvicorn imports the app, here or in a worker.
+    metrics_dir = tempfile.mkdtemp(prefix="supportd-metrics-")
+    os.environ[METRICS_DIR_ENV] = metrics_dir
     _graceful_stop_exits_zero()
-    uvicorn.run(
-        "supportd.http.app:app_from_environment",
-        factory=True,
-        host=config.host,
-        port=config.port,
-        workers=config.workers if config.workers > 1 else None,
-        log_level=config.log_level,
-        access_log=config.access_log,
-        http="httptools",
-        loop="uvloop",
-        timeout_graceful_shutdown=30,
-        server_header=False,
-    )
+    _raise_open_file_limit()
+    try:
+        uvicorn.run(
+            "supportd.http.app:app_from_environment",
+            factory=True,
+            host=config.host,
+            port=config.port,
+            workers=config.workers if config.workers > 1 else None,
+            log_level=config.log_level,
+            log_config=log_config,
+            access_log=config.access_log,
+            # httptools, with a deadline for request heads (supportd.http.connections).
+            http="supportd.http.connections:GuardedHttpToolsProtocol",
+            loop="uvloop",
+            timeout_graceful_shutdown=30,
+            # A worker importing botocore's model on a busy machine can take more than
+            # uvicorn's default 5 s to answer its first health check.
+            timeout_worker_healthcheck=30,
+            server_header=False,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _raise_open_file_limit() -> None:
+    """Every connection is a file descriptor: allow as many as the system lets this
+    process have (the soft limit is often 1024, the hard one far higher)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError) as exc:  # not a POSIX system, or refused
+        logging.getLogger("supportd").info("open file limit left as it is: %s", exc)
 
 
 def _graceful_stop_exits_zero() -> None:

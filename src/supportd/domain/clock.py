@@ -42,6 +42,11 @@ def format_advisor_time(ms: int) -> str:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# RFC 3339's full-date and date-time (JSON Schema's `date` and `date-time` formats).
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2}))?"
+)
 
 
 def parse_time_filter(value: str) -> int:
@@ -62,3 +67,11 @@ def parse_time_filter(value: str) -> int:
         raise InvalidTime(value) from exc
     # Exact integer arithmetic: float seconds * 1000 can land a millisecond short.
     return (parsed - _EPOCH) // _MS
+
+
+def parse_rfc3339_filter(value: str) -> int:
+    """A date (midnight UTC) or an RFC 3339 time, and nothing looser: the staff API's
+    filters, whose schema names those two formats."""
+    if _RFC3339.fullmatch(value) is None:
+        raise InvalidTime(value)
+    return parse_time_filter(value)

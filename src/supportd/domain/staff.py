@@ -31,6 +31,9 @@ ROLES = (AGENT, ADMIN)
 NAME_PATTERN = re.compile(r"\A[a-z0-9][a-z0-9._-]{0,62}\Z")
 RESERVED_NAMES = frozenset({"none", "me"})
 MAX_BODY_CHARS = 8000  # as communicationBody in the AWS model
+# What counts as blank in a reply or note: the ASCII whitespace that Python's `re`, JSON
+# Schema's ECMA-262 patterns and str.strip agree on (the staff API's schema says so).
+BLANK = " \t\n\r\x0b\x0c"
 
 STAFF_ACTOR_PREFIX = "staff:"
 AUTO_RESOLVE_ACTOR = "system:auto-resolve"

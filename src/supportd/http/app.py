@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -22,12 +23,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from supportd import api_errors, runtime, web
+from supportd import api_errors, logs, runtime, web
 from supportd import config as config_module
 from supportd.config import Config
 from supportd.domain import clock
 from supportd.domain.accounts import AuditEntry
-from supportd.http import attachment_links, protocol, staff_api
+from supportd.http import attachment_links, observe, protocol, staff_api
 from supportd.operations import access, attachments
 from supportd.operations.advisor_providers import load_providers
 from supportd.operations.background import JOB_KINDS, PERIODIC
@@ -42,7 +43,7 @@ from supportd.security.auth import (
     OpenAuthenticator,
     SigV4Authenticator,
 )
-from supportd.storage.base import Store
+from supportd.storage.base import Store, StoreUnavailable
 from supportd.worker import Worker
 
 log = logging.getLogger("supportd")
@@ -76,9 +77,15 @@ class _App(Starlette):
     included, goes through Starlette.
     """
 
-    def __init__(self, api: Callable[[Request], Awaitable[Response]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        api: Callable[[Request], Awaitable[Response]],
+        staff: staff_api.StaffApi,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._api = api
+        self._staff = staff
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -90,6 +97,13 @@ class _App(Starlette):
             scope["app"] = self
             response = await self._api(Request(scope, receive, send))
             await response(scope, receive, send)
+            return
+        if scope["type"] == "http" and (
+            scope["path"] == staff_api.PREFIX or scope["path"].startswith(staff_api.PREFIX + "/")
+        ):
+            # The staff API routes every path below its prefix itself (JSON answers only).
+            scope["app"] = self
+            await self._staff(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
@@ -174,9 +188,12 @@ def create_app(
     authenticate = authenticate or make_authenticator(config, store)
     gate = access.Gate()
     large_bodies = LargeBodies(config.max_large_bodies)
+    observer = observe.Observer(config.slow_request_ms)
 
     async def api(request: Request) -> Response:
+        started = time.perf_counter()
         request_id = _request_id()
+        logs.REQUEST_ID.set(request_id)
         at_ms = clock.now_ms()
         target = request.headers.get("x-amz-target")
         caller = Caller()
@@ -233,6 +250,16 @@ def create_app(
         except ClientDisconnect:
             error_code = "ClientDisconnect"
             response = Response(status_code=400)
+        except StoreUnavailable as exc:
+            log.warning("the store is unavailable: %s", exc)
+            unavailable = api_errors.ServiceUnavailable(
+                "The service is temporarily unavailable. Please try again later."
+            )
+            error_code = unavailable.code
+            response = _response(
+                503, protocol.encode_error(unavailable), request_id, unavailable.code
+            )
+            response.headers["retry-after"] = "1"
         except Exception:
             # The details go to the log with the request id, never to the client.
             log.exception("internal error in request %s", request_id)
@@ -245,6 +272,13 @@ def create_app(
             if holding:
                 large_bodies.release()
         _audit(store, request, request_id, at_ms, caller, operation, target, response, error_code)
+        observer.record(
+            "aws",
+            operation.name if operation is not None else "unknown",
+            response.status_code,
+            error_code,
+            time.perf_counter() - started,
+        )
         return response
 
     async def not_api(request: Request) -> Response:
@@ -263,18 +297,27 @@ def create_app(
         if config.background_worker:
             worker.start()
         try:
-            yield
+            async with observe.sampling(store):
+                yield
         finally:
             await worker.stop()
             await store.close()
 
-    return _App(
+    monitoring = observe.routes(context)
+
+    app = _App(
         api,
+        staff_api.StaffApi(context, observer),
         routes=[
             Route("/", api, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            staff_api.mount(context),
-            *attachment_links.routes(context),
+            Route("/readyz", monitoring["readyz"], methods=["GET"]),
+            *(
+                [Route("/metrics", monitoring["metrics"], methods=["GET"])]
+                if config.metrics
+                else []
+            ),
+            *attachment_links.routes(context, observer),
             *web.routes(context),  # the Support Center's pages (supportd.web)
             Route(
                 "/{path:path}", not_api, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
@@ -282,6 +325,20 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    # A path no route's pattern matches (one holding a newline, say) gets the AWS error
+    # too, not Starlette's plain-text 404.
+    app.router.default = _asgi(not_api)
+    return app
+
+
+def _asgi(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[..., Awaitable[None]]:
+    async def run(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return run
 
 
 def make_authenticator(config: Config, store: Store) -> Authenticator:

@@ -10,7 +10,9 @@ and errors as S3's XML (`<Error><Code>SignatureDoesNotMatch</Code>...`).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -19,11 +21,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from supportd import logs
 from supportd.domain import presign
 from supportd.domain.hosts import parse_host
+from supportd.http.observe import Observer
 from supportd.operations import attachments
 from supportd.operations.attachments import LinkRefused
 from supportd.operations.context import Context
+from supportd.storage.base import StoreUnavailable
 
 log = logging.getLogger("supportd.attachments")
 
@@ -38,6 +43,7 @@ def request_base_url(request: Request) -> str:
 
 
 INTERNAL = "We encountered an internal error. Please try again."
+UNAVAILABLE = "Please reduce your request rate."  # S3's words for its 503
 
 
 def _xml_error(status: int, code: str, message: str, request_id: str) -> Response:
@@ -66,9 +72,25 @@ def _check_link(ctx: Context, request: Request, method: str, path: str) -> None:
     attachments.check_link(ctx, method, path, expires, signature)
 
 
-def routes(ctx: Context) -> list[Route]:
-    async def put_part(request: Request) -> Response:
+def _observed(
+    observer: Observer, operation: str, endpoint: Callable[[Request, str], Awaitable[Response]]
+) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        started = time.perf_counter()
         request_id = str(uuid.uuid4())
+        logs.REQUEST_ID.set(request_id)
+        response = await endpoint(request, request_id)
+        error = getattr(request.state, "error", None)
+        observer.record(
+            "links", operation, response.status_code, error, time.perf_counter() - started
+        )
+        return response
+
+    return run
+
+
+def routes(ctx: Context, observer: Observer) -> list[Route]:
+    async def put_part(request: Request, request_id: str) -> Response:
         upload_id: str = request.path_params["upload_id"]
         index: int = request.path_params["index"]
         try:
@@ -77,26 +99,38 @@ def routes(ctx: Context) -> list[Route]:
                 ctx, upload_id, index, request.headers.get("content-length"), request.stream()
             )
         except LinkRefused as refused:
+            request.state.error = refused.code
             return _xml_error(refused.status, refused.code, refused.message, request_id)
         except ClientDisconnect:
+            request.state.error = "ClientDisconnect"
             return Response(status_code=400)
+        except StoreUnavailable as exc:
+            log.warning("part upload: the store is unavailable: %s", exc)
+            request.state.error = "ServiceUnavailable"
+            return _xml_error(503, "ServiceUnavailable", UNAVAILABLE, request_id)
         except Exception:
+            request.state.error = "InternalError"
             log.exception("part upload failed (request %s)", request_id)
             return _xml_error(500, "InternalError", INTERNAL, request_id)
         return Response(
             status_code=200, headers={"ETag": f'"{etag}"', "x-amz-request-id": request_id}
         )
 
-    async def get_attachment(request: Request) -> Response:
-        request_id = str(uuid.uuid4())
+    async def get_attachment(request: Request, request_id: str) -> Response:
         attachment_id: str = request.path_params["attachment_id"]
         try:
             path = presign.download_path(attachment_id)
             _check_link(ctx, request, presign.DOWNLOAD_METHOD, path)
             download = await attachments.open_download(ctx, attachment_id)
         except LinkRefused as refused:
+            request.state.error = refused.code
             return _xml_error(refused.status, refused.code, refused.message, request_id)
+        except StoreUnavailable as exc:
+            log.warning("download: the store is unavailable: %s", exc)
+            request.state.error = "ServiceUnavailable"
+            return _xml_error(503, "ServiceUnavailable", UNAVAILABLE, request_id)
         except Exception:
+            request.state.error = "InternalError"
             log.exception("download failed (request %s)", request_id)
             return _xml_error(500, "InternalError", INTERNAL, request_id)
         headers: dict[str, Any] = {
@@ -114,6 +148,14 @@ def routes(ctx: Context) -> list[Route]:
         )
 
     return [
-        Route("/attachments/uploads/{upload_id}/parts/{index:int}", put_part, methods=["PUT"]),
-        Route("/attachments/{attachment_id}", get_attachment, methods=["GET"]),
+        Route(
+            "/attachments/uploads/{upload_id}/parts/{index:int}",
+            _observed(observer, "PutPart", put_part),
+            methods=["PUT"],
+        ),
+        Route(
+            "/attachments/{attachment_id}",
+            _observed(observer, "GetAttachment", get_attachment),
+            methods=["GET"],
+        ),
     ]

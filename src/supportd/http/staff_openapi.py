@@ -1,429 +1,173 @@
 """The OpenAPI 3.1 description of the staff API, served at /staff/api/openapi.json.
 
-Written out by hand next to the routes it describes; a test checks that every route
-of supportd.http.staff_api appears here and nothing else does.
+Generated, not written: the paths from staff_schema.OPERATIONS (the same table the
+server routes by), the schemas from the Structs the server decodes requests with
+(msgspec.json.schema_components). The reference data the server was started with
+supplies the enums of the filters that name it (severity, service, category, language),
+so the document is built per server (staff_api builds it once, at start).
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
+import msgspec
+
 from supportd import __version__
-from supportd.domain import lifecycle, search, sla, staff
+from supportd.http import staff_schema
+from supportd.http.staff_schema import OPERATIONS, Operation
+from supportd.reference import catalogue as catalogue_module
+from supportd.reference.catalogue import Catalogue
 
-STATUSES = sorted(lifecycle.STATUSES)
-SETTABLE = sorted(lifecycle.STAFF_SETTABLE)
-TIME = {"type": ["string", "null"], "example": "2026-11-27T19:11:17.214Z"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+REF = "#/components/schemas/{name}"
+QUERY_SHAPES = (staff_schema.CaseListQuery, staff_schema.SearchQuery)
 
 
-def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+def _component_types() -> list[Any]:
+    types: list[Any] = [staff_schema.Error]
+    for operation in OPERATIONS:
+        types.append(operation.result)
+        types.extend(operation.body)
+    return types
+
+
+def _field_schemas(shape: type[msgspec.Struct]) -> dict[str, tuple[dict[str, Any], bool]]:
+    """Each field of a flat Struct: its schema (inline) and whether it is required."""
+    _, components = msgspec.json.schema_components([shape], ref_template=REF)
+    own = components[shape.__name__]
+    required = set(own.get("required", ()))
+    return {name: (prop, name in required) for name, prop in own["properties"].items()}
+
+
+# Query parameters that take several values (repeated: `?status=a&status=b`).
+ARRAY_QUERY_PARAMETERS = frozenset(
+    name
+    for shape in QUERY_SHAPES
+    for name, (prop, _) in _field_schemas(shape).items()
+    if prop.get("type") == "array"
+)
+
+
+def _reference_enums(catalogue: Catalogue) -> dict[str, list[str]]:
+    """Filters whose values the reference data lists."""
     return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema or {"type": "string"},
+        "severity": list(catalogue.severity_codes),
+        "service": sorted(catalogue.categories_by_service),
+        "category": sorted(
+            {c for categories in catalogue.categories_by_service.values() for c in categories}
+        ),
+        "language": list(catalogue.language_codes),
     }
 
 
-def _path(name: str, description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": {"type": "string"},
-    }
+def _parameter_schema(tp: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = msgspec.json.schema(tp)
+    return schema
 
 
-CASE_PARAM = _path("case", "The case id (`case-...`) or the display id.")
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    parameters = []
+    for segment in path.split("/"):
+        if segment.startswith("{"):
+            name = segment[1:-1]
+            schema = _parameter_schema(staff_schema.PATH_PARAMETERS[name])
+            description = schema.pop("description", "")
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "description": description,
+                    "schema": schema,
+                }
+            )
+    return parameters
 
-ERRORS = {
-    "400": "Bad input: `invalid_parameter`, `invalid_json`, `invalid_result`, `empty_body`,"
-    " `body_too_long`,"
-    " `invalid_token` (a page token), `empty_query`, `invalid_query`, `actor_required`.",
-    "401": "No usable token: `missing_token`, `invalid_token`, `revoked_token`,"
-    " `staff_disabled`, `customer_credentials` (an AWS access key).",
-    "403": "`admin_required`.",
-    "404": "`case_not_found`, `staff_not_found`, `token_not_found`, `check_not_found`,"
-    " `not_found`.",
-    "409": "`illegal_transition`, `staff_exists`, `staff_disabled`, `cannot_disable_self`.",
-    "413": "`body_too_large`.",
-}
+
+def _query_parameters(
+    shape: type[msgspec.Struct], enums: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    parameters = []
+    for name, (schema, required) in _field_schemas(shape).items():
+        schema = dict(schema)
+        description = schema.pop("description", "") or staff_schema.QUERY_DESCRIPTIONS.get(name, "")
+        if name in enums:
+            schema["enum"] = enums[name]
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": required,
+            "description": description,
+            "schema": schema,
+        }
+        if name in ARRAY_QUERY_PARAMETERS:
+            parameter.update(style="form", explode=True)
+        parameters.append(parameter)
+    return parameters
 
 
-def _operation(
-    summary: str,
-    result: str,
-    *,
-    params: list[dict[str, Any]] | None = None,
-    body: str | None = None,
-    description: str = "",
-) -> dict[str, Any]:
-    operation: dict[str, Any] = {
-        "summary": summary,
-        "parameters": params or [],
+def _ref(tp: type[msgspec.Struct]) -> dict[str, str]:
+    return {"$ref": REF.format(name=tp.__name__)}
+
+
+def _operation(operation: Operation, enums: dict[str, list[str]]) -> dict[str, Any]:
+    parameters = _path_parameters(operation.path)
+    if operation.query is not None:
+        parameters += _query_parameters(operation.query, enums)
+    described: dict[str, Any] = {
+        "summary": operation.summary,
+        "operationId": f"{operation.method}{operation.path}",
+        "parameters": parameters,
         "responses": {
             "200": {
                 "description": "OK",
-                "content": {"application/json": {"schema": _ref(result)}},
+                "content": {"application/json": {"schema": _ref(operation.result)}},
             },
             **{
-                code: {
+                str(status): {
                     "description": text,
-                    "content": {"application/json": {"schema": _ref("Error")}},
+                    "content": {"application/json": {"schema": _ref(staff_schema.Error)}},
                 }
-                for code, text in ERRORS.items()
+                for status, text in staff_schema.ERROR_CODES.items()
+                if status != 413 or operation.body
             },
         },
     }
-    if description:
-        operation["description"] = description
-    if body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": _ref(body)}},
+    if operation.description:
+        described["description"] = operation.description
+    if operation.body:
+        shapes = [_ref(shape) for shape in operation.body]
+        described["requestBody"] = {
+            "required": operation.body_required,
+            "content": {
+                "application/json": {"schema": shapes[0] if len(shapes) == 1 else {"anyOf": shapes}}
+            },
         }
-    return operation
+    return described
 
 
-LIST_PARAMS = [
-    _query(
-        "status",
-        "Statuses to list (repeat, or comma-separated); `open` for every open status, `all`"
-        " for every status. Default: the open statuses.",
-    ),
-    _query("account", "A 12-digit account id."),
-    _query("severity", "A severity code.", enum=list(sla.SEVERITIES)),
-    _query("service", "A service code."),
-    _query("category", "A category code."),
-    _query("language", "A case language code."),
-    _query("assignee", "A staff member's name, `me`, or `none` (nobody assigned)."),
-    _query(
-        "sla",
-        "`breaching` (running past its due time), `running` (not yet due), `paused`"
-        " (waiting on the customer) or `none`.",
-        enum=list(staff.SLA_FILTERS),
-    ),
-    _query("createdAfter", "Created at or after: YYYY-MM-DD or an ISO-8601 time."),
-    _query("createdBefore", "Created at or before: YYYY-MM-DD or an ISO-8601 time."),
-    _query(
-        "sort",
-        "`sla`: by due time, soonest first, cases without a running clock last (default);"
-        " `created`: newest first.",
-        enum=list(staff.SORTS),
-    ),
-    _query("limit", "Page size, 1..100 (default 50).", type="integer", minimum=1, maximum=100),
-    _query("nextToken", "The previous page's nextToken (keyset: stable under inserts)."),
-]
-
-SEARCH_PARAMS = [
-    {
-        "name": "q",
-        "in": "query",
-        "required": True,
-        "description": 'Words (all must occur), "quoted phrases", and -excluded terms;'
-        " English stemming.",
-        "schema": {"type": "string", "maxLength": 500},
-    },
-    _query("account", "A 12-digit account id."),
-    _query("status", "Statuses, as for the case list. Default: every status."),
-    _query("limit", "Page size, 1..100 (default 20).", type="integer", minimum=1, maximum=100),
-    _query("nextToken", "The previous page's nextToken."),
-]
-
-
-ADVISOR_PARAMS = [
-    _path("account", "A 12-digit account id."),
-    _path("check", "A Trusted Advisor check id (DescribeTrustedAdvisorChecks)."),
-]
-
-
-def _schemas() -> dict[str, Any]:
-    nullable = {"type": ["string", "null"]}
-    return {
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                }
-            },
-        },
-        "Sla": {
-            "type": "object",
-            "description": "The case's SLA clock: the outstanding response target, if any.",
-            "properties": {
-                "target": {"enum": ["first-response", "next-response", None]},
-                "state": {"enum": ["running", "paused", "none"]},
-                "dueTime": TIME,
-                "remainingMs": {
-                    "type": ["integer", "null"],
-                    "description": "Business time left while paused (negative: overdue).",
+def document(catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """The OpenAPI document of a server using this reference data (default: the
+    built-in)."""
+    enums = _reference_enums(catalogue or catalogue_module.load())
+    _, schemas = msgspec.json.schema_components(_component_types(), ref_template=REF)
+    paths: dict[str, dict[str, Any]] = {
+        "/openapi.json": {
+            "get": {
+                "summary": "This description.",
+                "operationId": "get/openapi.json",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "The OpenAPI document.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
                 },
-                "breached": {"type": "boolean"},
-            },
-        },
-        "Case": {
-            "type": "object",
-            "properties": {
-                "caseId": {"type": "string"},
-                "displayId": {"type": "string"},
-                "accountId": {"type": "string"},
-                "subject": {"type": "string"},
-                "status": {"enum": STATUSES},
-                "severityCode": {"type": "string"},
-                "serviceCode": nullable,
-                "categoryCode": nullable,
-                "language": {"type": "string"},
-                "issueType": {"type": "string"},
-                "submittedBy": {"type": "string"},
-                "ccEmailAddresses": {"type": "array", "items": {"type": "string"}},
-                "timeCreated": TIME,
-                "timeResolved": TIME,
-                "assignee": nullable,
-                "sla": _ref("Sla"),
-                "autoResolveTime": TIME,
-            },
-        },
-        "CaseList": {
-            "type": "object",
-            "properties": {
-                "cases": {"type": "array", "items": _ref("Case")},
-                "nextToken": {"type": "string"},
-            },
-        },
-        "Highlight": {
-            "type": "object",
-            "properties": {
-                "field": {"enum": ["subject", "communication"]},
-                "text": {"type": "string"},
-                "matches": {
-                    "type": "array",
-                    "description": "[start, end) character offsets of each match in text.",
-                    "items": {"type": "array", "items": {"type": "integer"}},
-                },
-                "communicationId": {"type": "integer"},
-                "authorKind": {"enum": ["customer", "support"]},
-                "timeCreated": TIME,
-            },
-        },
-        "SearchResults": {
-            "type": "object",
-            "properties": {
-                "results": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "case": _ref("Case"),
-                            "score": {"type": "number", "description": "Higher is better."},
-                            "highlights": {"type": "array", "items": _ref("Highlight")},
-                        },
-                    },
-                },
-                "truncated": {
-                    "type": "boolean",
-                    "description": "True when more subjects or messages matched than a"
-                    f" search ranks (the newest {search.CANDIDATES:,} of each): older"
-                    " matches were left out. More words or a filter narrow the search.",
-                },
-                "nextToken": {"type": "string"},
-            },
-            "required": ["results", "truncated"],
-        },
-        "CaseDetail": {
-            "type": "object",
-            "properties": {
-                "case": _ref("Case"),
-                "communications": {
-                    "type": "array",
-                    "description": "The whole thread, oldest first.",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "id": {"type": "integer"},
-                            "authorKind": {"enum": ["customer", "support"]},
-                            "submittedBy": {"type": "string"},
-                            "staffName": nullable,
-                            "body": {"type": "string"},
-                            "timeCreated": TIME,
-                        },
-                    },
-                },
-                "notes": {
-                    "type": "array",
-                    "description": "Internal notes: never shown to customers.",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "id": {"type": "integer"},
-                            "staffName": {"type": "string"},
-                            "body": {"type": "string"},
-                            "timeCreated": TIME,
-                        },
-                    },
-                },
-                "history": {
-                    "type": "array",
-                    "description": "Every status change and assignment, oldest first.",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "time": TIME,
-                            "actor": {
-                                "type": "object",
-                                "properties": {
-                                    "kind": {"enum": ["customer", "staff", "system"]},
-                                    "name": {"type": "string"},
-                                },
-                            },
-                            "kind": {"enum": ["status", "assignment"]},
-                            "from": nullable,
-                            "to": nullable,
-                        },
-                    },
-                },
-            },
-        },
-        "ActionResult": {
-            "type": "object",
-            "properties": {
-                "case": _ref("Case"),
-                "changed": {"type": "boolean"},
-                "statusChange": {
-                    "type": "object",
-                    "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
-                },
-            },
-        },
-        "Reply": {
-            "type": "object",
-            "required": ["body"],
-            "properties": {
-                "body": {"type": "string", "minLength": 1, "maxLength": staff.MAX_BODY_CHARS},
-                "status": {
-                    "enum": SETTABLE,
-                    "description": "The status afterwards (default pending-customer-action).",
-                },
-            },
-        },
-        "NoteBody": {
-            "type": "object",
-            "required": ["body"],
-            "properties": {
-                "body": {"type": "string", "minLength": 1, "maxLength": staff.MAX_BODY_CHARS}
-            },
-        },
-        "Assign": {
-            "type": "object",
-            "required": ["assignee"],
-            "properties": {
-                "assignee": {
-                    "type": ["string", "null"],
-                    "description": "A staff member's name, `me`, or null to unassign.",
-                }
-            },
-        },
-        "SetStatus": {
-            "type": "object",
-            "required": ["status"],
-            "properties": {"status": {"enum": SETTABLE}},
-        },
-        "Empty": {"type": "object"},
-        "Staff": {
-            "type": "object",
-            "properties": {
-                "name": {"type": "string"},
-                "email": {"type": "string"},
-                "role": {"enum": list(staff.ROLES)},
-                "active": {"type": "boolean"},
-                "timeCreated": TIME,
-                "timeDisabled": TIME,
-            },
-        },
-        "StaffResult": {"type": "object", "properties": {"staff": _ref("Staff")}},
-        "StaffList": {
-            "type": "object",
-            "properties": {"staff": {"type": "array", "items": _ref("Staff")}},
-        },
-        "NewStaff": {
-            "type": "object",
-            "required": ["name", "email"],
-            "properties": {
-                "name": {"type": "string", "pattern": staff.NAME_PATTERN.pattern[2:-2]},
-                "email": {"type": "string"},
-                "role": {"enum": list(staff.ROLES), "default": staff.AGENT},
-            },
-        },
-        "Token": {
-            "type": "object",
-            "properties": {
-                "tokenId": {"type": "string"},
-                "staffName": {"type": "string"},
-                "timeCreated": TIME,
-                "timeRevoked": TIME,
-                "active": {"type": "boolean"},
-            },
-        },
-        "NewToken": {
-            "allOf": [
-                _ref("Token"),
-                {
-                    "type": "object",
-                    "properties": {
-                        "token": {
-                            "type": "string",
-                            "description": "The token itself: shown this once, stored hashed.",
-                        }
-                    },
-                },
-            ]
-        },
-        "TokenList": {
-            "type": "object",
-            "properties": {"tokens": {"type": "array", "items": _ref("Token")}},
-        },
-        "TokenResult": {"type": "object", "properties": {"token": _ref("Token")}},
-        "AdvisorSeed": {
-            "type": "object",
-            "description": "status, timestamp, resourcesSummary, categorySpecificSummary,"
-            " flaggedResources: the wire format of a Trusted Advisor check result.",
-        },
-        "AdvisorResult": {
-            "type": "object",
-            "properties": {
-                "accountId": {"type": "string"},
-                "source": {"type": ["string", "null"], "enum": ["seeded", "computed", None]},
-                "result": {
-                    "type": "object",
-                    "description": "As DescribeTrustedAdvisorCheckResult's `result`.",
-                },
-            },
-        },
-        "AdvisorCleared": {
-            "type": "object",
-            "properties": {
-                "accountId": {"type": "string"},
-                "checkId": {"type": "string"},
-                "deleted": {"type": "boolean"},
-            },
-        },
+            }
+        }
     }
-
-
-@functools.cache
-def document() -> dict[str, Any]:
-    case = "/cases/{case}"
-    name = _path("name", "The staff member's name.")
+    for operation in OPERATIONS:
+        paths.setdefault(operation.path, {})[operation.method] = _operation(operation, enums)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -433,144 +177,13 @@ def document() -> dict[str, Any]:
             " support, internal notes, assignment, status, SLA clocks and search. Every"
             " route but this description needs `Authorization: Bearer <staff token>`"
             " (`supportd staff token NAME`). Errors are JSON: "
-            '`{"error": {"code": ..., "message": ...}}`.',
+            '`{"error": {"code": ..., "message": ...}}`; a method a path does not declare'
+            " is 405 `method_not_allowed` with `Allow`, a path that does not exist 404"
+            " `not_found`.",
         },
         "servers": [{"url": "/staff/api"}],
         "security": [{"staffToken": []}],
-        "paths": {
-            "/openapi.json": {
-                "get": {
-                    "summary": "This description.",
-                    "security": [],
-                    "responses": {"200": {"description": "The OpenAPI document."}},
-                }
-            },
-            "/me": {"get": _operation("The staff member the token belongs to.", "StaffResult")},
-            "/cases": {
-                "get": _operation(
-                    "List cases of every account.",
-                    "CaseList",
-                    params=LIST_PARAMS,
-                    description="Keyset-paginated; sorted by SLA due time by default.",
-                )
-            },
-            "/search": {
-                "get": _operation(
-                    "Full-text search over subjects and communications, ranked, with highlights.",
-                    "SearchResults",
-                    params=SEARCH_PARAMS,
-                )
-            },
-            case: {
-                "get": _operation(
-                    "A case with its whole thread, internal notes and history.",
-                    "CaseDetail",
-                    params=[CASE_PARAM],
-                )
-            },
-            f"{case}/reply": {
-                "post": _operation(
-                    "Reply as support: customers see the configured display name.",
-                    "ActionResult",
-                    params=[CASE_PARAM],
-                    body="Reply",
-                    description="Stops the SLA clock; assigns an unassigned case to the"
-                    " replier. Refused (409) on a resolved case.",
-                )
-            },
-            f"{case}/notes": {
-                "post": _operation(
-                    "Add an internal note (customers never see it).",
-                    "ActionResult",
-                    params=[CASE_PARAM],
-                    body="NoteBody",
-                )
-            },
-            f"{case}/assign": {
-                "post": _operation(
-                    "Assign or unassign; assigning an unassigned case moves it to"
-                    " work-in-progress.",
-                    "ActionResult",
-                    params=[CASE_PARAM],
-                    body="Assign",
-                )
-            },
-            f"{case}/status": {
-                "post": _operation(
-                    "Set the status (see docs/lifecycle.md for what is allowed).",
-                    "ActionResult",
-                    params=[CASE_PARAM],
-                    body="SetStatus",
-                )
-            },
-            f"{case}/resolve": {
-                "post": _operation(
-                    "Resolve the case (resolving a resolved case changes nothing).",
-                    "ActionResult",
-                    params=[CASE_PARAM],
-                    body="Empty",
-                )
-            },
-            "/staff": {
-                "get": _operation("Every staff member.", "StaffList"),
-                "post": _operation(
-                    "Create a staff member (admins).", "StaffResult", body="NewStaff"
-                ),
-            },
-            "/staff/{name}/disable": {
-                "post": _operation(
-                    "Disable a staff member: their tokens stop working (admins).",
-                    "StaffResult",
-                    params=[name],
-                )
-            },
-            "/staff/{name}/enable": {
-                "post": _operation(
-                    "Enable a staff member again (admins).", "StaffResult", params=[name]
-                )
-            },
-            "/staff/{name}/tokens": {
-                "get": _operation(
-                    "A staff member's tokens (their own, or any for admins).",
-                    "TokenList",
-                    params=[name],
-                ),
-                "post": _operation(
-                    "Create a token; the response holds it, once (own, or any for admins).",
-                    "NewToken",
-                    params=[name],
-                ),
-            },
-            "/advisor/{account}/{check}": {
-                "get": _operation(
-                    "An account's Trusted Advisor result of a check (not_available if none).",
-                    "AdvisorResult",
-                    params=ADVISOR_PARAMS,
-                ),
-                "put": _operation(
-                    "Seed the account's result of the check, replacing the one it has.",
-                    "AdvisorResult",
-                    params=ADVISOR_PARAMS,
-                    body="AdvisorSeed",
-                    description="The body is the `result` member of"
-                    " DescribeTrustedAdvisorCheckResult without `checkId` (as"
-                    " `supportd advisor set-result` takes it); only `flaggedResources` is"
-                    " needed. See docs/compatibility.md.",
-                ),
-                "delete": _operation(
-                    "Forget the account's result of the check (not_available again).",
-                    "AdvisorCleared",
-                    params=ADVISOR_PARAMS,
-                ),
-            },
-            "/tokens/{token}/revoke": {
-                "post": _operation(
-                    "Revoke a token (own, or any for admins).",
-                    "TokenResult",
-                    params=[_path("token", "The token id.")],
-                )
-            },
-        },
+        "paths": paths,
         "components": {
             "securitySchemes": {
                 "staffToken": {
@@ -579,6 +192,6 @@ def document() -> dict[str, Any]:
                     "description": "A staff token (`sdst_...`); AWS access keys are refused.",
                 }
             },
-            "schemas": _schemas(),
+            "schemas": schemas,
         },
     }

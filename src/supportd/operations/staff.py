@@ -45,7 +45,7 @@ AUTO_RESOLVE_INTERVAL_S = 60.0
 AUTO_RESOLVE_BATCH = 500
 SEARCH_INDEX_INTERVAL_S = 10.0
 HOUR_MS = 3_600_000
-_ACCOUNT = re.compile(r"\A\d{12}\Z")
+_ACCOUNT = re.compile(r"\A[0-9]{12}\Z")
 
 Params = Mapping[str, Sequence[str]]
 
@@ -314,9 +314,11 @@ def _time_param(params: Params, name: str) -> int | None:
     if value is None:
         return None
     try:
-        return clock.parse_time_filter(value)
+        return clock.parse_rfc3339_filter(value)
     except InvalidTime:
-        raise _bad(f"{name} must be a date (YYYY-MM-DD) or an ISO-8601 time") from None
+        raise _bad(
+            f"{name} must be a date (YYYY-MM-DD) or an RFC 3339 time (2026-05-01T09:30:00Z)"
+        ) from None
 
 
 def _scope(*parts: object) -> str:
@@ -424,7 +426,9 @@ async def list_cases(ctx: Context, actor: StaffMember | None, params: Params) ->
     return result
 
 
-async def search_cases(ctx: Context, actor: StaffMember | None, params: Params) -> dict[str, Any]:
+def search_query(params: Params) -> tuple[SearchQuery, str]:
+    """A SearchQuery from query parameters (see the OpenAPI description), and the scope
+    its page tokens are bound to."""
     text = _one(params, "q")
     if text is None or not text.strip():
         raise _bad("q (the words to search for) is required", "empty_query")
@@ -439,9 +443,13 @@ async def search_cases(ctx: Context, actor: StaffMember | None, params: Params) 
     # Ranked results page by position: a page may shift when new matches arrive.
     offset = _decode(_one(params, "nextToken"), "staff-search", scope, 1)
     start = offset[0] if offset else 0
-    found = await ctx.store.search_cases(
-        SearchQuery(terms, limit + 1, start, account_id=account, statuses=statuses)
-    )
+    return SearchQuery(terms, limit, start, account_id=account, statuses=statuses), scope
+
+
+async def search_cases(ctx: Context, actor: StaffMember | None, params: Params) -> dict[str, Any]:
+    query, scope = search_query(params)
+    limit, start = query.limit, query.offset
+    found = await ctx.store.search_cases(dataclasses.replace(query, limit=limit + 1))
     hits = found.hits
     now = ctx.clock.now_ms()
     result: dict[str, Any] = {
@@ -488,7 +496,7 @@ def _body_text(body: Mapping[str, Any], what: str) -> str:
         raise _bad(f"the {what} needs a body", "empty_body")
     if not isinstance(text, str):
         raise _bad(f"the {what}'s body must be a string")
-    if not text.strip():
+    if not text.strip(staff.BLANK):
         raise _bad(f"the {what}'s body must not be empty", "empty_body")
     if len(text) > staff.MAX_BODY_CHARS:
         raise _bad(
@@ -560,6 +568,11 @@ async def _act(
     return result
 
 
+def reply_input(body: Mapping[str, Any]) -> tuple[str, str | None]:
+    """A reply's text and the status asked for; StaffError if the body is wrong."""
+    return _body_text(body, "reply"), _status_param(body.get("status"))
+
+
 async def reply(
     ctx: Context,
     actor: StaffMember | None,
@@ -567,8 +580,7 @@ async def reply(
     body: Mapping[str, Any],
     as_name: str | None = None,
 ) -> dict[str, Any]:
-    text = _body_text(body, "reply")
-    status = _status_param(body.get("status"))
+    text, status = reply_input(body)
     return await _act(ctx, actor, ref, staff.REPLY, as_name, body=text, status=status)
 
 
@@ -579,8 +591,12 @@ async def add_note(
     body: Mapping[str, Any],
     as_name: str | None = None,
 ) -> dict[str, Any]:
-    text = _body_text(body, "note")
+    text = note_input(body)
     return await _act(ctx, actor, ref, staff.NOTE, as_name, body=text)
+
+
+def note_input(body: Mapping[str, Any]) -> str:
+    return _body_text(body, "note")
 
 
 async def assign(
@@ -590,11 +606,7 @@ async def assign(
     body: Mapping[str, Any],
     as_name: str | None = None,
 ) -> dict[str, Any]:
-    if "assignee" not in body:
-        raise _bad('give assignee: a staff member\'s name, "me", or null to unassign')
-    assignee = body["assignee"]
-    if assignee is not None and not isinstance(assignee, str):
-        raise _bad("assignee must be a staff member's name or null")
+    assignee = assign_input(body)
     if assignee == "me":
         assignee = _acting(actor, as_name)
     if assignee in ("", "none"):
@@ -608,6 +620,23 @@ async def assign(
     return await _act(ctx, actor, ref, staff.ASSIGN, as_name, assignee=assignee)
 
 
+def assign_input(body: Mapping[str, Any]) -> str | None:
+    """The assignee a body names as given (a name, "me", "none", "" or None)."""
+    if "assignee" not in body:
+        raise _bad('give assignee: a staff member\'s name, "me", or null to unassign')
+    assignee = body["assignee"]
+    if assignee is not None and not isinstance(assignee, str):
+        raise _bad("assignee must be a staff member's name or null")
+    return assignee
+
+
+def status_input(body: Mapping[str, Any]) -> str:
+    status = _status_param(body.get("status"))
+    if status is None:
+        raise _bad("give the status to set")
+    return status
+
+
 async def set_status(
     ctx: Context,
     actor: StaffMember | None,
@@ -615,9 +644,7 @@ async def set_status(
     body: Mapping[str, Any],
     as_name: str | None = None,
 ) -> dict[str, Any]:
-    status = _status_param(body.get("status"))
-    if status is None:
-        raise _bad("give the status to set")
+    status = status_input(body)
     return await _act(ctx, actor, ref, staff.SET_STATUS, as_name, status=status)
 
 
@@ -642,6 +669,17 @@ async def create_staff(
     ctx: Context, actor: StaffMember | None, body: Mapping[str, Any]
 ) -> dict[str, Any]:
     require_admin(actor)
+    name, email, role = new_staff_input(body)
+    member = StaffMember(name, email, role, ctx.clock.now_ms())
+    try:
+        await ctx.store.create_staff(member)
+    except staff.StaffExists:
+        raise StaffError(409, "staff_exists", f"staff member {name!r} exists already") from None
+    return {"staff": staff_shape(member)}
+
+
+def new_staff_input(body: Mapping[str, Any]) -> tuple[str, str, str]:
+    """A new staff member's name, e-mail address and role; StaffError if one is wrong."""
     name, email, role = body.get("name"), body.get("email"), body.get("role", staff.AGENT)
     if not isinstance(name, str) or not staff.valid_name(name):
         raise _bad(
@@ -650,14 +688,9 @@ async def create_staff(
         )
     if not isinstance(email, str) or not is_valid_email(email):
         raise _bad("email: a valid e-mail address is required")
-    if role not in staff.ROLES:
+    if not isinstance(role, str) or role not in staff.ROLES:
         raise _bad(f"role must be one of {', '.join(staff.ROLES)}")
-    member = StaffMember(name, email, role, ctx.clock.now_ms())
-    try:
-        await ctx.store.create_staff(member)
-    except staff.StaffExists:
-        raise StaffError(409, "staff_exists", f"staff member {name!r} exists already") from None
-    return {"staff": staff_shape(member)}
+    return name, email, role
 
 
 async def set_staff_active(

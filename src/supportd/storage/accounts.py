@@ -29,6 +29,7 @@ from supportd.domain.accounts import (
     Credential,
     LimitOverrides,
 )
+from supportd.storage.errors import StoreUnavailable
 from supportd.storage.rows import (
     ACCOUNT_COLUMNS,
     AUDIT_COLUMNS,
@@ -269,6 +270,9 @@ class Accounts(SqlStore):
                     if not self.cancelled_writes_commit:
                         self._audit_queue[:0] = batch
                     raise
+                except StoreUnavailable as exc:
+                    # Expected while the database is away or the disk full: one line.
+                    log.error("%d audit rows could not be written: %s", len(batch), exc)
                 except Exception:
                     log.exception("%d audit rows could not be written", len(batch))
         finally:

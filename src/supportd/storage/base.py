@@ -17,6 +17,11 @@ from supportd.storage.advisor import Advisor
 from supportd.storage.attachments import Attachments
 from supportd.storage.blobs import BlobStore
 from supportd.storage.cases import Cases
+
+# Re-exported: what the front doors catch.
+from supportd.storage.errors import StoreFull as StoreFull
+from supportd.storage.errors import StoreUnavailable as StoreUnavailable
+from supportd.storage.health import Health
 from supportd.storage.jobs import Jobs
 from supportd.storage.sql import SqlStore
 from supportd.storage.staff import Staff
@@ -25,10 +30,6 @@ from supportd.storage.web import Web
 
 class SchemaError(RuntimeError):
     """The database schema is not the one this supportd expects."""
-
-
-class StoreUnavailable(RuntimeError):
-    """The database cannot be reached (wrong address, server down, no such database)."""
 
 
 # One exported row: column name -> JSON-ready value (see storage.exchange).
@@ -47,6 +48,12 @@ class StoreCore(SqlStore):
     @property
     def blobs(self) -> BlobStore:
         """Where the file bytes are."""
+        raise NotImplementedError
+
+    def usage(self) -> dict[str, int]:
+        """This process's use of its connections, at this moment, without I/O (SQLite:
+        `writer_queue`, the writes waiting for the writer thread; PostgreSQL:
+        `pool_size`, `pool_in_use`, `pool_max`)."""
         raise NotImplementedError
 
     # --- export / import (supportd export, supportd import) ---------------------
@@ -70,6 +77,6 @@ class StoreCore(SqlStore):
         raise NotImplementedError
 
 
-class Store(Cases, Attachments, Jobs, Accounts, Advisor, Staff, Web, StoreCore):
+class Store(Cases, Attachments, Jobs, Accounts, Advisor, Staff, Web, Health, StoreCore):
     """Everything operations may ask of a store: one shared class per area of the data,
     over the core. Adding an area: one more base here."""

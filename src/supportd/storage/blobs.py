@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -21,6 +22,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import IO, Protocol
 
+from supportd.storage.errors import StoreFull
 from supportd.storage.files import create_private, private_dir
 
 CHUNK_BYTES = 1024 * 1024
@@ -103,10 +105,15 @@ class DirectoryBlobs:
                 size += len(piece)
             await asyncio.to_thread(_sync_and_close, handle)
             await asyncio.to_thread(os.replace, tmp, path)
-        except BaseException:
-            handle.close()
+        except BaseException as exc:
+            # Closing flushes, which fails again on a full disk: the partial file goes
+            # all the same.
+            with contextlib.suppress(OSError):
+                handle.close()
             with contextlib.suppress(OSError):
                 tmp.unlink()
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                raise StoreFull(f"no space left for blob {key}") from exc
             raise
         return size
 

@@ -17,6 +17,7 @@ module; storage.postgres composes them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -61,7 +62,9 @@ CONNECTION_LOST: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
     ConnectionError,
+    TimeoutError,  # connecting took longer than CONNECT_TIMEOUT_S
 )
+CONNECT_TIMEOUT_S = 10.0
 
 
 def _lock_int(text: str) -> int:
@@ -253,6 +256,7 @@ class PostgresCore(StoreCore):
                 self.url,
                 min_size=min(2, self.pool_size),
                 max_size=self.pool_size,
+                timeout=CONNECT_TIMEOUT_S,
                 server_settings={
                     "statement_timeout": str(self.statement_timeout_ms),
                     "application_name": "supportd",
@@ -267,6 +271,17 @@ class PostgresCore(StoreCore):
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+
+    def usage(self) -> dict[str, int]:
+        pool = self._pool
+        if pool is None:
+            return {"pool_size": 0, "pool_in_use": 0, "pool_max": self.pool_size}
+        size = int(pool.get_size())
+        return {
+            "pool_size": size,
+            "pool_in_use": size - int(pool.get_idle_size()),
+            "pool_max": int(pool.get_max_size()),
+        }
 
     @property
     def _db(self) -> Any:
@@ -293,18 +308,38 @@ class PostgresCore(StoreCore):
         )
         await asyncio.sleep(delay)
 
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection, given back however it ends. Giving back a connection that
+        broke mid-operation fails too (asyncpg's reset finds it busy, and the pool drops
+        it): that failure must neither hide the error that broke it (which decides
+        whether to retry) nor undo a success (a COMMIT that was acknowledged)."""
+        pool = self._db
+        conn = await pool.acquire()
+        try:
+            yield conn
+        finally:
+            try:
+                await pool.release(conn)
+            except Exception as exc:
+                log.debug("a broken connection was dropped: %r", exc)
+
     async def _read_conn(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
         """Run a read; reads change nothing, so any retryable failure is retried."""
         attempt = 1
         while True:
             try:
-                async with self._db.acquire() as conn:
+                async with self._connection() as conn:
                     return await fn(conn)
-            except (*RETRY_TRANSACTION, *CONNECTION_LOST) as exc:
+            except RETRY_TRANSACTION as exc:
                 if attempt >= self.max_attempts:
                     raise
                 await self._backoff(attempt, exc)
-                attempt += 1
+            except CONNECTION_LOST as exc:
+                if attempt >= self.max_attempts:
+                    raise StoreUnavailable(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
+                await self._backoff(attempt, exc)
+            attempt += 1
 
     async def _write_conn(
         self,
@@ -326,7 +361,7 @@ class PostgresCore(StoreCore):
         while True:
             committing = False
             try:
-                async with self._db.acquire() as conn:
+                async with self._connection() as conn:
                     if single_statement:
                         committing = True
                         return await fn(conn)
@@ -345,8 +380,10 @@ class PostgresCore(StoreCore):
                     raise
                 await self._backoff(attempt, exc)
             except CONNECTION_LOST as exc:
-                if (committing and not idempotent) or attempt >= self.max_attempts:
-                    raise
+                if committing and not idempotent:
+                    raise  # the outcome is unknown: not "nothing was written"
+                if attempt >= self.max_attempts:
+                    raise StoreUnavailable(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
                 await self._backoff(attempt, exc)
             attempt += 1
 

@@ -265,6 +265,9 @@ class SQLiteCore(StoreCore):
         # connection to lose), so the flags only matter to PostgreSQL.
         return await self._writer.submit(lambda conn: drive(fn(SQLiteTx(conn))))
 
+    def usage(self) -> dict[str, int]:
+        return {"writer_queue": self._writer.depth()}
+
     @property
     def _db(self) -> sqlite3.Connection:
         if self._reader is None:

@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from supportd.storage.errors import StoreFull
+
 T = TypeVar("T")
 Job = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 
@@ -28,6 +30,12 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         return
     if ok:
         future.set_result(value)
+    elif isinstance(value, sqlite3.Error) and value.sqlite_errorcode == sqlite3.SQLITE_FULL:
+        # The write (its savepoint, or the whole group) was rolled back: the database is
+        # intact, and takes writes again once the disk has room.
+        full = StoreFull("the disk of the SQLite store is full")
+        full.__cause__ = value
+        future.set_exception(full)
     else:
         future.set_exception(value)
 
@@ -55,6 +63,10 @@ class Writer:
             self._queue.put(None)
             self._thread.join()
             self._started = False
+
+    def depth(self) -> int:
+        """Writes queued and not yet taken by the writer thread."""
+        return self._queue.qsize()
 
     def submit(self, job: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
