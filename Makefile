@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check bench clean
+.PHONY: install run test check bench dist clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,5 +28,10 @@ check: install
 bench: install
 	$(BIN)/python bench/run.py
 
+# The sdist and the wheel, in dist/ (`pip install dist/supportd-*.whl`: docs/testing.md).
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -1,12 +1,12 @@
 """The `supportd` command: one click group, and the commands of each module of this
 package (`server`: serve, migrate, export, import; `accounts`: accounts, keys, audit;
-`advisor`; `staff`: staff, cases). They reach the store through `store.with_store`."""
+`advisor`; `staff`: staff, cases; `demo`). They reach the store through `store.with_store`."""
 
 from __future__ import annotations
 
 import click
 
-from supportd.cli import accounts, advisor, server, staff
+from supportd.cli import accounts, advisor, demo, server, staff
 
 
 @click.group()
@@ -15,5 +15,11 @@ def main() -> None:
     """supportd: a self-hostable implementation of the AWS Support API."""
 
 
-for _command in (*server.COMMANDS, *accounts.COMMANDS, advisor.advisor, *staff.COMMANDS):
+for _command in (
+    *server.COMMANDS,
+    *accounts.COMMANDS,
+    advisor.advisor,
+    *staff.COMMANDS,
+    *demo.COMMANDS,
+):
     main.add_command(_command)

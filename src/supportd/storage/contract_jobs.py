@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from supportd.domain.jobs import Job
+from supportd.domain.jobs import Job, JobProgress
 
 
 class JobStore(Protocol):
@@ -26,3 +26,8 @@ class JobStore(Protocol):
 
     async def prune_jobs(self, finished_before_ms: int) -> int:
         """Delete finished jobs older than the given time; how many."""
+
+    async def job_progress(self, kinds: Sequence[str], due_by_ms: int) -> JobProgress:
+        """The latest finished run of each kind, and the jobs of the kinds due by
+        `due_by_ms` still queued or running (the testing kit waits on it after moving
+        the fake clock: domain.jobs.caught_up)."""
