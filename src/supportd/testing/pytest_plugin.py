@@ -62,6 +62,8 @@ def supportd_server(
 
 
 @pytest.fixture
-def support_client(supportd_server: SupportdServer) -> Any:
+def support_client(supportd_server: SupportdServer) -> Iterator[Any]:
     """A boto3 Support client for a new account of this test's own."""
-    return supportd_server.client(supportd_server.new_account())
+    client = supportd_server.client(supportd_server.new_account())
+    yield client
+    client.close()  # its connections to the server, now rather than at garbage collection

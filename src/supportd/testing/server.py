@@ -337,12 +337,12 @@ class SupportdServer:
             **boto3_kwargs,
             "config": config,
         }
+        # One session, whose loaders cache the service model for every client; sessions
+        # are not thread-safe, so clients are made one at a time.
         with self._account_lock:
             if self._boto3_session is None:
-                # One session: its loaders cache the service model for every client.
                 self._boto3_session = boto3.session.Session()
-            session = self._boto3_session
-        return session.client(service, **kwargs)
+            return self._boto3_session.client(service, **kwargs)
 
     # --- the support side (the staff API) ------------------------------------------------
 
