@@ -142,12 +142,12 @@ def test_the_same_seed_tells_the_same_story(tmp_path: Path) -> None:
     runs = {}
     for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
         made = supportd(
-            "demo", "--cases", "15", "--seed", seed, "--json", "--data-dir", str(tmp_path / name)
+            "demo", "--cases", "10", "--seed", seed, "--json", "--data-dir", str(tmp_path / name)
         )
         runs[name] = (json.loads(made.stdout), _story(tmp_path / name))
     assert runs["a"] == runs["b"]
     assert runs["a"][1] != runs["c"][1]
-    assert len(runs["a"][1]) == 15
+    assert len(runs["a"][1]) == 10
 
 
 def test_a_second_run_with_the_same_seed_is_refused_and_writes_nothing(tmp_path: Path) -> None:

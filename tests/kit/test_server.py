@@ -242,15 +242,6 @@ def test_sigv4_checks_the_signature(signed: SupportdServer) -> None:
         signed.client(unsigned_account)
 
 
-def test_settings_reach_the_server(tmp_path: Path) -> None:
-    with SupportdServer(settings={"support_display_name": "Example Support"}) as server:
-        support = server.client()
-        case_id = support.create_case(**CASE)["caseId"]
-        server.reply(case_id, "hi")
-        comms = support.describe_communications(caseId=case_id)["communications"]
-        assert comms[0]["submittedBy"] == "Example Support"
-
-
 def test_bad_settings_are_refused_before_anything_starts() -> None:
     server = SupportdServer(settings={"auth": "telepathy"})
     with pytest.raises(SupportdError, match="auth must be one of open, sigv4"):
@@ -258,26 +249,32 @@ def test_bad_settings_are_refused_before_anything_starts() -> None:
     assert server.directory is None  # stopped and cleaned up
 
 
-def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
-    server = SupportdServer(
-        settings={"advisor_checks_file": str(tmp_path / "missing.json")}, directory=tmp_path / "d"
-    )
+def test_a_server_that_cannot_start_says_why_and_cleans_up(tmp_path: Path) -> None:
+    server = SupportdServer(settings={"advisor_checks_file": str(tmp_path / "missing.json")})
     with pytest.raises(SupportdError, match="supportd exited at start") as failed:
         server.start()
-    assert "missing.json" in str(failed.value)
-    assert server.port == 0
+    assert "missing.json" in str(failed.value)  # the server's own words
+    assert server.port == 0 and server.directory is None
 
 
-def test_stop_removes_its_own_directory_and_keeps_a_given_one(tmp_path: Path) -> None:
-    with SupportdServer() as own:
-        directory = own.directory
-        assert directory is not None and (directory / "data" / "supportd.db").exists()
-    assert not directory.exists()
+def test_settings_reach_the_server_and_a_given_directory_is_kept(tmp_path: Path) -> None:
     given = tmp_path / "kept"
-    with SupportdServer(directory=given) as server:
-        server.client().create_case(**CASE)
+    settings = {"support_display_name": "Example Support"}
+    with SupportdServer(settings=settings, directory=given) as server:
+        support = server.client()
+        case_id = support.create_case(**CASE)["caseId"]
+        server.reply(case_id, "hi")
+        comms = support.describe_communications(caseId=case_id)["communications"]
+        assert comms[0]["submittedBy"] == "Example Support"
     assert (given / "data" / "supportd.db").exists()
     assert "fake clock" in (given / "supportd.log").read_text()
     server.stop()  # twice is fine
     with pytest.raises(SupportdError, match="not started"):
         _ = server.endpoint_url
+
+
+def test_stop_removes_a_directory_of_its_own() -> None:
+    with SupportdServer() as own:
+        directory = own.directory
+        assert directory is not None and (directory / "data" / "supportd.db").exists()
+    assert not directory.exists()
