@@ -278,3 +278,9 @@ def test_stop_removes_a_directory_of_its_own() -> None:
         directory = own.directory
         assert directory is not None and (directory / "data" / "supportd.db").exists()
     assert not directory.exists()
+
+
+def test_the_kit_acts_as_a_staff_member_of_its_own(kit: SupportdServer) -> None:
+    me = kit.staff_api("GET", "/me")["staff"]
+    assert me["name"] == kit.staff_name and kit.staff_name.startswith("kit-")
+    assert me["role"] == "admin"

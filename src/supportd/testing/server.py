@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import atexit
 import base64
+import concurrent.futures
+import contextlib
 import http.client
 import itertools
 import json
@@ -38,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from supportd.config import Config
-    from supportd.testing.store_side import StoreSide
+    from supportd.testing.store_side import Staff, StoreSide
 
 REGION = "us-east-1"
 OPEN_MODE_SECRET = "supportd-open-mode"  # noqa: S105 (open mode checks no secret)
@@ -101,8 +103,9 @@ class SupportdServer:
         self._given_directory = Path(directory) if directory is not None else None
         self.directory: Path | None = None
         self.port = 0
-        self.staff_name = ""
+        self._staff_name = ""
         self._staff_token = ""
+        self._opening: concurrent.futures.Future[Staff] | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._side: StoreSide | None = None
         self._config: Config | None = None
@@ -147,8 +150,10 @@ class SupportdServer:
             return ""
 
     def start(self) -> SupportdServer:
-        """Start the server and wait until it answers; under a second on a quiet
-        machine. The store side (the kit's staff member and token) is made meanwhile."""
+        """Start the server and return once it answers: about half a second on a quiet
+        machine. The kit's own side (its staff member and token, its handle on the store)
+        is made meanwhile on a thread of its own; the first call that needs it waits for
+        it (with auth="sigv4", start() does, for the default account's key)."""
         if self._process is not None:
             return self
         from supportd.testing.store_side import StoreSide
@@ -164,8 +169,7 @@ class SupportdServer:
             if config.database_url:
                 # The server refuses a database without the schema: migrate first.
                 side.run(side.migrate())
-            # The kit's own staff member is made while the server starts.
-            opening = side.submit(side.open(f"kit-{secrets.token_hex(4)}"))
+            self._opening = side.submit(side.open(f"kit-{secrets.token_hex(4)}"))
             for _attempt in range(PORT_ATTEMPTS):
                 self._config = config
                 self._process = self._spawn(config)
@@ -177,12 +181,12 @@ class SupportdServer:
                 config = self._make_config(free_port())
             else:
                 raise SupportdError(f"no free port in {PORT_ATTEMPTS} attempts")
-            staff = opening.result(STARTUP_TIMEOUT_S)
+            if self.auth == "sigv4":
+                self._ready_side()
+            self.account_id = self.new_account()
         except BaseException:
             self.stop()
             raise
-        self.staff_name, self._staff_token = staff.name, staff.token
-        self.account_id = self.new_account()
         return self
 
     def _make_config(self, port: int) -> Config:
@@ -253,18 +257,38 @@ class SupportdServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            # Close the store only once it is open (or failed to open).
+            with contextlib.suppress(Exception):
+                opening.result(STARTUP_TIMEOUT_S)
         side, self._side = self._side, None
         if side is not None:
             side.close()
+        self._staff_name = self._staff_token = ""
         if self.directory is not None and self._given_directory is None:
             shutil.rmtree(self.directory, ignore_errors=True)
         self.directory = None
         self.port = 0
 
     @property
-    def side(self) -> StoreSide:
-        if self._side is None:
+    def staff_name(self) -> str:
+        """The staff member (an admin) the kit acts as."""
+        self._ready_side()
+        return self._staff_name
+
+    def _ready_side(self) -> StoreSide:
+        """The kit's side, once its store is open and its staff member made."""
+        if self._side is None or self._opening is None:
             raise SupportdError("the server is not started")
+        if not self._staff_token:
+            try:
+                staff = self._opening.result(STARTUP_TIMEOUT_S)
+            except concurrent.futures.TimeoutError:
+                raise SupportdError("the kit's store side did not open in time") from None
+            except Exception as exc:
+                raise SupportdError(f"the kit could not open the store: {exc}") from exc
+            self._staff_name, self._staff_token = staff.name, staff.token
         return self._side
 
     # --- accounts and clients ------------------------------------------------------------
@@ -281,7 +305,8 @@ class SupportdServer:
             from supportd.operations.accounts import AdminError
 
             try:
-                key = self.side.run(self.side.create_account(account_id, plan, sigv4))
+                side = self._ready_side()
+                key = side.run(side.create_account(account_id, plan, sigv4))
             except AdminError as exc:
                 raise SupportdError(str(exc)) from None
             if key is not None:
@@ -388,6 +413,7 @@ class SupportdServer:
     def staff_api(self, method: str, path: str, body: Any = None) -> Any:
         """Any call of the staff API (docs/staff.md) as the kit's staff member (an
         admin); the path after /staff/api. A 4xx answer raises SupportdError."""
+        self._ready_side()  # the staff member and its token
         status, answer = self._request(
             method,
             "/staff/api" + path,
@@ -433,7 +459,8 @@ class SupportdServer:
             return
         now = self.now_ms()
         deadline = time.monotonic() + CLOCK_TIMEOUT_S
-        while not self.side.run(self.side.caught_up(now)):
+        side = self._ready_side()
+        while not side.run(side.caught_up(now)):
             if time.monotonic() > deadline:
                 raise SupportdError(
                     f"the background worker did not catch up within {CLOCK_TIMEOUT_S:g} s"
