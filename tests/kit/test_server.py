@@ -242,11 +242,32 @@ def test_sigv4_checks_the_signature(signed: SupportdServer) -> None:
         signed.client(unsigned_account)
 
 
-def test_bad_settings_are_refused_before_anything_starts() -> None:
-    server = SupportdServer(settings={"auth": "telepathy"})
-    with pytest.raises(SupportdError, match="auth must be one of open, sigv4"):
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"auth": "telepathy"}, "auth must be one of open, sigv4"),
+        ({"colour": "blue"}, "unexpected keyword argument 'colour'"),
+        ({"worker_poll_ms": 1}, "worker_poll_ms must be at least 10"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_starts(
+    settings: dict[str, Any], message: str
+) -> None:
+    server = SupportdServer(settings=settings)
+    with pytest.raises(SupportdError, match=message):
         server.start()
     assert server.directory is None  # stopped and cleaned up
+
+
+def test_a_database_that_cannot_be_migrated_is_named_as_the_reason(
+    postgres_databases: postgres.ThrowawayDatabases,
+) -> None:
+    missing = postgres.with_database(postgres_databases.url, "supportd_no_such_database")
+    server = SupportdServer(database_url=missing)
+    with pytest.raises(SupportdError, match="could not migrate the database") as failed:
+        server.start()
+    assert "supportd_no_such_database" in str(failed.value)
+    assert server.port == 0  # no server was started
 
 
 def test_a_server_that_cannot_start_says_why_and_cleans_up(tmp_path: Path) -> None:

@@ -165,10 +165,14 @@ class SupportdServer:
         self._server_key = base64.b64encode(secrets.token_bytes(32)).decode()
         try:
             config = self._make_config(free_port())
+            self.auth, self.database_url = config.auth, config.database_url
             self._side = side = StoreSide(config)
             if config.database_url:
                 # The server refuses a database without the schema: migrate first.
-                side.run(side.migrate())
+                try:
+                    side.run(side.migrate())
+                except Exception as exc:
+                    raise SupportdError(f"could not migrate the database: {exc}") from exc
             self._opening = side.submit(side.open(f"kit-{secrets.token_hex(4)}"))
             for _attempt in range(PORT_ATTEMPTS):
                 self._config = config
@@ -195,13 +199,14 @@ class SupportdServer:
         assert self.directory is not None
         values: dict[str, Any] = {
             **KIT_SETTINGS,
-            "host": "127.0.0.1",
             "data_dir": str(self.directory / "data"),
             "database_url": self.database_url,
             "auth": self.auth,
             "fake_clock_file": str(self.directory / "clock"),
             "server_key": self._server_key,
             **self.settings,
+            # Where the kit looks for it.
+            "host": "127.0.0.1",
             "port": port,
         }
         try:
