@@ -303,6 +303,12 @@ async def _accounts(
 ) -> list[_Customer]:
     clock.at_ms = start_ms - 30 * DAY_MS
     ids = rng.sample(range(100_000_000_000, 1_000_000_000_000), count)
+    # All checked before anything is written: a refused run leaves the store as it was.
+    for number in ids:
+        if await ctx.store.get_account(str(number)) is not None:
+            raise DemoError(
+                f"account {number} exists already: use another --seed, or an empty store"
+            )
     people = []
     for n, number in enumerate(ids):
         account_id = str(number)
