@@ -37,7 +37,7 @@ CALL_TIMEOUT_S = 60.0
 @dataclasses.dataclass(frozen=True)
 class Staff:
     name: str
-    token: str
+    token: str = dataclasses.field(repr=False)  # a secret, if only a test's
 
 
 class StoreSide:
