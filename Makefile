@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-faults check bench screenshots clean
+.PHONY: install run test test-faults check bench screenshots dist clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,5 +39,10 @@ bench: install
 screenshots: install
 	$(BIN)/python scripts/screenshots.py
 
+# The sdist and the wheel, in dist/ (`pip install dist/supportd-*.whl`: docs/testing.md).
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from supportd.config import Config
-from supportd.domain.jobs import Job, periodic_key
+from supportd.domain.jobs import Job, JobProgress, caught_up, periodic_key
 from supportd.operations.background import JobKind, Periodic
 from supportd.operations.context import Context
 from supportd.reference import catalogue
@@ -147,3 +147,26 @@ async def test_claiming_nothing(store: Store, bad: int) -> None:
     await store.enqueue_job("k", {}, T0, key="x")
     assert await store.claim_jobs(["k"], T0, 1000, bad) == []
     assert await store.claim_jobs([], T0, 1000, 5) == []
+
+
+async def test_job_progress_tells_when_the_work_due_has_run(store: Store) -> None:
+    periods = {"p": T0}
+    progress = await store.job_progress(["p", "k"], T0)
+    assert progress == JobProgress({}, 0)
+    assert not caught_up(progress, periods)  # the period has not even been queued
+    await store.enqueue_job("p", {}, T0 - 60_000, key="p:old")
+    await store.enqueue_job("p", {}, T0, key="p:now")
+    await store.enqueue_job("k", {}, T0 + 10_000, key="k:later")
+    await store.enqueue_job("other", {}, T0, key="not-asked")
+    assert (await store.job_progress(["p", "k"], T0)).due_unfinished == 2
+    claimed = await store.claim_jobs(["p"], T0, 60_000, 10)
+    assert (await store.job_progress(["p", "k"], T0)).due_unfinished == 2  # running counts
+    for job in claimed:
+        await store.finish_job(job, None if job.key == "p:now" else "broke", T0)
+    progress = await store.job_progress(["p", "k"], T0)
+    assert progress == JobProgress({"p": T0}, 0)  # a failed job is finished too
+    assert caught_up(progress, periods)
+    assert not caught_up(progress, {"p": T0 + 1})
+    # The later job counts once its time has come.
+    later = await store.job_progress(["p", "k"], T0 + 10_000)
+    assert later.due_unfinished == 1 and not caught_up(later, periods)

@@ -100,6 +100,18 @@ def options_of(command: list[str]) -> set[str]:
         (["import"], {"--data-dir", "--database", "--database-statement-timeout-ms"}),
         (["accounts", "list"], {"--json", "--data-dir", "--database"}),
         (["keys", "create"], {"--data-dir", "--database", "--server-key"}),
+        (
+            ["demo"],
+            {
+                "--data-dir",
+                "--database",
+                "--reference-dir",
+                "--advisor-checks-file",
+                "--support-display-name",
+                "--sla-targets",
+                "--sla-business-hours",
+            },
+        ),
     ],
 )
 def test_store_commands_take_only_the_settings_they_use(

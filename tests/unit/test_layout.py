@@ -32,6 +32,17 @@ ALLOWED: dict[str, set[str]] = {
     "runtime": {"config", "domain", "security", "storage"},
     "operations": {"domain", "storage", "reference", "security", "config", "api_errors", "runtime"},
     "worker": {"domain", "operations"},
+    # The testing kit drives a server from outside: it starts `supportd serve` and uses
+    # the operations for what the API cannot do; never the front doors' code.
+    "testing": {
+        "config",
+        "domain",
+        "operations",
+        "reference",
+        "runtime",
+        "security",
+        "storage",
+    },
 }
 
 FRONT_DOORS = ("http", "cli")
@@ -115,6 +126,9 @@ def test_imports_point_one_way() -> None:
         ("supportd.security.x", "from supportd.storage import base", "storage", False),
         ("supportd.http.x", "from supportd.cli import settings", "cli", False),
         ("supportd.cli.x", "from supportd.operations import staff", "operations", True),
+        ("supportd.testing.x", "from supportd.cli import main", "cli", False),
+        ("supportd.testing.x", "from supportd.http import app", "http", False),
+        ("supportd.testing.x", "from supportd.operations import staff", "operations", True),
     ],
 )
 def test_the_check_reads_and_decides(module: str, source: str, target: str, ok: bool) -> None:

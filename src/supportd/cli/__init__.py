@@ -1,13 +1,13 @@
 """The `supportd` command: one click group, and the commands of each module of this
 package (`server`: serve, migrate, export, import; `accounts`: accounts, keys, audit;
-`advisor`; `staff`: staff, cases; `users`: the Support Center's users). They reach the
-store through `store.with_store`."""
+`advisor`; `staff`: staff, cases; `users`: the Support Center's users; `demo`). They
+reach the store through `store.with_store`."""
 
 from __future__ import annotations
 
 import click
 
-from supportd.cli import accounts, advisor, server, staff, users
+from supportd.cli import accounts, advisor, demo, server, staff, users
 
 
 @click.group()
@@ -22,5 +22,6 @@ for _command in (
     advisor.advisor,
     *staff.COMMANDS,
     users.users,
+    *demo.COMMANDS,
 ):
     main.add_command(_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,3 +30,20 @@ def periodic_key(name: str, now_ms: int, interval_ms: int) -> tuple[str, int]:
     the same key, and the store keeps one job per key, so the period runs once."""
     start = now_ms - now_ms % interval_ms
     return f"periodic:{name}:{start}", start
+
+
+@dataclass(frozen=True, slots=True)
+class JobProgress:
+    """How far the background work has got: the run time of the latest finished job of
+    each kind asked about, and how many jobs of those kinds are due and unfinished."""
+
+    latest_finished_ms: Mapping[str, int]
+    due_unfinished: int
+
+
+def caught_up(progress: JobProgress, period_starts: Mapping[str, int]) -> bool:
+    """Whether everything due has run: every periodic kind has finished a period that
+    starts at or after the given one, and no due job is left queued or running."""
+    return progress.due_unfinished == 0 and all(
+        progress.latest_finished_ms.get(kind, -1) >= start for kind, start in period_starts.items()
+    )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from supportd.domain import jobs
-from supportd.domain.jobs import Job
+from supportd.domain.jobs import Job, JobProgress
 from supportd.storage.sql import SqlStore, Tx
 
 CLAIM_SQL = """
@@ -38,6 +38,14 @@ FINISH_SQL = (
     " updated_ms = $3 WHERE seq = $4 AND state = $5 AND lease = $6"
 )
 PRUNE_SQL = "DELETE FROM jobs WHERE state = ANY($1::text[]) AND updated_ms < $2"
+LATEST_FINISHED_SQL = (
+    "SELECT kind, max(run_at_ms) FROM jobs WHERE kind = ANY($1::text[])"
+    " AND state = ANY($2::text[]) GROUP BY kind"
+)
+DUE_UNFINISHED_SQL = (
+    "SELECT count(*) FROM jobs WHERE kind = ANY($1::text[]) AND state = ANY($2::text[])"
+    " AND run_at_ms <= $3"
+)
 
 
 async def insert_job(
@@ -102,3 +110,18 @@ class Jobs(SqlStore):
             return await tx.execute(PRUNE_SQL, [jobs.DONE, jobs.FAILED], finished_before_ms)
 
         return await self._write(job, idempotent=True, single_statement=True)
+
+    async def job_progress(self, kinds: Sequence[str], due_by_ms: int) -> JobProgress:
+        """The latest finished run of each kind, and the jobs of the kinds due by
+        `due_by_ms` still queued or running (the testing kit waits on it after moving
+        the fake clock: domain.jobs.caught_up)."""
+
+        async def job(tx: Tx) -> JobProgress:
+            rows = await tx.fetch(LATEST_FINISHED_SQL, list(kinds), [jobs.DONE, jobs.FAILED])
+            due = await tx.fetchval(
+                DUE_UNFINISHED_SQL, list(kinds), [jobs.QUEUED, jobs.RUNNING], due_by_ms
+            )
+            return JobProgress({row[0]: int(row[1]) for row in rows}, int(due))
+
+        # Visits every job of the kinds: a scan (reader threads on SQLite).
+        return await self._scan(job)
