@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from supportd.config import sla_policy
-from supportd.domain import clock, ids, lifecycle, search, staff
+from supportd.domain import clock, ids, lifecycle, search, staff, web_sessions
 from supportd.domain.addresses import is_valid_email
 from supportd.domain.errors import IllegalTransition, InvalidTime, InvalidToken
 from supportd.domain.jobs import Job
@@ -670,6 +670,10 @@ async def set_staff_active(
     member = await ctx.store.set_staff_disabled(_name(name), None if active else ctx.clock.now_ms())
     if member is None:
         raise _staff_not_found(name)
+    if not active:
+        # Their console sessions end too (each console request also checks the member
+        # is active, so none still in flight acts for them).
+        await ctx.store.delete_web_sessions(web_sessions.STAFF, member.name)
     return {"staff": staff_shape(member)}
 
 

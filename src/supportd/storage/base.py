@@ -17,6 +17,7 @@ from supportd.domain.records import (
 from supportd.storage.contract_accounts import AccountStore
 from supportd.storage.contract_advisor import AdvisorStore
 from supportd.storage.contract_attachments import AttachmentStore
+from supportd.storage.contract_console import ConsoleStore
 from supportd.storage.contract_jobs import JobStore
 from supportd.storage.contract_staff import StaffStore
 from supportd.storage.contract_web import WebStore
@@ -113,6 +114,7 @@ class Store(
     AttachmentStore,
     StaffStore,
     WebStore,
+    ConsoleStore,
     Protocol,
 ):
     """Everything operations may ask of a store: one protocol per area of the data."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from supportd.storage.accounts import Accounts
 from supportd.storage.advisor import Advisor
 from supportd.storage.attachments import Attachments
+from supportd.storage.console import Console
 from supportd.storage.jobs import Jobs
 from supportd.storage.postgres_cases import PostgresCases
 from supportd.storage.postgres_core import PostgresCore, check_schema, display_url, migrate
@@ -22,6 +23,7 @@ class PostgresStore(
     Accounts,
     Advisor,
     Web,
+    Console,
     PostgresStaff,
     PostgresCore,
 ):

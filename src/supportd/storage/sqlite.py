@@ -7,6 +7,7 @@ from supportd.storage.accounts import Accounts
 from supportd.storage.advisor import Advisor
 from supportd.storage.attachments import Attachments
 from supportd.storage.cases import Cases
+from supportd.storage.console import Console
 from supportd.storage.jobs import Jobs
 from supportd.storage.sqlite_core import SQLiteCore, connect, migrate
 from supportd.storage.sqlite_staff import SQLiteStaff
@@ -22,6 +23,7 @@ class SQLiteStore(
     Accounts,
     Advisor,
     Web,
+    Console,
     SQLiteStaff,
     SQLiteCore,
 ):
