@@ -35,7 +35,7 @@ SLA_CHOICES = (
     ("", "Any"),
     (staff.BREACHING, "Breached"),
     (staff.SLA_RUNNING, "Running"),
-    (staff.SLA_PAUSED, "Paused (waiting on the customer)"),
+    (staff.SLA_PAUSED, "Paused"),
     (staff.SLA_NONE, "None due"),
 )
 STATUS_ORDER = (
@@ -170,7 +170,7 @@ def routes(site: Site) -> list[Route]:
         if problems or page_problem:
             return _json(400, {"error": "filters"})
         html = site.templates.env.get_template("console/_queue_results.html").render(
-            values(signed, "queue", request, page_problem=None, **page_values)
+            values(signed, "queue", request, page_problem=None, problems={}, **page_values)
         )
         rows = page_values["rows"]
         # The minute counts too: "due in 5 min" must not stay on screen for an hour.

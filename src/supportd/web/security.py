@@ -37,8 +37,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    # One-time sign-in links carry their token in the path: never send it elsewhere.
-    "Referrer-Policy": "no-referrer",
+    # One-time sign-in links carry their token in the path: never send it to another
+    # site. (Not no-referrer: with it browsers send `Origin: null` on form posts.)
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
@@ -79,10 +80,9 @@ def tokens_match(expected: str | None, given: Any) -> bool:
 
 def foreign_origin(request: Request) -> bool:
     """True if the browser says the post comes from a page of another site. (Browsers
-    send Origin with every cross-site POST; absent, the token alone decides.)"""
+    send Origin with every cross-site POST; absent or opaque (`null`), the token alone
+    decides.)"""
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return False
-    if origin == "null":
-        return True
     return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
