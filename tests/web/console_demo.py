@@ -45,9 +45,7 @@ class Demo:
 def _case(server: ConsoleServer, account: str, **params: Any) -> str:
     client = boto3_client(server.url, ACCOUNTS[account])
     try:
-        case_id = client.create_case(
-            language="en", issueType="technical", **params
-        )["caseId"]
+        case_id = client.create_case(language="en", issueType="technical", **params)["caseId"]
         found = client.describe_cases(caseIdList=[case_id])["cases"][0]
         return str(found["displayId"])
     finally:

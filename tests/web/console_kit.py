@@ -70,10 +70,12 @@ class ConsoleServer:
     def url(self) -> str:
         return self.process.url
 
-    def cli(self, *args: str, input: str | None = None, ok: bool = True) -> Any:
-        """`supportd ARGS` on this server's store, in process."""
+    def cli(self, *args: str, input: str | None = None, ok: bool = True, clock: bool = True) -> Any:
+        """`supportd ARGS` on this server's store, in process (`clock`: the command
+        takes the fake clock too)."""
+        store_args = self.store_args if clock else self.store_args[:2]
         result = CliRunner().invoke(
-            cli.main, [*args, *self.store_args], input=input, catch_exceptions=False
+            cli.main, [*args, *store_args], input=input, catch_exceptions=False
         )
         if ok:
             assert result.exit_code == 0, result.output
@@ -100,9 +102,14 @@ class ConsoleServer:
 
 
 def start_server(
-    base: Path, database_url: str = "", poll_s: int = 1, offset_ms: int = 0
+    base: Path,
+    database_url: str = "",
+    poll_s: int = 1,
+    offset_ms: int = 0,
+    env: Mapping[str, str] | None = None,
 ) -> ConsoleServer:
-    """A server whose console queue polls every `poll_s` seconds."""
+    """A server whose console queue polls every `poll_s` seconds (`env`: more
+    SUPPORTD_* settings)."""
     clock = FakeClock(base / "clock")
     clock.set(offset_ms)
     store_args = (
@@ -113,7 +120,7 @@ def start_server(
         data_dir=base / "data",
         database_url=database_url,
         extra_args=["--fake-clock-file", str(clock.path), "--worker-poll-ms", "100"],
-        env={"SUPPORTD_WEB_CONSOLE_POLL_S": str(poll_s)},
+        env={"SUPPORTD_WEB_CONSOLE_POLL_S": str(poll_s), **(env or {})},
     )
     server = ConsoleServer(process, store_args, clock)
     # The first staff member exists before the server starts, as an operator sets it up.
@@ -167,9 +174,7 @@ class ConsoleSession:
 
 def launch(playwright: Any) -> Any:
     """Debian's chromium (never a downloaded browser)."""
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-    )
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
 def sign_in_page(page: Any, url: str, member: Staff) -> None:
