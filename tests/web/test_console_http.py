@@ -779,14 +779,16 @@ def test_staff_answer_in_the_console_and_the_customer_sees_it(
 
     noted = agent_session.post(f"{path}/note", {"note": "Customer is on the old kernel."})
     assert noted.headers["location"] == f"{path}?done=noted#case-top"
+    # (Browsers post a textarea's line breaks as CRLF.)
     replied = agent_session.post(
-        f"{path}/reply", {"reply": "Please upgrade the kernel.", "status": "work-in-progress"}
+        f"{path}/reply",
+        {"reply": "Please upgrade\r\nthe kernel.", "status": "work-in-progress"},
     )
     assert replied.status_code == 303
     seen = customer_view(console, account, case_id)
     assert seen["case"]["status"] == "work-in-progress"
     bodies = [c["body"] for c in seen["communications"]]
-    assert bodies[0] == "Please upgrade the kernel."
+    assert bodies[0] == "Please upgrade\nthe kernel."
     assert seen["communications"][0]["submittedBy"] == "Amazon Web Services"
     assert "Customer is on the old kernel." not in bodies  # notes stay internal
     after = agent_session.get(f"{path}?done=replied")
@@ -794,7 +796,11 @@ def test_staff_answer_in_the_console_and_the_customer_sees_it(
     # Interleaved, newest first: the reply, the note, the customer's message.
     order = [
         after.text.index(text)
-        for text in ("Please upgrade the kernel.", "Customer is on the old kernel.", "Our instance")
+        for text in (
+            "Please upgrade\nthe kernel.",
+            "Customer is on the old kernel.",
+            "Our instance",
+        )
     ]
     assert order == sorted(order)
     assert 'class="message message-note"' in after.text

@@ -83,7 +83,8 @@ def routes(site: Site) -> list[Route]:
         return _edit_page(request, signed, found, int(found["id"]), {})
 
     async def _save(request: Request, signed: Signed, data: FormData) -> Response:
-        entered = {"title": text(data, "title"), "body": text(data, "body")}
+        # Line breaks as LF, as in the replies the text goes into (browsers post CRLF).
+        entered = {"title": text(data, "title"), "body": text(data, "body").replace("\r\n", "\n")}
         ref = request.path_params.get("id")
         try:
             if ref is None:

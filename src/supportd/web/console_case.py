@@ -27,7 +27,7 @@ from supportd.operations import staff as ops
 from supportd.operations.staff import StaffError
 from supportd.web.console_site import AREA, Signed, error, form, page, values
 from supportd.web.console_views import case_row, time_ms, timeline
-from supportd.web.forms import text
+from supportd.web.forms import text as form_text
 from supportd.web.site import Site, redirect
 
 # The statuses staff choose from, in the order a person reads them.
@@ -47,6 +47,12 @@ REPLY_STATUS_HINTS = {
 
 # A refused reply: which field the problem belongs to, by the operation's error code.
 REPLY_FIELDS = {"illegal_transition": "reply-status", "invalid_parameter": "reply-status"}
+
+
+def text(data: FormData, name: str) -> str:
+    """A field as typed: browsers send a textarea's line breaks as CRLF; the API's
+    messages (and so the thread) use LF."""
+    return form_text(data, name).replace("\r\n", "\n")
 
 
 def _sentence(message: str) -> str:
