@@ -10,14 +10,18 @@ import html
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from markupsafe import escape as markup_escape
 
+from supportd import cli
 from supportd.web.templating import Templates
 from tests.support.clients import boto3_client
+from tests.support.server import ServerProcess
 from tests.web.console_kit import (
     PASSWORD,
     ConsoleServer,
@@ -969,3 +973,36 @@ def test_inserting_a_canned_reply_works_without_javascript(
     assert nothing.status_code == 400
     assert "Choose a canned reply to insert." in nothing.text
     assert "Kept</textarea>" in nothing.text
+
+
+def test_canned_replies_and_console_passwords_move_with_export_and_import(
+    console: ConsoleServer,
+    admin_session: ConsoleSession,
+    admin: Staff,
+    tmp_path: Path,
+) -> None:
+    title = f"Exported {tmp_path.name}"
+    assert (
+        admin_session.post("/console/canned", {"title": title, "body": "Moves along."}).status_code
+        == 303
+    )
+    dump = tmp_path / "export.jsonl"
+    console.cli("export", "--output", str(dump), clock=False)
+    lines = dump.read_text(encoding="utf-8")
+    assert '"table":"canned_replies"' in lines
+    assert '"table":"staff_passwords"' in lines
+    # Into an empty SQLite store, served: the admin signs in with the same password and
+    # finds the canned reply.
+    target = tmp_path / "imported"
+    result = CliRunner().invoke(
+        cli.main, ["import", str(dump), "--data-dir", str(target)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    served = ServerProcess(data_dir=target).start()
+    try:
+        session = ConsoleSession(httpx.Client(base_url=served.url))
+        assert session.sign_in(admin.email, admin.password).status_code == 303
+        assert title in session.get("/console/canned").text
+        session.close()
+    finally:
+        served.stop()
