@@ -672,7 +672,7 @@ def test_bad_queue_filters_are_explained(agent_session: ConsoleSession) -> None:
     assert 'aria-invalid="true"' in bad_account.text
     bad_status = agent_session.get("/console/queue", status="<b>nope</b>")
     assert bad_status.status_code == 400
-    assert "unknown status" in bad_status.text
+    assert "Unknown status &#39;&lt;b&gt;nope&lt;/b&gt;&#39;" in bad_status.text
     assert "<b>nope</b>" not in bad_status.text
 
 

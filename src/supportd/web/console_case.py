@@ -26,7 +26,7 @@ from supportd.operations import canned_replies, staff_attachments
 from supportd.operations import staff as ops
 from supportd.operations.staff import StaffError
 from supportd.web.console_site import AREA, Signed, error, form, page, values
-from supportd.web.console_views import case_row, time_ms, timeline
+from supportd.web.console_views import case_row, sentence, time_ms, timeline
 from supportd.web.forms import text as form_text
 from supportd.web.site import Site, redirect
 
@@ -53,11 +53,6 @@ def text(data: FormData, name: str) -> str:
     """A field as typed: browsers send a textarea's line breaks as CRLF; the API's
     messages (and so the thread) use LF."""
     return form_text(data, name).replace("\r\n", "\n")
-
-
-def _sentence(message: str) -> str:
-    text_ = message[:1].upper() + message[1:]
-    return text_ if text_.endswith(".") else text_ + "."
 
 
 def _body_problem(body: str, what: str) -> str | None:
@@ -179,7 +174,7 @@ def routes(site: Site) -> list[Route]:
                 }
                 where = (fields_by_code or {}).get(exc.code, field)
                 return await _page(
-                    request, signed, ref, entered, {where: _sentence(exc.message)}, exc.status
+                    request, signed, ref, entered, {where: sentence(exc.message)}, exc.status
                 )
 
         return handle

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from starlette.requests import Request
@@ -22,7 +23,7 @@ from supportd.domain import lifecycle, staff
 from supportd.operations import staff as ops
 from supportd.operations.staff import StaffError
 from supportd.web.console_site import Signed, page, signed_in, values
-from supportd.web.console_views import case_row
+from supportd.web.console_views import case_row, sentence
 from supportd.web.formats import status_label
 from supportd.web.security import add_headers
 from supportd.web.site import Site
@@ -62,8 +63,6 @@ def _filters(request: Request) -> dict[str, str]:
 
 
 def query_string(filters: dict[str, str], after: str | None = None) -> str:
-    from urllib.parse import urlencode
-
     pairs = [(k, v) for k, v in filters.items() if v]
     if after:
         pairs.append(("after", after))
@@ -98,7 +97,7 @@ async def _queue(
                 "That page of the queue is no longer available (the filters changed). Start"
                 " again from the first page."
                 if exc.code == "invalid_token"
-                else exc.message
+                else sentence(exc.message)
             )
     now = site.now_ms()
     rows = [case_row(shape, now) for shape in result["cases"]]

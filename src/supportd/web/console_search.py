@@ -17,7 +17,7 @@ from supportd.operations import staff as ops
 from supportd.operations.staff import StaffError
 from supportd.web.console_queue import STATUS_ORDER
 from supportd.web.console_site import Signed, page, values
-from supportd.web.console_views import case_row, snippets
+from supportd.web.console_views import case_row, sentence, snippets
 from supportd.web.formats import status_label
 from supportd.web.site import Site
 
@@ -60,7 +60,7 @@ def routes(site: Site) -> list[Route]:
                 if exc.code == "invalid_token":
                     problems["q"] = "That page of results is no longer available. Search again."
                 else:
-                    problems["q"] = _problem_text(exc.message)
+                    problems["q"] = sentence(exc.message)
             else:
                 now = site.now_ms()
                 results = [
@@ -98,9 +98,3 @@ def routes(site: Site) -> list[Route]:
         )
 
     return [Route("/search", page(site, search), methods=["GET"])]
-
-
-def _problem_text(message: str) -> str:
-    """An operation's message as a sentence for the page."""
-    text = message[:1].upper() + message[1:]
-    return text if text.endswith(".") else text + "."

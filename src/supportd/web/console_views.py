@@ -26,6 +26,12 @@ def time_ms(value: str | None) -> int | None:
         return None
 
 
+def sentence(message: str) -> str:
+    """An operation's message (`unknown status 'x'; ...`) as a sentence for a page."""
+    text = message[:1].upper() + message[1:]
+    return text if text.endswith(".") else text + "."
+
+
 def short_duration(ms: int) -> str:
     """`3 d 4 h`, `2 h 5 min`, `35 min`: two units at most, for a table cell."""
     minutes = max(0, ms) // 60_000
