@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from supportd import passwords
 from supportd.config import Config
 from supportd.domain.console import StaffEmailTaken
 from supportd.domain.staff import StaffMember
@@ -19,6 +18,7 @@ from supportd.domain.web_sessions import wait_text
 from supportd.domain.web_users import normalize_email, password_problem
 from supportd.operations import web_auth
 from supportd.operations.staff import StaffError
+from supportd.security import passwords
 from supportd.storage.base import Store
 
 INCORRECT = "The email address or password is incorrect."

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from supportd import passwords
 from supportd.config import Config
 from supportd.domain.accounts import effective_limits, is_account_id
 from supportd.domain.plans import ENTERPRISE
@@ -27,6 +26,7 @@ from supportd.domain.web_users import (
     secret_hash,
 )
 from supportd.operations import access, web_auth
+from supportd.security import passwords
 from supportd.storage.base import Store
 
 INVITE_PATH = "/support/invite/"
