@@ -99,6 +99,7 @@ def routes(site: Site) -> list[Route]:
             ctx, [int(c["id"]) for c in communications]
         )
         current = case["status"]
+        service = next((s for s in ctx.catalogue.services if s["code"] == case["serviceCode"]), {})
         settable = [s for s in STAFF_STATUS_ORDER if lifecycle.staff_may_set(current, s)]
         members = (await ops.list_staff(ctx, signed.member))["staff"]
         canned = (await canned_replies.list_replies(ctx, signed.member))["cannedReplies"]
@@ -134,7 +135,15 @@ def routes(site: Site) -> list[Route]:
                 entered=entered,
                 problems=problems or {},
                 severity_names={lvl["code"]: lvl["name"] for lvl in ctx.catalogue.severity_levels},
-                service_names={s["code"]: s["name"] for s in ctx.catalogue.services},
+                service_name=service.get("name", case["serviceCode"]),
+                category_name=next(
+                    (
+                        c["name"]
+                        for c in service.get("categories", ())
+                        if c["code"] == case["categoryCode"]
+                    ),
+                    case["categoryCode"],
+                ),
             ),
             status,
         )
