@@ -251,10 +251,10 @@ class Config:
         "over https or public-url is https), always, or never.",
     )
     web_session_idle_s: int = _setting(
-        28_800, "Support Center sessions end after this many seconds without a request."
+        28_800, "Web sessions (Support Center, staff console) end after this many idle seconds."
     )
     web_session_max_s: int = _setting(
-        604_800, "Support Center sessions end this many seconds after sign-in, used or not."
+        604_800, "Web sessions (Support Center, staff console) end this long after sign-in."
     )
     web_sign_in_window_s: int = _setting(
         900, "Sign-in throttling: failed attempts count for this many seconds."
@@ -267,6 +267,11 @@ class Config:
     )
     web_invite_expiry_s: int = _setting(
         259_200, "A one-time sign-in link (`supportd users create --invite`) expires after this."
+    )
+    web_console_poll_s: int = _setting(
+        10,
+        "The staff console's queue asks for new and changed cases this often (seconds) while"
+        " it is open with JavaScript on; 0: never (a reload shows them).",
     )
 
     @property
@@ -428,6 +433,8 @@ def _check_web(config: Config) -> None:
     for name in positive:
         if getattr(config, name) < 1:
             raise ValueError(f"{name} must be at least 1")
+    if not 0 <= config.web_console_poll_s <= 3600:
+        raise ValueError("web_console_poll_s must be between 0 and 3600")
 
 
 def _check_attachments(config: Config) -> None:

@@ -25,6 +25,7 @@ from supportd import runtime
 from supportd.cli.settings import STORE_SETTINGS, config_from, setting_options
 from supportd.cli.store import with_store
 from supportd.domain import lifecycle, sla, staff
+from supportd.operations import console_auth
 from supportd.operations import staff as ops
 from supportd.operations.context import Context
 from supportd.operations.staff import StaffError
@@ -333,6 +334,45 @@ def staff_disable(name: str, as_json: bool, **options: Any) -> None:
 def staff_enable(name: str, as_json: bool, **options: Any) -> None:
     """Enable a disabled staff member again."""
     _set_active(name, True, as_json, options)
+
+
+def _password_from_stdin() -> str:
+    line = sys.stdin.readline()
+    password = line.removesuffix("\n").removesuffix("\r")
+    if not password:
+        raise click.UsageError("--password-stdin: standard input holds no password")
+    return password
+
+
+@staff_group.command(name="password")
+@click.argument("name")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (required: a password"
+    " is never taken from the command line, where others could see it).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@setting_options(LOCAL_SETTINGS)
+def staff_password(name: str, password_stdin: bool, as_json: bool, **options: Any) -> None:
+    """Set NAME's password for the staff console (/console/), where they sign in with
+    their e-mail address. Their console sessions end. Works on the local store."""
+    if not password_stdin:
+        raise click.UsageError("give the password on standard input with --password-stdin")
+    password = _password_from_stdin()
+
+    async def call(ctx: Context) -> dict[str, Any]:
+        await console_auth.set_password(ctx.store, name, password, ctx.clock.now_ms())
+        member = await ctx.store.get_staff(name)
+        assert member is not None
+        return {"staff": ops.staff_shape(member), "consolePassword": True}
+
+    try:
+        result = _run_local(options, call)
+    except StaffError as exc:
+        raise click.ClickException(f"{exc.message} ({exc.code})") from None
+    email = result["staff"]["email"]
+    _print(result, as_json, lambda: f"{name} can sign in to /console/ as {email}")
 
 
 @staff_group.command(name="token")

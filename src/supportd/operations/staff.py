@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from supportd.config import sla_policy
-from supportd.domain import clock, ids, lifecycle, search, staff
+from supportd.domain import clock, ids, lifecycle, search, staff, web_sessions
 from supportd.domain.addresses import is_valid_email
 from supportd.domain.errors import IllegalTransition, InvalidTime, InvalidToken
 from supportd.domain.jobs import Job
@@ -711,6 +711,10 @@ async def set_staff_active(
     tokens = await ctx.store.list_staff_tokens(member.name)
     for token in staff.tokens_ended_by(before.active, member.active, tokens):
         await ctx.store.revoke_staff_token(token.token_id, now)
+    if not active:
+        # Their console sessions end too (each console request also checks the member
+        # is active, so none still in flight acts for them).
+        await ctx.store.delete_web_sessions(web_sessions.STAFF, member.name)
     return {"staff": staff_shape(member)}
 
 

@@ -17,6 +17,7 @@ from supportd.storage.advisor import Advisor
 from supportd.storage.attachments import Attachments
 from supportd.storage.blobs import BlobStore
 from supportd.storage.cases import Cases
+from supportd.storage.console import Console
 
 # Re-exported: what the front doors catch.
 from supportd.storage.errors import StoreFull as StoreFull
@@ -77,6 +78,6 @@ class StoreCore(SqlStore):
         raise NotImplementedError
 
 
-class Store(Cases, Attachments, Jobs, Accounts, Advisor, Staff, Web, Health, StoreCore):
+class Store(Cases, Attachments, Jobs, Accounts, Advisor, Staff, Web, Console, Health, StoreCore):
     """Everything operations may ask of a store: one shared class per area of the data,
     over the core. Adding an area: one more base here."""

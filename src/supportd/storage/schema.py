@@ -434,6 +434,31 @@ WEB_SIGN_IN_FAILURES = Table(
     exported=False,
 )
 
+# --- the staff console: staff members' console passwords (argon2id hashes) and the
+# canned replies agents insert into replies --------------------------------------------
+
+STAFF_PASSWORDS = Table(
+    "staff_passwords",
+    (
+        _seq(),
+        Column("staff_name", TEXT, references="staff.name"),
+        Column("password_hash", TEXT),
+        Column("changed_ms", BIGINT),
+    ),
+)
+CANNED_REPLIES = Table(
+    "canned_replies",
+    (
+        _seq(),
+        Column("title", TEXT),
+        Column("body", TEXT),
+        Column("created_by", TEXT),
+        Column("created_ms", BIGINT),
+        Column("updated_by", TEXT),
+        Column("updated_ms", BIGINT),
+    ),
+)
+
 # --- the job queue (transient) ------------------------------------------------------
 
 JOBS = Table(
@@ -480,6 +505,8 @@ TABLES: tuple[Table, ...] = (
     WEB_USERS,
     WEB_SESSIONS,
     WEB_SIGN_IN_FAILURES,
+    STAFF_PASSWORDS,
+    CANNED_REPLIES,
     JOBS,
 )
 

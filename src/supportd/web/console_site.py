@@ -1,0 +1,241 @@
+"""What every staff console page shares: the area's cookies, who is signed in, and the
+guards that wrap each page (sign-in required; for posts also a same-site origin and the
+session's CSRF token, checked before anything happens; for admin-only pages the role).
+
+A console session is a web session of the staff kind whose subject is the staff
+member's name. Every request looks the member up again, so a disabled member's session
+stops working at once (disabling also deletes their sessions).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from supportd.domain.staff import StaffMember
+from supportd.domain.web_sessions import STAFF, WebSession
+from supportd.operations import console_auth, web_auth
+from supportd.operations.staff import StaffError
+from supportd.web.forms import FormRefused, read_form
+from supportd.web.security import CSRF_FIELD, foreign_origin, tokens_match
+from supportd.web.sessions import Area, session_cookie
+from supportd.web.site import Site, redirect
+
+log = logging.getLogger("supportd.web")
+
+AREA = Area(
+    kind=STAFF,
+    prefix="/console",
+    cookie="supportd_console",
+    sign_in_path="/console/sign-in",
+    home_path="/console/queue",
+)
+# Replies and notes are at most 8,000 characters (32 KB in UTF-8), twice over when a
+# canned reply is inserted: well within this.
+FORM_BYTES = 256 * 1024
+
+# Messages a redirect may ask a page to show (?done=<key>): fixed texts only.
+NOTICES = {
+    "signed-out": "You have signed out.",
+    "replied": "Your reply was sent to the customer.",
+    "noted": "Your internal note was added.",
+    "assigned": "The assignee was changed.",
+    "unchanged": "Nothing changed: the case was like that already.",
+    "status": "The status was changed.",
+    "resolved": "The case is resolved.",
+    "canned-created": "The canned reply was created.",
+    "canned-saved": "The canned reply was saved.",
+    "canned-deleted": "The canned reply was deleted.",
+    "staff-disabled": "The staff member is disabled; their sessions have ended.",
+    "staff-enabled": "The staff member is enabled.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """The staff member behind a request, and their session."""
+
+    session: WebSession
+    member: StaffMember
+    cookie: str
+
+    @property
+    def caller(self) -> str:
+        """How the audit trail names them."""
+        return f"{self.member.name} (Staff console)"
+
+
+async def signed_in(site: Site, request: Request) -> Signed | None:
+    cookie = session_cookie(request, AREA)
+    store, config = site.ctx.store, site.ctx.config
+    session = await web_auth.live_session(store, config, cookie, STAFF, site.now_ms())
+    if session is None or cookie is None:
+        return None
+    member = await console_auth.member_of_session(store, session.subject)
+    if member is None:
+        return None
+    return Signed(session, member, cookie)
+
+
+def values(signed: Signed | None, section: str, request: Request, **more: Any) -> dict[str, Any]:
+    """What the console's layout needs, plus a page's own values."""
+    return {
+        "member": signed.member if signed else None,
+        "csrf_token": signed.session.csrf_token if signed else "",
+        "section": section,
+        "area_prefix": AREA.prefix,
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+        **more,
+    }
+
+
+def sign_in_redirect(request: Request) -> str:
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    return f"{AREA.sign_in_path}?next={quote(target, safe='')}"
+
+
+def safe_next(target: str) -> str:
+    """Where to go after signing in: a page of the console, never another site."""
+    if (
+        target.startswith(AREA.prefix + "/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(32 < ord(c) < 127 for c in target)
+    ):
+        return target
+    return AREA.home_path
+
+
+def error(
+    site: Site,
+    status: int,
+    title: str,
+    message: str,
+    signed: Signed | None = None,
+    request: Request | None = None,
+) -> Response:
+    """The console's error page."""
+    page_values: dict[str, Any] = {
+        "member": signed.member if signed else None,
+        "csrf_token": signed.session.csrf_token if signed else "",
+        "area_prefix": AREA.prefix,
+        "notice": None,
+    }
+    return site.error_page(status, title, message, page_values, template="console/error.html")
+
+
+def staff_error(site: Site, exc: StaffError, signed: Signed) -> Response:
+    """An operation's refusal as a page."""
+    titles = {
+        403: "Only admins may do this",
+        404: "Not found",
+        409: "This cannot be done now",
+    }
+    return error(
+        site, exc.status, titles.get(exc.status, "This cannot be done"), exc.message, signed
+    )
+
+
+PageFn = Callable[[Request, Signed], Awaitable[Response]]
+FormFn = Callable[[Request, Signed, FormData], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def failure_page(site: Site, exc: BaseException, signed: Signed | None = None) -> Response:
+    if isinstance(exc, FormRefused):
+        return error(site, exc.status, exc.title, exc.message, signed)
+    if isinstance(exc, StaffError) and signed is not None:
+        return staff_error(site, exc, signed)
+    log.error("console page failed", exc_info=exc)
+    return error(
+        site,
+        500,
+        "Something went wrong",
+        "The page could not be shown. Try again in a moment; if it keeps happening, tell "
+        "your administrator the time it happened.",
+        signed,
+    )
+
+
+def page(site: Site, fn: PageFn) -> Endpoint:
+    """A page for signed-in staff; others are sent to sign in and brought back."""
+
+    async def endpoint(request: Request) -> Response:
+        signed = None
+        try:
+            signed = await signed_in(site, request)
+            if signed is None:
+                return redirect(sign_in_redirect(request))
+            return await fn(request, signed)
+        except Exception as exc:
+            return failure_page(site, exc, signed)
+
+    return endpoint
+
+
+def admin_page(site: Site, fn: PageFn) -> Endpoint:
+    """A page only admins see (agents get 403, as from the staff API)."""
+
+    async def admin_only(request: Request, signed: Signed) -> Response:
+        if not signed.member.is_admin:
+            return only_admins(site, signed)
+        return await fn(request, signed)
+
+    return page(site, admin_only)
+
+
+def only_admins(site: Site, signed: Signed) -> Response:
+    return error(
+        site,
+        403,
+        "Only admins may do this",
+        "Your role is agent: canned replies and staff members are managed by admins. "
+        "Nothing was changed.",
+        signed,
+    )
+
+
+def forbidden(site: Site, signed: Signed | None) -> Response:
+    return error(
+        site,
+        403,
+        "This form cannot be accepted",
+        "The form has expired or did not come from this site, so nothing was changed. "
+        "Go back, reload the page and try again.",
+        signed,
+    )
+
+
+def form(site: Site, fn: FormFn, *, admin: bool = False) -> Endpoint:
+    """A form post by signed-in staff: refused (403, nothing changed) without a live
+    session, from another site, without the session's CSRF token, or (admin) by an
+    agent."""
+
+    async def endpoint(request: Request) -> Response:
+        signed = None
+        try:
+            signed = await signed_in(site, request)
+            if signed is None or foreign_origin(request):
+                return forbidden(site, signed)
+            data = await read_form(request, max_bytes=FORM_BYTES)
+            try:
+                if not tokens_match(signed.session.csrf_token, data.get(CSRF_FIELD)):
+                    return forbidden(site, signed)
+                if admin and not signed.member.is_admin:
+                    return only_admins(site, signed)
+                return await fn(request, signed, data)
+            finally:
+                await data.close()
+        except Exception as exc:
+            return failure_page(site, exc, signed)
+
+    return endpoint
