@@ -35,9 +35,11 @@ check: install
 bench: install
 	$(BIN)/python bench/run.py
 
-# A PNG of every Support Center page, with demo data, in screenshots/ (git-ignored).
+# A PNG of every Support Center and staff console page, with demo data, in screenshots/
+# (git-ignored).
 screenshots: install
 	$(BIN)/python scripts/screenshots.py
+	$(BIN)/python -m tests.web.screenshots_console
 
 # The sdist and the wheel, in dist/ (`pip install dist/supportd-*.whl`: docs/testing.md).
 dist: install
