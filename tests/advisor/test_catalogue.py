@@ -87,6 +87,7 @@ def test_a_translation_is_served_where_it_exists(client: Any) -> None:
     assert japanese["DqdJqYeRm5"] == english["DqdJqYeRm5"]
 
 
+@pytest.mark.supportd_wording
 @pytest.mark.parametrize("language", ["xx", "EN", "pt", "zh-TW", "english"])
 def test_an_unsupported_language_is_refused(client: Any, language: str) -> None:
     code, message = error_of(client.describe_trusted_advisor_checks, language=language)

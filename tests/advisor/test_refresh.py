@@ -144,6 +144,7 @@ def test_a_computed_cost_check_writes_its_savings_as_floats(
     assert raw.json()["result"]["flaggedResources"][0]["metadata"] == ["us-east-1", "203.0.113.7"]
 
 
+@pytest.mark.supportd_wording
 @pytest.mark.parametrize("check_id", ["COr6dfpM03", "Wxdfp4B1L3", "51fC20e7I2"])
 def test_auto_refreshed_checks_refuse_refresh_and_have_no_status(
     client: Any, check_id: str

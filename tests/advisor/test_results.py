@@ -270,6 +270,7 @@ def test_unknown_ids_are_invalid_parameter_values(
     assert (code, message) == ("InvalidParameterValueException", "Unknown ID: eW7HH0l7J9")
 
 
+@pytest.mark.supportd_wording
 @pytest.mark.parametrize(
     "operation",
     ["DescribeTrustedAdvisorCheckSummaries", "DescribeTrustedAdvisorCheckRefreshStatuses"],

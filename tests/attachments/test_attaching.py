@@ -29,6 +29,7 @@ def _names(files: list[dict[str, Any]]) -> list[str]:
     return [f["fileName"] for f in files]
 
 
+@pytest.mark.supportd_wording
 def test_create_case_with_a_set_and_an_upload(client: Any, http: httpx.Client) -> None:
     big = payload(FILE_BYTES + 1, seed=1)
     set_id = small_set(client, ("log.txt", b"line 1\n"), ("shot.png", b"\x89PNG..."))
@@ -65,6 +66,7 @@ def test_create_case_with_a_set_and_an_upload(client: Any, http: httpx.Client) -
     assert response.headers["content-type"] == "application/octet-stream"
 
 
+@pytest.mark.supportd_wording
 def test_a_reply_with_files_and_a_set_used_once(client: Any) -> None:
     case_id = client.create_case(subject="s", communicationBody="b")["caseId"]
     set_id = small_set(client, ("a.txt", b"a"))
@@ -91,6 +93,7 @@ def test_a_reply_with_files_and_a_set_used_once(client: Any) -> None:
     assert len(client.describe_cases()["cases"]) == 1
 
 
+@pytest.mark.supportd_wording
 def test_attaching_is_all_or_nothing(client: Any, http: httpx.Client) -> None:
     set_id = small_set(client, ("a.txt", b"a"))
     ready = upload_file(client, http, payload(1000))

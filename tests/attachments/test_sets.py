@@ -46,6 +46,7 @@ def test_a_set_is_created_and_added_to_keeping_its_expiry(client: Any) -> None:
     assert second == {**second, "attachmentSetId": set_id, "expiryTime": first["expiryTime"]}
 
 
+@pytest.mark.supportd_wording
 def test_three_files_at_most(client: Any) -> None:
     files = [{"fileName": f"f{i}.txt", "data": b"x"} for i in range(4)]
     with pytest.raises(ClientError) as info:
@@ -60,6 +61,7 @@ def test_three_files_at_most(client: Any) -> None:
     client.add_attachments_to_set(attachmentSetId=set_id, attachments=files[3:])
 
 
+@pytest.mark.supportd_wording
 def test_file_size_limit_counts_decoded_bytes(client: Any) -> None:
     # FILE_BYTES is the server's configured limit (5 MB by default).
     client.add_attachments_to_set(attachments=[{"fileName": "max.bin", "data": b"x" * FILE_BYTES}])

@@ -81,6 +81,7 @@ def _failed_status(server: ServerProcess, client: Any, upload_id: str) -> str:
     pytest.fail("the upload never stopped processing")
 
 
+@pytest.mark.supportd_wording
 def test_an_internal_failure_is_not_shown_to_the_customer(
     faulty: ServerProcess, account: str
 ) -> None:

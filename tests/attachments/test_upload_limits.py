@@ -47,6 +47,7 @@ def _begin(client: Any, size: int, **extra: Any) -> str:
     )
 
 
+@pytest.mark.supportd_wording
 def test_open_uploads_are_capped_by_number(capped: ServerProcess, account: str) -> None:
     client = boto3_client(capped.url, account)
     with httpx.Client(timeout=30) as http:
@@ -68,6 +69,7 @@ def test_open_uploads_are_capped_by_number(capped: ServerProcess, account: str) 
     assert _begin(client, 100).startswith("upload-")
 
 
+@pytest.mark.supportd_wording
 def test_open_uploads_are_capped_by_bytes(capped: ServerProcess, account: str) -> None:
     client = boto3_client(capped.url, account)
     _begin(client, OPEN_BYTES - 10)

@@ -187,6 +187,7 @@ def test_a_file_in_parts_with_progress(client: Any, http: httpx.Client) -> None:
     assert download(http, client, comm["attachments"][0]["attachmentId"]).content == data
 
 
+@pytest.mark.supportd_wording
 def test_complete_errors(client: Any, http: httpx.Client) -> None:
     data = payload(2 * PART_BYTES, seed=3)
     upload = start_upload(client, "two.bin", len(data))
@@ -216,6 +217,7 @@ def test_complete_errors(client: Any, http: httpx.Client) -> None:
     assert progress["uploadProgress"]["completedPartsCount"] == 0
 
 
+@pytest.mark.supportd_wording
 def test_put_refusals_store_nothing(
     client: Any, http: httpx.Client, att_server: ServerProcess
 ) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.compat.helpers import (
     COMMUNICATION_KEYS,
     TIME_CREATED,
@@ -80,6 +82,7 @@ def test_communications_max_results_range(server: ServerProcess, account: str) -
         )
 
 
+@pytest.mark.supportd_wording
 def test_communication_time_filters(support: Any) -> None:
     case_id = _case_with_communications(support, 4)
     comms = support.describe_communications(caseId=case_id)["communications"]
@@ -168,6 +171,7 @@ def test_add_communication_answers_result_true(support: Any) -> None:
     assert get_case(support, case_id)["status"] == "unassigned"
 
 
+@pytest.mark.supportd_wording
 def test_add_communication_with_cc_addresses(support: Any) -> None:
     case_id = new_case(support)
     response = support.add_communication_to_case(

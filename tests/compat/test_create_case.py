@@ -195,6 +195,7 @@ def test_malformed_codes_are_validation_errors(support: Any, member: str) -> Non
     )
 
 
+@pytest.mark.supportd_wording
 @pytest.mark.parametrize("subject", ["", "   ", "\n\t"])
 def test_blank_subject_is_invalid(support: Any, subject: str) -> None:
     message = expect_error(
@@ -209,6 +210,7 @@ def test_blank_subject_is_invalid(support: Any, subject: str) -> None:
 # --- cc addresses ---------------------------------------------------------------
 
 
+@pytest.mark.supportd_wording
 @pytest.mark.parametrize(
     "address",
     ["not-an-email", "a@b", "@example.com", "jane@", "jane doe@example.com", "jane@example.com\n"],
@@ -281,6 +283,7 @@ def test_body_length_counts_characters_not_bytes(support: Any) -> None:
 # --- attachments (more in tests/attachments) -------------------------------------
 
 
+@pytest.mark.supportd_wording
 def test_unknown_attachment_set_is_not_found(support: Any) -> None:
     message = expect_error(
         "AttachmentSetIdNotFound",

@@ -110,6 +110,7 @@ def test_recent_communications_token_pages_with_max_results(support: Any) -> Non
     assert "nextToken" not in last
 
 
+@pytest.mark.supportd_wording
 def test_recent_communications_token_belongs_to_its_case(support: Any) -> None:
     token = get_case(support, _case_with_communications(support, 6))["recentCommunications"][
         "nextToken"
@@ -366,6 +367,7 @@ def _token_for(client: Any, **params: Any) -> str:
     return str(client.describe_cases(maxResults=10, **params)["nextToken"])
 
 
+@pytest.mark.supportd_wording
 @pytest.mark.parametrize(
     "mutate",
     [
@@ -386,6 +388,7 @@ def test_tampered_tokens_are_invalid(support: Any, mutate: Any) -> None:
     assert message == "Invalid pagination token"
 
 
+@pytest.mark.supportd_wording
 def test_tokens_are_bound_to_their_filters(support: Any) -> None:
     token = _token_for(support)
     for params in (
@@ -421,6 +424,7 @@ def test_case_tokens_are_not_communication_tokens(support: Any) -> None:
     )
 
 
+@pytest.mark.supportd_wording
 @pytest.mark.parametrize("position", [2**63, 2**64 + 5, 10**30])
 def test_forged_token_with_an_impossible_position_is_invalid(support: Any, position: int) -> None:
     # Tokens carry an unkeyed checksum: anyone can rebuild one. A well-formed token with a

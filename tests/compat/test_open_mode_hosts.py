@@ -85,6 +85,7 @@ def test_loopback_hosts_are_served(server: ServerProcess, host: str) -> None:
     assert body["severityLevels"]
 
 
+@pytest.mark.supportd_wording
 @pytest.mark.parametrize("host", ELSEWHERE)
 def test_other_hosts_are_refused_in_open_mode(
     server: ServerProcess, account: str, host: str
@@ -156,6 +157,7 @@ def test_uvicorns_factory_refuses_open_mode_on_a_network_address(tmp_path: Path)
     assert "refusing to serve open mode (no authentication) on 0.0.0.0" in result.stderr
 
 
+@pytest.mark.supportd_wording
 def test_a_connection_on_a_network_address_is_refused_in_open_mode(tmp_path: Path) -> None:
     """An app made for loopback but listening on a network address (a server started
     with another --host than the settings say) serves no connection arriving there."""

@@ -81,6 +81,7 @@ def test_unknown_targets_are_unknown_operations(target: str | None) -> None:
         protocol.operation_for_target(MODEL, target)
 
 
+@pytest.mark.supportd_wording
 def test_routing_error_messages() -> None:
     with pytest.raises(api_errors.UnknownOperationException, match="Missing X-Amz-Target"):
         protocol.operation_for_target(MODEL, None)
