@@ -63,6 +63,9 @@ CONNECTION_LOST: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CannotConnectNowError,
     ConnectionError,
     TimeoutError,  # connecting took longer than CONNECT_TIMEOUT_S
+    # A pooled connection still busy with an operation that a broken connection
+    # interrupted: asyncpg refuses it client-side, before anything is sent.
+    asyncpg.exceptions.InternalClientError,
 )
 CONNECT_TIMEOUT_S = 10.0
 
@@ -318,6 +321,11 @@ class PostgresCore(StoreCore):
         conn = await pool.acquire()
         try:
             yield conn
+        except CONNECTION_LOST:
+            # Never hand a connection in an unknown state back for reuse: the pool opens
+            # a fresh one in its place.
+            conn.terminate()
+            raise
         finally:
             try:
                 await pool.release(conn)
