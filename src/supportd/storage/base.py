@@ -18,6 +18,7 @@ from supportd.storage.contract_accounts import AccountStore
 from supportd.storage.contract_advisor import AdvisorStore
 from supportd.storage.contract_attachments import AttachmentStore
 from supportd.storage.contract_jobs import JobStore
+from supportd.storage.contract_outbox import OutboxStore
 from supportd.storage.contract_staff import StaffStore
 
 
@@ -107,6 +108,7 @@ class Store(
     StoreCore,
     CaseStore,
     JobStore,
+    OutboxStore,
     AccountStore,
     AdvisorStore,
     AttachmentStore,

@@ -213,6 +213,47 @@ TABLES: tuple[Table, ...] = (
         ),
         bool_columns=frozenset({"completed"}),
     ),
+    # Notifications: the outbox's events and their deliveries (what went to whom), and
+    # the webhook targets (secrets sealed under the server key, like access keys).
+    Table(
+        "outbox_events",
+        (
+            "seq",
+            "event_id",
+            "case_seq",
+            "event_name",
+            "origin",
+            "communication_seq",
+            "created_ms",
+            "fanned_out_ms",
+        ),
+    ),
+    Table(
+        "outbox_deliveries",
+        (
+            "seq",
+            "event_seq",
+            "channel",
+            "target",
+            "idempotency_key",
+            "recipients",
+            "message_id",
+            "status",
+            "attempts",
+            "retry_base",
+            "next_attempt_ms",
+            "last_result",
+            "created_ms",
+            "updated_ms",
+            "delivered_ms",
+        ),
+        list_columns=frozenset({"recipients"}),
+    ),
+    Table(
+        "webhooks",
+        ("seq", "webhook_id", "url", "secret_sealed", "account_id", "events", "created_ms"),
+        list_columns=frozenset({"events"}),
+    ),
 )
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 

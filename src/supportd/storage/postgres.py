@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from supportd.storage.jobs import Jobs
+from supportd.storage.outbox import Outbox
 from supportd.storage.postgres_accounts import PostgresAccounts
 from supportd.storage.postgres_advisor import PostgresAdvisor
 from supportd.storage.postgres_attachments import PostgresAttachments
@@ -16,6 +17,7 @@ __all__ = ["PostgresStore", "check_schema", "display_url", "migrate"]
 class PostgresStore(
     PostgresCases,
     Jobs,
+    Outbox,
     PostgresAccounts,
     PostgresAdvisor,
     PostgresAttachments,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from supportd.storage.cases import Cases
 from supportd.storage.jobs import Jobs
+from supportd.storage.outbox import Outbox
 from supportd.storage.sqlite_accounts import SQLiteAccounts
 from supportd.storage.sqlite_advisor import SQLiteAdvisor
 from supportd.storage.sqlite_attachments import SQLiteAttachments
@@ -16,6 +17,7 @@ __all__ = ["SQLiteStore", "connect", "migrate"]
 class SQLiteStore(
     Cases,
     Jobs,
+    Outbox,
     SQLiteAccounts,
     SQLiteAdvisor,
     SQLiteAttachments,
