@@ -33,6 +33,7 @@ from supportd.auth import (
 from supportd.config import Config
 from supportd.domain import clock
 from supportd.domain.accounts import AuditEntry
+from supportd.notifications.dispatcher import Dispatcher
 from supportd.operations import access, attachments
 from supportd.operations.advisor_providers import load_providers
 from supportd.operations.background import JOB_KINDS, PERIODIC
@@ -42,7 +43,7 @@ from supportd.reference import advisor as advisor_reference
 from supportd.reference import catalogue
 from supportd.secretbox import SecretBox, load_key
 from supportd.storage.base import Store
-from supportd.worker import Worker
+from supportd.worker import PoolWorker, Worker
 
 log = logging.getLogger("supportd")
 
@@ -197,12 +198,24 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         worker = Worker(context, JOB_KINDS, PERIODIC, config.worker_poll_ms / 1000)
+        # Notifications wait on other servers: their own worker runs many at once.
+        dispatcher = Dispatcher(context, open_secret_box(config), attachments.link_key(config))
+        notifier = PoolWorker(
+            context,
+            dispatcher.kinds(),
+            dispatcher.periodic(),
+            config.worker_poll_ms / 1000,
+            config.notify_concurrency,
+        )
         if config.background_worker:
             worker.start()
+            notifier.start()
         try:
             yield
         finally:
+            await notifier.stop()
             await worker.stop()
+            await dispatcher.close()
             await store.close()
 
     return _App(

@@ -225,5 +225,16 @@ def _add_staff_commands() -> None:
 
 _add_staff_commands()
 
+
+def _add_notification_commands() -> None:
+    # `supportd outbox` and `supportd webhooks` (supportd.cli_notifications).
+    from supportd.cli_notifications import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_notification_commands()
+
 if __name__ == "__main__":
     sys.exit(main())

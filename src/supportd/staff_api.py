@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route
 
 from supportd import staff_openapi
 from supportd.domain.staff import StaffMember
-from supportd.operations import advisor
+from supportd.operations import advisor, notifications
 from supportd.operations import staff as ops
 from supportd.operations.context import Context
 from supportd.operations.staff import StaffError
@@ -193,6 +193,13 @@ def routes(ctx: Context) -> list[Route]:
 
         return act
 
+    async def deliveries(
+        request: Request, actor: StaffMember, path: Mapping[str, str]
+    ) -> dict[str, Any]:
+        # What the case's notifications sent to whom (operations.notifications).
+        found = await ops.find_case(ctx, path["case"])
+        return await notifications.case_deliveries(ctx, found.case)
+
     async def openapi(request: Request) -> Response:
         return _json(200, staff_openapi.document(), "-")
 
@@ -215,6 +222,7 @@ def routes(ctx: Context) -> list[Route]:
         Route(f"{case}/assign", endpoint(case_action(ops.assign)), methods=["POST"]),
         Route(f"{case}/status", endpoint(case_action(ops.set_status)), methods=["POST"]),
         Route(f"{case}/resolve", endpoint(case_action(ops.resolve)), methods=["POST"]),
+        Route(f"{case}/deliveries", endpoint(deliveries), methods=["GET"]),
         Route("/staff", endpoint(list_staff), methods=["GET"]),
         Route("/staff", endpoint(create_staff), methods=["POST"]),
         Route("/staff/{name}/disable", endpoint(set_active(False)), methods=["POST"]),

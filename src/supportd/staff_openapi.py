@@ -402,6 +402,45 @@ def _schemas() -> dict[str, Any]:
                 },
             },
         },
+        "CaseDeliveries": {
+            "type": "object",
+            "properties": {
+                "caseId": {"type": "string"},
+                "displayId": {"type": "string"},
+                "events": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "eventId": {"type": "string"},
+                            "eventName": {"type": "string"},
+                            "origin": {"type": "string"},
+                            "created": {"type": "string"},
+                            "fannedOut": {"type": ["string", "null"]},
+                            "deliveries": {"type": "array", "items": _ref("Delivery")},
+                        },
+                    },
+                },
+            },
+        },
+        "Delivery": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "channel": {"type": "string", "enum": ["email", "webhook", "eventbridge"]},
+                "target": {"type": "string"},
+                "recipients": {"type": "array", "items": {"type": "string"}},
+                "idempotencyKey": {"type": "string"},
+                "messageId": {"type": ["string", "null"]},
+                "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+                "attempts": {"type": "integer"},
+                "nextAttempt": {"type": ["string", "null"]},
+                "lastResult": {"type": ["string", "null"]},
+                "created": {"type": "string"},
+                "updated": {"type": "string"},
+                "delivered": {"type": ["string", "null"]},
+            },
+        },
         "AdvisorCleared": {
             "type": "object",
             "properties": {
@@ -502,6 +541,14 @@ def document() -> dict[str, Any]:
                     "ActionResult",
                     params=[CASE_PARAM],
                     body="Empty",
+                )
+            },
+            f"{case}/deliveries": {
+                "get": _operation(
+                    "The case's notifications: each event with what went to whom (e-mail,"
+                    " webhooks, EventBridge), when, and the result.",
+                    "CaseDeliveries",
+                    params=[CASE_PARAM],
                 )
             },
             "/staff": {

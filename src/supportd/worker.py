@@ -66,17 +66,20 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.poll_s)
 
-    async def tick(self) -> int:
-        """One round: schedule periodic work, run what is due. How many jobs ran."""
-        store = self.ctx.store
+    async def _propose_periods(self) -> None:
         # The context's clock: a fake clock (tests) moves periods, due times and leases.
         now = self.ctx.clock.now_ms()
         for task in self.periodic.values():
             interval_ms = int(task.interval_for(self.ctx.config) * 1000)
             key, start = jobs.periodic_key(task.name, now, interval_ms)
-            await store.enqueue_job(
+            await self.ctx.store.enqueue_job(
                 periodic_kind(task.name), {"period_start_ms": start}, start, key
             )
+
+    async def tick(self) -> int:
+        """One round: schedule periodic work, run what is due. How many jobs ran."""
+        store = self.ctx.store
+        await self._propose_periods()
         ran = 0
         while not self._stop.is_set():
             claimed = await store.claim_jobs(
@@ -104,3 +107,54 @@ class Worker:
             # Leave it running: the lease runs out and any worker retries it.
             return
         await self.ctx.store.finish_job(job, error, now)
+
+
+class PoolWorker(Worker):
+    """A worker that runs up to `concurrency` jobs at once, for jobs that mostly wait on
+    other servers (notifications): a receiver that hangs holds one slot until its
+    timeout, not the whole queue. It claims only as many jobs as it has free slots, so
+    nothing it leases waits behind a slow job."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        kinds: Mapping[str, JobKind],
+        periodic: Mapping[str, Periodic],
+        poll_s: float,
+        concurrency: int,
+        lease_grace_s: float = 5.0,
+    ) -> None:
+        super().__init__(ctx, kinds, periodic, poll_s, lease_grace_s)
+        self.concurrency = max(1, concurrency)
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def tick(self) -> int:
+        await self._propose_periods()
+        ran = 0
+        while not self._stop.is_set():
+            free = self.concurrency - len(self._running)
+            if free <= 0:
+                await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            claimed = await self.ctx.store.claim_jobs(
+                list(self.kinds), self.ctx.clock.now_ms(), self.lease_ms, free
+            )
+            for job in claimed:
+                task = asyncio.get_running_loop().create_task(self._run_quietly(job))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+            ran += len(claimed)
+            if len(claimed) < free:
+                break
+        return ran
+
+    async def _run_quietly(self, job: Job) -> None:
+        try:
+            await self._run_job(job)
+        except Exception:  # finishing failed (the store): the lease runs out, it runs again
+            log.exception("job %s (%s) could not be finished", job.seq, job.kind)

@@ -110,6 +110,21 @@ def address_domain(address: str) -> str:
     return match.group(1).lower() if match else ""
 
 
+_DOMAIN = re.compile(
+    r"\A(?=.{1,253}\Z)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
+    r"(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
+)
+
+
+def valid_domain(domain: str) -> bool:
+    return bool(_DOMAIN.match(domain))
+
+
+def mail_domain(reply_domain: str, mail_from: str) -> str:
+    """The right-hand side of supportd's Message-IDs."""
+    return reply_domain or address_domain(mail_from) or "supportd.invalid"
+
+
 # --- the signed Reply-To address ----------------------------------------------------------
 #
 # case+<display id>-<signature>@<reply domain>. The signature is the first 80 bits of an

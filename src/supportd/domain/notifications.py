@@ -15,9 +15,8 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
 from datetime import UTC, datetime
+from typing import Any
 
 from supportd.domain import ids, lifecycle
 
@@ -155,14 +154,21 @@ class AttemptOutcome:
 
 
 def after_attempt(
-    policy: RetryPolicy, attempts: int, retry_base: int, ok: bool, now_ms: int
+    policy: RetryPolicy,
+    attempts: int,
+    retry_base: int,
+    ok: bool,
+    now_ms: int,
+    *,
+    final: bool = False,
 ) -> AttemptOutcome:
     """`attempts`: counting the one just made; `retry_base`: attempts made before the
-    last manual retry (each retry gets max_attempts of its own)."""
+    last manual retry (each retry gets max_attempts of its own); `final`: the failure
+    cannot be mended by trying again."""
     if ok:
         return AttemptOutcome(DELIVERED, None)
     made = attempts - retry_base
-    if made >= policy.max_attempts:
+    if final or made >= policy.max_attempts:
         return AttemptOutcome(FAILED, None)
     return AttemptOutcome(PENDING, now_ms + policy.delay_ms(made))
 

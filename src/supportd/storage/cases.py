@@ -136,7 +136,9 @@ class Cases(SqlStore):
                 case.created_ms,
             )
             comm_seq = await insert_communication(tx, seq, first)
-            await outbox.record_changes(tx, seq, notifications.case_created(comm_seq), case.created_ms)
+            await outbox.record_changes(
+                tx, seq, notifications.case_created(comm_seq), case.created_ms
+            )
             await insert_event(
                 tx, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED
             )
@@ -182,7 +184,9 @@ class Cases(SqlStore):
                     tx, case.seq, now_ms, account_id, case.status, lifecycle.RESOLVED
                 )
                 await after_resolution(tx, case.seq)  # no SLA clock, no auto-resolve timer
-                await outbox.record_changes(tx, case.seq, notifications.resolution(case.status), now_ms)
+                await outbox.record_changes(
+                    tx, case.seq, notifications.resolution(case.status), now_ms
+                )
             return ResolveOutcome(case.status, lifecycle.RESOLVED)
 
         return await self._write(job)

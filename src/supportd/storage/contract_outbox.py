@@ -18,9 +18,7 @@ from supportd.storage.outbox import AttemptResult, DeliveryWork, EventWork, Fano
 
 
 class OutboxStore(Protocol):
-    async def fan_out(
-        self, event_id: str, options: FanoutOptions, now_ms: int
-    ) -> EventWork | None:
+    async def fan_out(self, event_id: str, options: FanoutOptions, now_ms: int) -> EventWork | None:
         """Make the event's deliveries, once, and return them (None: no such event)."""
 
     async def delivery_work(self, delivery_seq: int) -> DeliveryWork | None:

@@ -147,6 +147,7 @@ class AttemptResult:
     attempts_before: int  # the attempt is recorded only if no other one was meanwhile
     ok: bool
     result: str
+    final: bool = False  # a failure no later attempt can mend
 
 
 class NotRetryable(Exception):
@@ -157,7 +158,9 @@ class NotRetryable(Exception):
         self.status = status
 
 
-async def _plan(tx: Tx, event: OutboxEvent, case: CaseRecord, options: FanoutOptions) -> list[NewDelivery]:
+async def _plan(
+    tx: Tx, event: OutboxEvent, case: CaseRecord, options: FanoutOptions
+) -> list[NewDelivery]:
     planned: list[NewDelivery] = []
     if options.email and note.wants_email(event.event_name, event.communication_seq):
         contact = await tx.fetchval(
@@ -214,9 +217,7 @@ def _event_and_case(row: Sequence[Any]) -> tuple[OutboxEvent, CaseRecord]:
 class Outbox(SqlStore):
     # --- the worker ---------------------------------------------------------------------
 
-    async def fan_out(
-        self, event_id: str, options: FanoutOptions, now_ms: int
-    ) -> EventWork | None:
+    async def fan_out(self, event_id: str, options: FanoutOptions, now_ms: int) -> EventWork | None:
         """Make the event's deliveries (once: a second fan-out finds them made) and
         return them; None if there is no such event."""
 
@@ -296,7 +297,9 @@ class Outbox(SqlStore):
                     outcomes.append(None)
                     continue
                 attempts = result.attempts_before + 1
-                outcome = note.after_attempt(policy, attempts, row[2], result.ok, now_ms)
+                outcome = note.after_attempt(
+                    policy, attempts, row[2], result.ok, now_ms, final=result.final
+                )
                 await tx.execute(
                     "UPDATE outbox_deliveries SET status = $1, attempts = $2,"
                     " next_attempt_ms = $3, last_result = $4, updated_ms = $5,"
@@ -392,8 +395,7 @@ class Outbox(SqlStore):
     async def case_events(self, case_seq: int) -> list[OutboxEvent]:
         async def job(tx: Tx) -> list[OutboxEvent]:
             rows = await tx.fetch(
-                f"SELECT {EVENT_COLUMNS} FROM outbox_events e WHERE e.case_seq = $1"
-                " ORDER BY e.seq",
+                f"SELECT {EVENT_COLUMNS} FROM outbox_events e WHERE e.case_seq = $1 ORDER BY e.seq",
                 case_seq,
             )
             return [event_from_row(r) for r in rows]
