@@ -26,7 +26,7 @@ from tests.store.conftest import pytest_pyfunc_call, runner, store  # noqa: F401
 from tests.support.clients import boto3_client
 from tests.support.server import TEST_SERVER_KEY, ServerProcess
 
-WEBHOOK_SECRET = "a-webhook-secret-of-some-length"  # noqa: S105 (a test value)
+WEBHOOK_SECRET = "a-webhook-secret-of-some-length"
 MAIL_FROM = "AWS Support <support@example.com>"
 REPLY_DOMAIN = "reply.example.com"
 MAX_ATTEMPTS = 4
@@ -77,6 +77,12 @@ class Notify:
         if ok:
             assert result.exit_code == 0, result.output
         return result
+
+    def server_key(self) -> bytes:
+        from supportd.secretbox import load_key
+
+        configured = TEST_SERVER_KEY if self.process.database_url else ""
+        return load_key(configured, str(self.process.data_dir), create=False)
 
     def webhook(self, account: str, mode: str, **options: str) -> str:
         """Register a webhook of `account` whose URL tells the receiver how to answer;

@@ -77,6 +77,8 @@ def test_create_case_mails_the_contact_and_cc_and_sends_signed_events(
     assert domain == REPLY_DOMAIN and local.startswith(f"case+{shown}-")
     seq, signature = mail_rules.parse_reply_local_part(local) or (0, "")
     assert seq == int(shown) - 1_000_000_000
+    assert mail_rules.reply_signature_valid(notify.server_key(), case_id, signature)
+    assert not mail_rules.reply_signature_valid(notify.server_key(), case_id + "0", signature)
     texts = parts(message)
     assert set(texts) == {"text/plain", "text/html"}
     assert "Queries take 10 s since this morning." in texts["text/plain"]
