@@ -108,6 +108,7 @@ class Hit:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -123,6 +124,7 @@ class WebhookReceiver:
     hits: list[Hit] = field(default_factory=list)
     hang_s: float = 5.0
     flaky_failures: int = 2
+    overrides: dict[str, str] = field(default_factory=dict)  # tag -> mode, to change one
     lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -141,7 +143,8 @@ class WebhookReceiver:
                 with receiver.lock:
                     receiver.hits.append(Hit(self.path, dict(self.headers.items()), body))
                     earlier = sum(1 for h in receiver.hits if h.path == self.path)
-                mode = self.path.strip("/").split("/")[0]
+                segments = self.path.strip("/").split("/")
+                mode = receiver.overrides.get(segments[-1], segments[0])
                 if mode == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
