@@ -5,6 +5,7 @@ attempts, a 1 s timeout (tests/notifications/conftest.py)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -72,7 +73,7 @@ def test_attempts_back_off_exponentially(
     case_id = new_case(customer)
     settled(notify, case_id, "webhook", "failed")
     arrivals = [h.at for h in notify.hooks.at(customer_account)]
-    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     # 150 ms, 300 ms, then the 600 ms cap (each at least its backoff; polls add a little).
     for gap, backoff in zip(gaps, (0.15, 0.3, 0.6), strict=True):
         assert backoff <= gap < backoff + 1.0, gaps
