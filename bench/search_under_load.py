@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 import staff as staff_bench  # bench/staff.py: the data generator, seeding, serving
 
 API_HEADERS = {
@@ -119,9 +120,7 @@ def measure(url: str, staff_token: str, seconds: float, searchers: int) -> dict[
     }
 
 
-def run_store(
-    kind: str, data: Any, work: Path, seconds: float, searchers: int
-) -> dict[str, Any]:
+def run_store(kind: str, data: Any, work: Path, seconds: float, searchers: int) -> dict[str, Any]:
     staff_bench.log(f"{kind}: seeding {data.count} cases")
     if kind == "sqlite":
         data_dir = work / "sqlite"

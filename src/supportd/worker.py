@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from supportd.domain import jobs
 from supportd.domain.jobs import Job
@@ -113,7 +114,8 @@ class PoolWorker(Worker):
     """A worker that runs up to `concurrency` jobs at once, for jobs that mostly wait on
     other servers (notifications): a receiver that hangs holds one slot until its
     timeout, not the whole queue. It claims only as many jobs as it has free slots, so
-    nothing it leases waits behind a slow job."""
+    nothing it leases waits behind a slow job. The jobs of a kind with a batch handler
+    that one claim brought are run together and finished in one write."""
 
     def __init__(
         self,
@@ -127,6 +129,7 @@ class PoolWorker(Worker):
         super().__init__(ctx, kinds, periodic, poll_s, lease_grace_s)
         self.concurrency = max(1, concurrency)
         self._running: set[asyncio.Task[None]] = set()
+        self._in_flight = 0  # jobs, not tasks: a batch holds a slot per job
 
     async def stop(self) -> None:
         await super().stop()
@@ -137,24 +140,57 @@ class PoolWorker(Worker):
         await self._propose_periods()
         ran = 0
         while not self._stop.is_set():
-            free = self.concurrency - len(self._running)
+            free = self.concurrency - self._in_flight
             if free <= 0:
                 await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
                 continue
             claimed = await self.ctx.store.claim_jobs(
                 list(self.kinds), self.ctx.clock.now_ms(), self.lease_ms, free
             )
+            batches: dict[str, list[Job]] = {}
             for job in claimed:
-                task = asyncio.get_running_loop().create_task(self._run_quietly(job))
-                self._running.add(task)
-                task.add_done_callback(self._running.discard)
+                if self.kinds[job.kind].batch_handler is not None:
+                    batches.setdefault(job.kind, []).append(job)
+                else:
+                    self._launch([job], self._run_job(job))
+            for kind, jobs_of_kind in batches.items():
+                self._launch(jobs_of_kind, self._run_batch(kind, jobs_of_kind))
             ran += len(claimed)
             if len(claimed) < free:
                 break
         return ran
 
-    async def _run_quietly(self, job: Job) -> None:
+    def _launch(self, jobs_run: list[Job], work: Coroutine[Any, Any, None]) -> None:
+        self._in_flight += len(jobs_run)
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:  # finishing failed (the store): the lease runs out, it reruns
+                log.exception("jobs %s could not be finished", [j.seq for j in jobs_run])
+            finally:
+                self._in_flight -= len(jobs_run)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run_batch(self, kind_name: str, batch: list[Job]) -> None:
+        kind = self.kinds[kind_name]
+        assert kind.batch_handler is not None
+        error: str | None = None
         try:
-            await self._run_job(job)
-        except Exception:  # finishing failed (the store): the lease runs out, it runs again
-            log.exception("job %s (%s) could not be finished", job.seq, job.kind)
+            await asyncio.wait_for(kind.batch_handler(self.ctx, batch), kind.timeout_s)
+        except TimeoutError:
+            error = f"timed out after {kind.timeout_s:g} s"
+        except Exception as exc:
+            log.exception("jobs %s (%s) failed", [j.seq for j in batch], kind_name)
+            error = f"{type(exc).__name__}: {exc}"
+        now = self.ctx.clock.now_ms()
+        if error is not None:
+            # Those with attempts left stay running: their lease runs out, any worker
+            # retries them. The others are finished as failed.
+            batch = [job for job in batch if job.attempts >= kind.max_attempts]
+            if not batch:
+                return
+        await self.ctx.store.finish_jobs(batch, error, now)

@@ -178,8 +178,8 @@ async def test_fan_out_makes_each_delivery_once(store: Store) -> None:
     case = await store.create_case(new_case(cc=("a@example.net", "A@example.net")), comm())
     [event] = await store.case_events(case.seq)
 
-    work = await store.fan_out(event.event_id, EVERYTHING, T0 + 100)
-    assert work is not None and work.case.case_id == case.case_id
+    [work] = await store.fan_out([event.event_id], EVERYTHING, T0 + 100)
+    assert work.case.case_id == case.case_id
     made = {(d.channel, d.target): d for d in work.deliveries}
     assert set(made) == {
         (note.EMAIL, note.EMAIL_TARGET),
@@ -193,16 +193,15 @@ async def test_fan_out_makes_each_delivery_once(store: Store) -> None:
     assert all(d.status == note.PENDING and d.attempts == 0 for d in work.deliveries)
     assert email.idempotency_key == note.idempotency_key(event.event_id, note.EMAIL, "contacts")
 
-    again = await store.fan_out(event.event_id, EVERYTHING, T0 + 200)
-    assert again is not None and again.deliveries == work.deliveries
+    [again] = await store.fan_out([event.event_id], EVERYTHING, T0 + 200)
+    assert again.deliveries == work.deliveries
     assert again.event.fanned_out_ms == T0 + 100
-    assert await store.fan_out("no-such-event", EVERYTHING, T0) is None
+    assert await store.fan_out(["no-such-event"], EVERYTHING, T0) == []
 
     quiet = FanoutOptions(email=False, eventbridge=False, mail_domain="x")
     case2 = await store.create_case(new_case(), comm())
     [event2] = await store.case_events(case2.seq)
-    work2 = await store.fan_out(event2.event_id, quiet, T0)
-    assert work2 is not None
+    [work2] = await store.fan_out([event2.event_id], quiet, T0)
     assert {d.channel for d in work2.deliveries} == {note.WEBHOOK}
 
 
@@ -215,8 +214,7 @@ async def test_the_contact_comes_first_then_the_case_and_communication_cc(store:
         ACCOUNT, case.case_id, comm("more", T0 + 1, cc=("extra@example.net", "CC@example.net"))
     )
     [_, reply] = await store.case_events(case.seq)
-    work = await store.fan_out(reply.event_id, EVERYTHING, T0 + 2)
-    assert work is not None
+    [work] = await store.fan_out([reply.event_id], EVERYTHING, T0 + 2)
     [email] = [d for d in work.deliveries if d.channel == note.EMAIL]
     assert email.recipients == ("contact@example.org", "cc@example.net", "extra@example.net")
 
@@ -225,8 +223,7 @@ async def _delivery(store: Store) -> Any:
     case = await store.create_case(new_case(), comm())
     [event] = await store.case_events(case.seq)
     options = FanoutOptions(email=False, eventbridge=True, mail_domain="x")
-    work = await store.fan_out(event.event_id, options, T0)
-    assert work is not None
+    [work] = await store.fan_out([event.event_id], options, T0)
     [delivery] = work.deliveries
     return delivery
 
@@ -287,7 +284,7 @@ async def test_stalled_work_is_queued_again(store: Store) -> None:
     assert await store.requeue_stalled(T0 + 1, T0 + 10, 100) == 1
     [job] = await store.claim_jobs([outbox.FANOUT_KIND], T0 + 10, 1000, 10)
     assert job.payload == {"event": event.event_id}
-    await store.fan_out(event.event_id, EVERYTHING, T0 + 20)
+    await store.fan_out([event.event_id], EVERYTHING, T0 + 20)
     # Two pending deliveries that nobody attempts: each queued again, once per sweep.
     assert await store.requeue_stalled(T0 + 21, T0 + 30, 100) == 2
     assert await store.requeue_stalled(T0 + 21, T0 + 30, 100) == 0

@@ -75,8 +75,12 @@ class Dispatcher:
     def kinds(self) -> dict[str, JobKind]:
         timeout = self.timeout_s + JOB_MARGIN_S
         return {
-            FANOUT_KIND: JobKind(self.fan_out, timeout, JOB_ATTEMPTS),
-            DELIVER_KIND: JobKind(self.deliver, timeout, JOB_ATTEMPTS),
+            FANOUT_KIND: JobKind(
+                self.fan_out, timeout, JOB_ATTEMPTS, batch_handler=self.fan_out_batch
+            ),
+            DELIVER_KIND: JobKind(
+                self.deliver, timeout, JOB_ATTEMPTS, batch_handler=self.deliver_batch
+            ),
         }
 
     def periodic(self) -> dict[str, Periodic]:
@@ -89,28 +93,40 @@ class Dispatcher:
     # --- handlers ----------------------------------------------------------------------
 
     async def fan_out(self, ctx: Context, job: Job) -> None:
-        work = await ctx.store.fan_out(str(job.payload["event"]), self.options, ctx.clock.now_ms())
-        if work is None:
-            return
+        await self.fan_out_batch(ctx, [job])
+
+    async def fan_out_batch(self, ctx: Context, jobs: list[Job]) -> None:
+        """Fan the events out (one transaction), make every delivery's first attempt at
+        once, record them all (one transaction)."""
+        event_ids = [str(job.payload["event"]) for job in jobs]
+        works = await ctx.store.fan_out(event_ids, self.options, ctx.clock.now_ms())
         first = [
-            d
+            self._attempt(d, work.event, work.case)
+            for work in works
             for d in work.deliveries
             if d.status == note.PENDING and d.attempts == 0 and d.retry_base == 0
         ]
-        if not first:
-            return
-        results = await asyncio.gather(*(self._attempt(d, work.event, work.case) for d in first))
-        await ctx.store.record_attempts(results, self.policy, ctx.clock.now_ms())
+        if first:
+            results = await asyncio.gather(*first)
+            await ctx.store.record_attempts(results, self.policy, ctx.clock.now_ms())
 
     async def deliver(self, ctx: Context, job: Job) -> None:
-        work = await ctx.store.delivery_work(int(job.payload["delivery"]))
-        if work is None:
-            return
-        delivery = work.delivery
-        if delivery.status != note.PENDING or delivery.attempts != job.payload["attempts"]:
-            return  # recorded meanwhile (another node, or this job's earlier run)
-        result = await self._attempt(delivery, work.event, work.case)
-        await ctx.store.record_attempts([result], self.policy, ctx.clock.now_ms())
+        await self.deliver_batch(ctx, [job])
+
+    async def deliver_batch(self, ctx: Context, jobs: list[Job]) -> None:
+        """The next attempt of each delivery, unless it was recorded meanwhile (by
+        another node, or by this job's earlier run)."""
+        attempts = []
+        for job in jobs:
+            work = await ctx.store.delivery_work(int(job.payload["delivery"]))
+            if work is None:
+                continue
+            delivery = work.delivery
+            if delivery.status == note.PENDING and delivery.attempts == job.payload["attempts"]:
+                attempts.append(self._attempt(delivery, work.event, work.case))
+        if attempts:
+            results = await asyncio.gather(*attempts)
+            await ctx.store.record_attempts(results, self.policy, ctx.clock.now_ms())
 
     async def sweep(self, ctx: Context, job: Job) -> None:
         now = ctx.clock.now_ms()

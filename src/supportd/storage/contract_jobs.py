@@ -24,5 +24,9 @@ class JobStore(Protocol):
         """Mark a claimed job done (error None) or failed; False if the lease was lost
         (another worker took the job over) and nothing changed."""
 
+    async def finish_jobs(self, claimed: Sequence[Job], error: str | None, now_ms: int) -> int:
+        """finish_job for several claimed jobs at once (one transaction); how many of
+        them were still this worker's."""
+
     async def prune_jobs(self, finished_before_ms: int) -> int:
         """Delete finished jobs older than the given time; how many."""

@@ -18,8 +18,11 @@ from supportd.storage.outbox import AttemptResult, DeliveryWork, EventWork, Fano
 
 
 class OutboxStore(Protocol):
-    async def fan_out(self, event_id: str, options: FanoutOptions, now_ms: int) -> EventWork | None:
-        """Make the event's deliveries, once, and return them (None: no such event)."""
+    async def fan_out(
+        self, event_ids: Sequence[str], options: FanoutOptions, now_ms: int
+    ) -> list[EventWork]:
+        """Make the events' deliveries, once, and return them, in one transaction
+        (events that do not exist are left out)."""
 
     async def delivery_work(self, delivery_seq: int) -> DeliveryWork | None:
         """A delivery with its event and case."""

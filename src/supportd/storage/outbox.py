@@ -214,42 +214,49 @@ def _event_and_case(row: Sequence[Any]) -> tuple[OutboxEvent, CaseRecord]:
     return event_from_row(row), case_from_row(row[8:])
 
 
+async def _fan_out_one(
+    tx: Tx, event_id: str, options: FanoutOptions, now_ms: int
+) -> EventWork | None:
+    row = await tx.fetchrow(SELECT_EVENT_SQL + " FOR UPDATE OF e", event_id)
+    if row is None:
+        return None
+    event, case = _event_and_case(row)
+    if event.fanned_out_ms is None:
+        for planned in await _plan(tx, event, case, options):
+            key = note.idempotency_key(event.event_id, planned.channel, planned.target)
+            message_id = (
+                mail.message_id(key, options.mail_domain) if planned.channel == note.EMAIL else None
+            )
+            await tx.execute(
+                INSERT_DELIVERY_SQL,
+                event.seq,
+                planned.channel,
+                planned.target,
+                key,
+                list(planned.recipients),
+                message_id,
+                note.PENDING,
+                now_ms,
+            )
+        await tx.execute(
+            "UPDATE outbox_events SET fanned_out_ms = $1 WHERE seq = $2", now_ms, event.seq
+        )
+    rows = await tx.fetch(EVENT_DELIVERIES_SQL, event.seq)
+    return EventWork(event, case, tuple(delivery_from_row(r) for r in rows))
+
+
 class Outbox(SqlStore):
     # --- the worker ---------------------------------------------------------------------
 
-    async def fan_out(self, event_id: str, options: FanoutOptions, now_ms: int) -> EventWork | None:
-        """Make the event's deliveries (once: a second fan-out finds them made) and
-        return them; None if there is no such event."""
+    async def fan_out(
+        self, event_ids: Sequence[str], options: FanoutOptions, now_ms: int
+    ) -> list[EventWork]:
+        """Make the events' deliveries (once: a second fan-out finds them made) and
+        return them, in one transaction; events that do not exist are left out."""
 
-        async def job(tx: Tx) -> EventWork | None:
-            row = await tx.fetchrow(SELECT_EVENT_SQL + " FOR UPDATE OF e", event_id)
-            if row is None:
-                return None
-            event, case = _event_and_case(row)
-            if event.fanned_out_ms is None:
-                for planned in await _plan(tx, event, case, options):
-                    key = note.idempotency_key(event.event_id, planned.channel, planned.target)
-                    message_id = (
-                        mail.message_id(key, options.mail_domain)
-                        if planned.channel == note.EMAIL
-                        else None
-                    )
-                    await tx.execute(
-                        INSERT_DELIVERY_SQL,
-                        event.seq,
-                        planned.channel,
-                        planned.target,
-                        key,
-                        list(planned.recipients),
-                        message_id,
-                        note.PENDING,
-                        now_ms,
-                    )
-                await tx.execute(
-                    "UPDATE outbox_events SET fanned_out_ms = $1 WHERE seq = $2", now_ms, event.seq
-                )
-            rows = await tx.fetch(EVENT_DELIVERIES_SQL, event.seq)
-            return EventWork(event, case, tuple(delivery_from_row(r) for r in rows))
+        async def job(tx: Tx) -> list[EventWork]:
+            made = [await _fan_out_one(tx, event_id, options, now_ms) for event_id in event_ids]
+            return [work for work in made if work is not None]
 
         return await self._write(job, idempotent=True)
 
