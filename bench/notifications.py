@@ -39,6 +39,14 @@ SERVER_KEY = "YmVuY2gtbm90aWZpY2F0aW9ucy1zZXJ2ZXIta2V5LTE="
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
+class _Server(ThreadingHTTPServer):
+    # The standard library's backlog of 5 drops connections beyond it (the client then
+    # waits a second to retry): a real receiver takes many at once.
+    request_queue_size = 128
+    daemon_threads = True
+    allow_reuse_address = True
+
+
 class Arrivals:
     """When each case's notification arrived, per channel (first arrival only)."""
 
@@ -66,7 +74,7 @@ def webhook_receiver(arrivals: Arrivals) -> ThreadingHTTPServer:
             self.send_header("content-length", "0")
             self.end_headers()
 
-    server = ThreadingHTTPServer(("127.0.0.1", common.free_port()), Handler)
+    server = _Server(("127.0.0.1", common.free_port()), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

@@ -28,6 +28,14 @@ from tests.support.server import free_port
 WAIT_S = 20.0
 
 
+class _Server(ThreadingHTTPServer):
+    # The standard library's backlog of 5 drops connections beyond it (the client then
+    # waits a second to retry): a real receiver takes many at once.
+    request_queue_size = 128
+    daemon_threads = True
+    allow_reuse_address = True
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "") -> Any:
     """Poll until predicate() is truthy (bounded); its value."""
     deadline = time.monotonic() + timeout
@@ -158,8 +166,7 @@ class WebhookReceiver:
                 self.send_header("content-length", "0")
                 self.end_headers()
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

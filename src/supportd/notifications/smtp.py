@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
+import socket
 from email.message import EmailMessage
 from typing import Any
 
@@ -52,6 +53,8 @@ class SmtpChannel:
         self._templates = templates
         self._reply_key = reply_key
         self._sender = email.utils.parseaddr(config.mail_from)[1]
+        # aiosmtplib would look the name up (getfqdn, blocking) for every message.
+        self._local_hostname = socket.getfqdn()
 
     async def compose(self, message: Message) -> EmailMessage:
         ctx, config = self._ctx, self._ctx.config
@@ -141,6 +144,7 @@ class SmtpChannel:
                 use_tls=server.use_tls,
                 start_tls=server.start_tls,
                 timeout=self._ctx.config.notify_timeout_ms / 1000,
+                local_hostname=self._local_hostname,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise DeliveryFailed(

@@ -4,6 +4,8 @@ dropped connection) is a failed attempt, retried by the dispatcher."""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 
 from supportd.domain import notifications as note
@@ -15,6 +17,9 @@ SIGNATURE_HEADER = "X-Supportd-Signature"
 DELIVERY_HEADER = "X-Supportd-Delivery"
 EVENT_HEADER = "X-Supportd-Event"
 USER_AGENT = "supportd-webhooks/1"
+
+# httpx logs every request at INFO: one line per delivery is the outbox's job.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def request_headers(
