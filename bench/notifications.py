@@ -5,13 +5,15 @@ latency from commit to receiver. Printed as JSON.
     python bench/notifications.py [--stores sqlite,postgresql] [--rounds 3]
                                   [--duration 3] [--connections 16] [--latency-cases 100]
 
-Per store, two `supportd serve` (one worker each, open mode): `plain` and `notify`
-(--smtp-url to an aiosmtpd server and a webhook to an HTTP receiver, both in this
-process, both answering at once). Rounds of closed-loop CreateCase load (boto3's own
-request, two CC addresses) alternate between them, so a busy minute on the shared
-machine hurts both alike; the figures are medians over rounds. Both servers write the
-outbox rows (that is part of every change now); `notify` also delivers them while
-under load. Then, with the load stopped and the outbox drained, --latency-cases cases
+Per store, `supportd serve` processes (one worker each, open mode): `plain` (no
+channel configured), `notify` (--smtp-url to an aiosmtpd server and a webhook to an
+HTTP receiver, both in this process, both answering at once; it delivers while under
+load) and `split` (the same, with --no-notify-worker: a second process on the same
+store delivers). Rounds of closed-loop CreateCase load (boto3's own request, two CC
+addresses) rotate between them, so a busy minute on the shared machine hurts all alike;
+the figures are medians over rounds, with the API server's CPU time per CreateCase
+(its deliveries included for `notify`). Every server writes the outbox rows (part of
+every change now). Then, with the load stopped and the outbox drained, --latency-cases cases
 are created one at a time on `notify`: the delivery latency is the time from the
 API's answer (the commit is just before it) to the receiver's arrival, per channel.
 The issue-12 targets: throughput within 10 %, delivery p50 under 1 s.
@@ -184,16 +186,31 @@ def bench_store(kind: str, opts: argparse.Namespace, base: Path) -> dict[str, An
         "--mail-from",
         "Support <support@example.com>",
     ]
+    split_args = store_args(kind, "split", base)
+    supportd_cli("migrate", *split_args)
+    supportd_cli(
+        "webhooks",
+        "create",
+        "--url",
+        f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+        "--secret",
+        "bench-webhook-secret-0123456789",
+        *split_args,
+    )
     plain = start_server(f"plain-{kind}", plain_args, [], base)
     notify = start_server(f"notify-{kind}", notify_args, notify_extra, base)
+    # The same, with deliveries left to a second process on the same store.
+    split = start_server(f"split-{kind}", split_args, [*notify_extra, "--no-notify-worker"], base)
+    deliverer = start_server(f"deliverer-{kind}", split_args, notify_extra, base)
     headers, body = common.boto3_request("CreateCase", common.CREATE_CASE)
-    rates: dict[str, list[float]] = {"plain": [], "notify": []}
+    targets = [("plain", plain), ("notify", notify), ("split", split)]
+    rates: dict[str, list[float]] = {label: [] for label, _ in targets}
+    cpu_us: dict[str, list[float]] = {label: [] for label, _ in targets}
     try:
         for round_number in range(opts.rounds):
-            order = [("plain", plain), ("notify", notify)]
-            if round_number % 2:
-                order.reverse()
+            order = targets[round_number % 3 :] + targets[: round_number % 3]
             for label, server in order:
+                cpu_before = server.cpu_seconds()
                 result = loadgen.run(
                     server.port,
                     headers,
@@ -203,6 +220,8 @@ def bench_store(kind: str, opts: argparse.Namespace, base: Path) -> dict[str, An
                     generator=opts.loadgen,
                 )
                 rates[label].append(result["ok_per_s"])
+                used = server.cpu_seconds() - cpu_before
+                cpu_us[label].append(round(used / max(1, result["ok"]) * 1e6, 1))
                 common.log(f"{kind} round {round_number + 1} {label}: {result['ok_per_s']}/s")
         # Let the backlog of the load drain before timing single deliveries.
         deadline = time.monotonic() + 300
@@ -236,21 +255,23 @@ def bench_store(kind: str, opts: argparse.Namespace, base: Path) -> dict[str, An
                 for case_id, at in answered.items():
                     if case_id in arrivals.at[channel]:
                         latencies[channel].append(arrivals.at[channel][case_id] - at)
-        plain_median = statistics.median(rates["plain"])
-        notify_median = statistics.median(rates["notify"])
+        medians = {label: statistics.median(values) for label, values in rates.items()}
         return {
             "store": kind,
-            "createcase_per_s": {"plain": rates["plain"], "notify": rates["notify"]},
-            "median_plain_per_s": plain_median,
-            "median_notify_per_s": notify_median,
-            "notify_over_plain": round(notify_median / plain_median, 3),
+            "createcase_per_s": rates,
+            "median_per_s": medians,
+            "notify_over_plain": round(medians["notify"] / medians["plain"], 3),
+            "split_over_plain": round(medians["split"] / medians["plain"], 3),
+            "server_cpu_us_per_createcase": {
+                label: statistics.median(values) for label, values in cpu_us.items()
+            },
             "backlog_drained_after_s": backlog_drained_s,
             "notifications_received": dict(arrivals.count),
             "delivery_latency": {c: percentiles(v) for c, v in latencies.items()},
         }
     finally:
-        plain.stop()
-        notify.stop()
+        for server in (plain, notify, split, deliverer):
+            server.stop()
         smtp.stop()
         receiver.shutdown()
 

@@ -209,7 +209,8 @@ def create_app(
         )
         if config.background_worker:
             worker.start()
-            notifier.start()
+            if config.notify_worker:
+                notifier.start()
         try:
             yield
         finally:

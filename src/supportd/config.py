@@ -226,6 +226,11 @@ class Config:
         "Notifications: an attempt (SMTP conversation, webhook request, PutEvents call) still"
         " unanswered after this long has failed.",
     )
+    notify_worker: bool = _setting(
+        True,
+        "Deliver notifications in this process (with background-worker). Off: this node"
+        " only writes them to the outbox, and nodes with it on deliver them.",
+    )
     notify_concurrency: int = _setting(
         16, "Notifications: deliveries each server process attempts at once at most."
     )
