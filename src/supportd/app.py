@@ -199,7 +199,9 @@ def create_app(
         await store.open()
         worker = Worker(context, JOB_KINDS, PERIODIC, config.worker_poll_ms / 1000)
         # Notifications wait on other servers: their own worker runs many at once.
-        dispatcher = Dispatcher(context, open_secret_box(config), attachments.link_key(config))
+        dispatcher = Dispatcher(
+            context, lambda: open_secret_box(config), lambda: attachments.link_key(config)
+        )
         notifier = PoolWorker(
             context,
             dispatcher.kinds(),

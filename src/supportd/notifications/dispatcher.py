@@ -16,7 +16,9 @@ times; the idempotency key lets it drop the resend.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Callable
 
 from supportd.domain import mail
 from supportd.domain import notifications as note
@@ -48,7 +50,11 @@ JOB_ATTEMPTS = 50  # a handler that fails (not a delivery: the store) is run aga
 
 
 class Dispatcher:
-    def __init__(self, ctx: Context, box: SecretBox, reply_key: bytes) -> None:
+    def __init__(
+        self, ctx: Context, box: Callable[[], SecretBox], reply_key: Callable[[], bytes]
+    ) -> None:
+        """`box` (webhook secrets) and `reply_key` (signed Reply-To addresses): the
+        server key's uses, asked for when first needed."""
         config = ctx.config
         self.ctx = ctx
         self.policy = RetryPolicy(
@@ -61,12 +67,12 @@ class Dispatcher:
         )
         self.timeout_s = config.notify_timeout_ms / 1000
         self.channels: dict[str, Channel] = {
-            note.WEBHOOK: WebhookChannel(ctx.store, box, self.timeout_s)
+            note.WEBHOOK: WebhookChannel(ctx.store, functools.cache(box), self.timeout_s)
         }
         if config.smtp_url:
             templates = MailTemplates(config.mail_templates)
             templates.check()
-            self.channels[note.EMAIL] = SmtpChannel(ctx, templates, reply_key)
+            self.channels[note.EMAIL] = SmtpChannel(ctx, templates, functools.cache(reply_key))
         if config.eventbridge_bus:
             self.channels[note.EVENTBRIDGE] = EventBridgeChannel(config)
 

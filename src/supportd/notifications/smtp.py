@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.policy
 import email.utils
 import socket
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
@@ -46,7 +47,9 @@ def _attachment_links(ctx: Context, records: list[Any]) -> list[dict[str, str]]:
 
 
 class SmtpChannel:
-    def __init__(self, ctx: Context, templates: MailTemplates, reply_key: bytes) -> None:
+    def __init__(
+        self, ctx: Context, templates: MailTemplates, reply_key: Callable[[], bytes]
+    ) -> None:
         config = ctx.config
         self._ctx = ctx
         self._server = mail.parse_smtp_url(config.smtp_url)
@@ -83,7 +86,7 @@ class SmtpChannel:
         reply_to = ""
         if config.reply_domain:
             reply_to = mail.reply_address(
-                self._reply_key, case.case_id, case.seq, config.reply_domain
+                self._reply_key(), case.case_id, case.seq, config.reply_domain
             )
         elif config.support_address:
             reply_to = config.support_address

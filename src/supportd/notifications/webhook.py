@@ -5,6 +5,7 @@ dropped connection) is a failed attempt, retried by the dispatcher."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import httpx
 
@@ -56,9 +57,9 @@ async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[s
 
 
 class WebhookChannel:
-    def __init__(self, store: Store, box: SecretBox, timeout_s: float) -> None:
+    def __init__(self, store: Store, box: Callable[[], SecretBox], timeout_s: float) -> None:
         self._store = store
-        self._box = box
+        self._box = box  # opened on first use: a node without webhooks needs no key
         # Redirects are not followed: a webhook answers where it was registered.
         self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
 
@@ -68,7 +69,7 @@ class WebhookChannel:
         if hook is None:
             raise DeliveryFailed("the webhook was deleted", final=True)
         try:
-            secret = self._box.open(hook.secret_sealed, hook.webhook_id)
+            secret = self._box().open(hook.secret_sealed, hook.webhook_id)
         except SecretBoxError as exc:
             raise DeliveryFailed(str(exc)) from None
         body = note.encode_body(

@@ -18,7 +18,7 @@ from supportd.domain.records import CaseRecord
 from supportd.notifications import webhook as webhook_channel
 from supportd.notifications.channel import DeliveryFailed
 from supportd.operations.context import Context
-from supportd.secretbox import SecretBox
+from supportd.secretbox import SecretBox, SecretBoxError
 from supportd.storage.outbox import NotRetryable
 
 MIN_SECRET_CHARS = 16
@@ -234,7 +234,10 @@ async def test_webhook(ctx: Context, box: SecretBox, webhook_id: str) -> dict[st
         "detail": {"webhook-id": hook.webhook_id},
     }
     body = note.encode_body(event)
-    secret = box.open(hook.secret_sealed, hook.webhook_id)
+    try:
+        secret = box.open(hook.secret_sealed, hook.webhook_id)
+    except SecretBoxError as exc:
+        raise NotificationError(409, "secret_unreadable", str(exc)) from None
     headers = webhook_channel.request_headers(secret, body, event_id, "Test")
     started = time.monotonic()
     async with httpx.AsyncClient(
