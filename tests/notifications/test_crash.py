@@ -120,5 +120,9 @@ def test_kill_9_at_random_moments_under_load(crashing: Notify) -> None:
     # Every acknowledged case is stored; every stored case (some committed without an
     # answer reaching the client) is notified, exactly once as far as events go.
     assert set(acknowledged) <= stored
-    wait_until(lambda: delivered_cases(notify, account) >= stored, what="every case's event")
+    wait_until(
+        lambda: delivered_cases(notify, account) >= stored,
+        timeout=60,
+        what=f"the events of {len(stored)} cases ({len(delivered_cases(notify, account))} so far)",
+    )
     assert delivered_cases(notify, account) == stored
