@@ -90,7 +90,9 @@ class Dispatcher:
         }
 
     def periodic(self) -> dict[str, Periodic]:
-        return {"notify-sweep": Periodic("notify-sweep", SWEEP_INTERVAL_S, self.sweep)}
+        # Its timeout as the jobs': the worker's lease follows the longest timeout.
+        timeout = self.timeout_s + JOB_MARGIN_S
+        return {"notify-sweep": Periodic("notify-sweep", SWEEP_INTERVAL_S, self.sweep, timeout)}
 
     async def close(self) -> None:
         for channel in self.channels.values():
