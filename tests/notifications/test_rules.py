@@ -237,3 +237,20 @@ def test_a_broken_operator_template_is_reported(tmp_path: Path) -> None:
 def test_bad_notification_settings_are_refused(settings: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         config.from_environ({}, settings)
+
+
+def test_a_dead_nodes_deliveries_are_taken_over_after_the_timeout_and_15_s(
+    tmp_path: Path,
+) -> None:
+    from supportd.notifications.dispatcher import Dispatcher
+    from supportd.operations.context import Context
+    from supportd.reference import catalogue
+    from supportd.storage.sqlite import SQLiteStore
+    from supportd.worker import PoolWorker
+
+    settings = config.Config(data_dir=str(tmp_path), notify_timeout_ms=2000)
+    ctx = Context(settings, catalogue.load(), SQLiteStore(settings.sqlite_path))
+    dispatcher = Dispatcher(ctx, lambda: pytest.fail("no key needed"), lambda: b"")
+    worker = PoolWorker(ctx, dispatcher.kinds(), dispatcher.periodic(), 0.1, 4)
+    assert worker.lease_ms == 17_000
+    assert set(worker.kinds) == {"notify-fanout", "notify-deliver", "periodic:notify-sweep"}
