@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email
+import email.policy
 import json
 import statistics
 import subprocess
 import tempfile
 import threading
 import time
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -87,7 +90,9 @@ class MailHandler:
         self.arrivals = arrivals
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        text = envelope.content.decode(errors="replace")
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
+        text = body.get_content() if body is not None else ""
         marker = "Case ID: "
         start = text.find(marker)
         case_id = text[start + len(marker) :].split()[0] if start >= 0 else "?"
