@@ -34,6 +34,7 @@ from supportd.config import Config
 from supportd.domain import clock
 from supportd.domain.accounts import AuditEntry
 from supportd.notifications.dispatcher import Dispatcher
+from supportd.notifications.inbound import start_listener
 from supportd.operations import access, attachments
 from supportd.operations.advisor_providers import load_providers
 from supportd.operations.background import JOB_KINDS, PERIODIC
@@ -213,9 +214,14 @@ def create_app(
             worker.start()
             if config.notify_worker:
                 notifier.start()
+        inbound = None
+        if config.inbound_smtp_port:
+            inbound = await start_listener(context, lambda: attachments.link_key(config))
         try:
             yield
         finally:
+            if inbound is not None:
+                inbound.close()
             await notifier.stop()
             await worker.stop()
             await dispatcher.close()

@@ -234,6 +234,14 @@ class Config:
     notify_concurrency: int = _setting(
         16, "Notifications: deliveries each server process attempts at once at most."
     )
+    inbound_smtp_port: int = _setting(
+        0,
+        "E-mail in: listen for SMTP on this port (on --host) for replies an MTA routes to"
+        " supportd (to case+...@<reply-domain> or support-address). 0: no listener.",
+    )
+    inbound_max_bytes: int = _setting(
+        10_485_760, "E-mail in: the largest message accepted (552 above it)."
+    )
     eventbridge_bus: str = _setting(
         "",
         "Notifications: the EventBridge event bus (name or ARN) that receives every event"
@@ -421,6 +429,12 @@ def _check_notifications(config: Config) -> None:
         raise ValueError("eventbridge_endpoint must start with http:// or https://")
     if bool(config.eventbridge_access_key_id) != bool(config.eventbridge_secret_access_key):
         raise ValueError("eventbridge_access_key_id and eventbridge_secret_access_key go together")
+    if not 0 <= config.inbound_smtp_port <= 65535:
+        raise ValueError("inbound_smtp_port must be between 0 and 65535")
+    if config.inbound_smtp_port and not (config.reply_domain or config.support_address):
+        raise ValueError("inbound_smtp_port needs reply_domain or support_address")
+    if config.inbound_max_bytes < 1024:
+        raise ValueError("inbound_max_bytes must be at least 1024")
     if not config.eventbridge_source.strip():
         raise ValueError("eventbridge_source must not be empty")
 

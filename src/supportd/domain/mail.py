@@ -19,6 +19,10 @@ from supportd.domain import ids
 REFERENCES_KEPT = 20  # the root and the newest others: enough for every client to thread
 
 
+class DuplicateMessage(Exception):
+    """An e-mail (by its Message-ID) that was made into a communication already."""
+
+
 class MailSettingError(ValueError):
     """A mail setting that cannot be used."""
 

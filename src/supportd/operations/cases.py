@@ -9,6 +9,7 @@ from supportd import errors
 from supportd.domain import clock, ids, lifecycle, pagination
 from supportd.domain.accounts import CaseQuotaExceeded
 from supportd.domain.addresses import is_valid_email
+from supportd.domain.attachments import AttachmentClaim
 from supportd.domain.errors import InvalidTime, InvalidToken, ReopenWindowClosed
 from supportd.domain.records import (
     CUSTOMER,
@@ -319,6 +320,25 @@ async def add_communication_to_case(
     cc = _cc_emails(params)
     case = await _find_case(ctx, principal, case_id)
     claim = await attachments.attachment_claim(ctx, principal, params)
+    await add_customer_communication(
+        ctx, principal, case, body, cc, claim, dry_run=bool(params.get("dryRun"))
+    )
+    return {"result": True}
+
+
+async def add_customer_communication(
+    ctx: Context,
+    principal: Principal,
+    case: CaseRecord,
+    body: str,
+    cc: tuple[str, ...],
+    claim: AttachmentClaim | None,
+    *,
+    dry_run: bool = False,
+    source_message_id: str | None = None,
+) -> None:
+    """A customer's communication on their case (AddCommunicationToCase, or a reply by
+    e-mail: `source_message_id`, DuplicateMessage if it was added before)."""
     now = ctx.clock.now_ms()
     if case.status == lifecycle.RESOLVED:
         # Checked before a dry run answers, so a dry run tells the truth.
@@ -326,7 +346,7 @@ async def add_communication_to_case(
             lifecycle.status_after_customer_reply(case.status, case.resolved_ms, now)
         except ReopenWindowClosed:
             raise _reopen_refused() from None
-    dry_run_check(params)
+    dry_run_check({"dryRun": dry_run})
     comm = NewCommunication(
         body=body,
         submitted_by=_customer_name(principal),
@@ -336,6 +356,7 @@ async def add_communication_to_case(
         attachments=claim,
         # Unless one is outstanding already, support owes a next response.
         response_target=sla_policy(ctx.config).next_response(case.severity_code, principal.plan),
+        source_message_id=source_message_id,
     )
     try:
         updated = await ctx.store.add_communication(principal.account_id, case.case_id, comm)
@@ -344,8 +365,7 @@ async def add_communication_to_case(
     except attachments.ATTACHMENT_ERRORS as exc:
         raise attachments.api_error(ctx.config, exc) from None
     if updated is None:
-        raise _case_not_found(case_id)
-    return {"result": True}
+        raise _case_not_found(case.case_id)
 
 
 def _reopen_refused() -> errors.ApiError:

@@ -158,6 +158,10 @@ class Cases(SqlStore):
                 case.status, case.resolved_ms, comm.created_ms
             )
             comm_seq = await insert_communication(tx, case.seq, comm)
+            if comm.source_message_id is not None:
+                await outbox.record_inbound(
+                    tx, comm.source_message_id, case.seq, comm_seq, comm.created_ms
+                )
             await after_customer_reply(tx, case.seq, status, comm)  # the SLA clock
             changes = notifications.customer_reply(comm_seq, case.status, status)
             await outbox.record_changes(tx, case.seq, changes, comm.created_ms)

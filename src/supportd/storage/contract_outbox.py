@@ -54,6 +54,9 @@ class OutboxStore(Protocol):
     async def retry_delivery(self, delivery_seq: int, now_ms: int) -> Delivery | None:
         """A failed delivery pending again; None if unknown; NotRetryable otherwise."""
 
+    async def case_of_message_ids(self, message_ids: Sequence[str]) -> int | None:
+        """The case whose e-mail had one of these Message-IDs, or None."""
+
     async def create_webhook(self, webhook: Webhook) -> None: ...
 
     async def get_webhook(self, webhook_id: str) -> Webhook | None: ...

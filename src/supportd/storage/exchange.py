@@ -254,6 +254,10 @@ TABLES: tuple[Table, ...] = (
         ("seq", "webhook_id", "url", "secret_sealed", "account_id", "events", "created_ms"),
         list_columns=frozenset({"events"}),
     ),
+    Table(
+        "inbound_messages",
+        ("seq", "message_id", "case_seq", "communication_seq", "received_ms"),
+    ),
 )
 TABLES_BY_NAME = {table.name: table for table in TABLES}
 

@@ -95,6 +95,23 @@ async def record_auto_resolved(tx: Tx, case_seqs: Sequence[int], now_ms: int) ->
         await record_changes(tx, seq, [Change(note.RESOLVE_CASE)], now_ms)
 
 
+async def record_inbound(
+    tx: Tx, message_id: str, case_seq: int, communication_seq: int, now_ms: int
+) -> None:
+    """A reply by e-mail made into a communication: DuplicateMessage (and the whole
+    transaction undone) if this Message-ID was made into one before."""
+    inserted = await tx.fetchval(
+        "INSERT INTO inbound_messages (message_id, case_seq, communication_seq, received_ms)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (message_id) DO NOTHING RETURNING seq",
+        message_id,
+        case_seq,
+        communication_seq,
+        now_ms,
+    )
+    if inserted is None:
+        raise mail.DuplicateMessage(message_id)
+
+
 # --- rows -> records ------------------------------------------------------------------------
 
 
@@ -367,6 +384,23 @@ class Outbox(SqlStore):
             return count
 
         return await self._write(job, idempotent=True)
+
+    async def case_of_message_ids(self, message_ids: Sequence[str]) -> int | None:
+        """The case (seq) whose e-mail had one of these Message-IDs (In-Reply-To and
+        References of a reply), or None."""
+        if not message_ids:
+            return None
+
+        async def job(tx: Tx) -> int | None:
+            found = await tx.fetchval(
+                "SELECT e.case_seq FROM outbox_deliveries d JOIN outbox_events e"
+                " ON e.seq = d.event_seq WHERE d.message_id = ANY($1::text[])"
+                " ORDER BY d.seq DESC LIMIT 1",
+                list(message_ids),
+            )
+            return int(found) if found is not None else None
+
+        return await self._read(job)
 
     # --- operators: outbox list / retry, a case's deliveries ---------------------------
 

@@ -48,3 +48,15 @@ CREATE TABLE webhooks (
     events        TEXT    NOT NULL,
     created_ms    INTEGER NOT NULL
 );
+
+-- E-mail in: the Message-IDs of replies made into communications, so that a message
+-- delivered twice (an MTA retrying) is added once. Written in the communication's
+-- transaction.
+CREATE TABLE inbound_messages (
+    seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id        TEXT    NOT NULL UNIQUE,
+    case_seq          INTEGER NOT NULL REFERENCES cases (seq),
+    communication_seq INTEGER NOT NULL,
+    received_ms       INTEGER NOT NULL
+);
+CREATE INDEX outbox_deliveries_by_message_id ON outbox_deliveries (message_id);
