@@ -232,6 +232,9 @@ def test_a_broken_operator_template_is_reported(tmp_path: Path) -> None:
         ({"eventbridge_endpoint": "ftp://x"}, "eventbridge_endpoint"),
         ({"eventbridge_access_key_id": "AKIA"}, "go together"),
         ({"eventbridge_source": " "}, "eventbridge_source"),
+        ({"inbound_smtp_port": 2525}, "needs reply_domain or support_address"),
+        ({"inbound_smtp_port": 70000, "reply_domain": "r.example"}, "inbound_smtp_port"),
+        ({"inbound_max_bytes": 10}, "inbound_max_bytes"),
     ],
 )
 def test_bad_notification_settings_are_refused(settings: dict[str, object], message: str) -> None:
