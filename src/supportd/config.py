@@ -212,6 +212,87 @@ class Config:
         "Trusted Advisor: a check provider still running after this long is abandoned "
         "(at most 300000).",
     )
+    smtp_url: str = _setting(
+        "",
+        "Notifications: the SMTP server that sends e-mail, smtp://[user:password@]host:port"
+        " (smtps:// for TLS from the start, ?starttls=true for STARTTLS). Empty: no e-mail.",
+    )
+    mail_from: str = _setting(
+        "",
+        "Notifications: the From address of e-mail (e.g. `Support <support@example.com>`),"
+        " also the envelope sender; needed with smtp-url.",
+    )
+    support_address: str = _setting(
+        "",
+        "Notifications: the support team's address, named in e-mails; their Reply-To"
+        " when reply-domain is empty.",
+    )
+    reply_domain: str = _setting(
+        "",
+        "Notifications: e-mails get the Reply-To case+<signed token>@<this domain>, an"
+        " address that names the case. Empty: no such address.",
+    )
+    mail_templates: str = _setting(
+        "",
+        "Notifications: a directory of the operator's e-mail templates (<language>/"
+        "case_update.txt and .html, Jinja2), each replacing or adding to the built-in ones.",
+    )
+    notify_max_attempts: int = _setting(
+        8, "Notifications: attempts per delivery before it is parked as failed."
+    )
+    notify_backoff_ms: int = _setting(
+        2000,
+        "Notifications: wait after the first failed attempt; it doubles after each further"
+        " one, up to notify-backoff-max-ms.",
+    )
+    notify_backoff_max_ms: int = _setting(
+        3_600_000, "Notifications: the longest wait between two attempts."
+    )
+    notify_timeout_ms: int = _setting(
+        10_000,
+        "Notifications: an attempt (SMTP conversation, webhook request, PutEvents call) still"
+        " unanswered after this long has failed.",
+    )
+    notify_worker: bool = _setting(
+        True,
+        "Deliver notifications in this process (with background-worker). Off: this node"
+        " only writes them to the outbox, and nodes with it on deliver them.",
+    )
+    notify_concurrency: int = _setting(
+        16, "Notifications: deliveries each server process attempts at once at most."
+    )
+    inbound_smtp_port: int = _setting(
+        0,
+        "E-mail in: listen for SMTP on this port (on --host) for replies an MTA routes to"
+        " supportd (to case+...@<reply-domain> or support-address). 0: no listener.",
+    )
+    inbound_max_bytes: int = _setting(
+        10_485_760, "E-mail in: the largest message accepted (552 above it)."
+    )
+    eventbridge_bus: str = _setting(
+        "",
+        "Notifications: the EventBridge event bus (name or ARN) that receives every event"
+        " through PutEvents. Empty: none.",
+    )
+    eventbridge_endpoint: str = _setting(
+        "",
+        "Notifications: the EventBridge endpoint URL (any compatible server). Empty: AWS's"
+        " for eventbridge-region.",
+    )
+    eventbridge_region: str = _setting("us-east-1", "Notifications: EventBridge's region.")
+    eventbridge_access_key_id: str = _setting(
+        "",
+        "Notifications: the access key for PutEvents. Empty: botocore's usual credential"
+        " chain (environment, profile, instance role).",
+    )
+    eventbridge_secret_access_key: str = _setting(
+        "", "Notifications: the secret of eventbridge-access-key-id."
+    )
+    eventbridge_source: str = _setting(
+        "aws.support",
+        "Notifications: the events' source on the EventBridge bus. AWS reserves `aws.`"
+        " sources for itself: a real EventBridge needs another (e.g. supportd.support).",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
     access_log: bool = _setting(
         False, "Write one log line per request (off by default: it costs throughput)."
@@ -417,6 +498,7 @@ def check(config: Config) -> None:
         raise ValueError("advisor_refresh_timeout_ms must be between 10 and 300000")
     _check_attachments(config)
     _check_web(config)
+    _check_notifications(config)
 
 
 def _check_web(config: Config) -> None:
@@ -435,6 +517,44 @@ def _check_web(config: Config) -> None:
             raise ValueError(f"{name} must be at least 1")
     if not 0 <= config.web_console_poll_s <= 3600:
         raise ValueError("web_console_poll_s must be between 0 and 3600")
+
+
+def _check_notifications(config: Config) -> None:
+    from supportd.domain import mail  # pure rules, no I/O: the mail settings' syntax
+
+    if config.smtp_url:
+        try:
+            mail.parse_smtp_url(config.smtp_url)
+        except mail.MailSettingError as exc:
+            raise ValueError(str(exc)) from None
+        if not mail.address_domain(config.mail_from):
+            raise ValueError("mail_from must be an e-mail address when smtp_url is set")
+    if config.support_address and not mail.address_domain(config.support_address):
+        raise ValueError("support_address must be an e-mail address")
+    if config.reply_domain and not mail.valid_domain(config.reply_domain):
+        raise ValueError("reply_domain must be a domain name, e.g. support.example.com")
+    if config.notify_max_attempts < 1:
+        raise ValueError("notify_max_attempts must be at least 1")
+    if config.notify_backoff_ms < 1 or config.notify_backoff_max_ms < config.notify_backoff_ms:
+        raise ValueError("notify_backoff_ms must be at least 1 and at most notify_backoff_max_ms")
+    if not 10 <= config.notify_timeout_ms <= 600_000:
+        raise ValueError("notify_timeout_ms must be between 10 and 600000")
+    if not 1 <= config.notify_concurrency <= 1000:
+        raise ValueError("notify_concurrency must be between 1 and 1000")
+    if config.eventbridge_endpoint and not config.eventbridge_endpoint.startswith(
+        ("http://", "https://")
+    ):
+        raise ValueError("eventbridge_endpoint must start with http:// or https://")
+    if bool(config.eventbridge_access_key_id) != bool(config.eventbridge_secret_access_key):
+        raise ValueError("eventbridge_access_key_id and eventbridge_secret_access_key go together")
+    if not 0 <= config.inbound_smtp_port <= 65535:
+        raise ValueError("inbound_smtp_port must be between 0 and 65535")
+    if config.inbound_smtp_port and not (config.reply_domain or config.support_address):
+        raise ValueError("inbound_smtp_port needs reply_domain or support_address")
+    if config.inbound_max_bytes < 1024:
+        raise ValueError("inbound_max_bytes must be at least 1024")
+    if not config.eventbridge_source.strip():
+        raise ValueError("eventbridge_source must not be empty")
 
 
 def _check_attachments(config: Config) -> None:

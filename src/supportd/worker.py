@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from supportd.domain import jobs
 from supportd.domain.jobs import Job
@@ -75,17 +76,20 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.poll_s)
 
-    async def tick(self) -> int:
-        """One round: schedule periodic work, run what is due. How many jobs ran."""
-        store = self.ctx.store
+    async def _propose_periods(self) -> None:
         # The context's clock: a fake clock (tests) moves periods, due times and leases.
         now = self.ctx.clock.now_ms()
         for task in self.periodic.values():
             interval_ms = int(task.interval_for(self.ctx.config) * 1000)
             key, start = jobs.periodic_key(task.name, now, interval_ms)
-            await store.enqueue_job(
+            await self.ctx.store.enqueue_job(
                 periodic_kind(task.name), {"period_start_ms": start}, start, key
             )
+
+    async def tick(self) -> int:
+        """One round: schedule periodic work, run what is due. How many jobs ran."""
+        store = self.ctx.store
+        await self._propose_periods()
         ran = 0
         while not self._stop.is_set():
             claimed = await store.claim_jobs(
@@ -113,3 +117,96 @@ class Worker:
             # Leave it running: the lease runs out and any worker retries it.
             return
         await self.ctx.store.finish_job(job, error, now)
+
+
+class PoolWorker(Worker):
+    """A worker that runs up to `concurrency` jobs at once, for jobs that mostly wait on
+    other servers (notifications): a receiver that hangs holds one slot until its
+    timeout, not the whole queue. It claims only as many jobs as it has free slots, so
+    nothing it leases waits behind a slow job. The jobs of a kind with a batch handler
+    that one claim brought are run together, `batch_size` at a time, and finished in
+    one write: fewer transactions per job, at the price of a batch's slots waiting for
+    its slowest job (hence small batches)."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        kinds: Mapping[str, JobKind],
+        periodic: Mapping[str, Periodic],
+        poll_s: float,
+        concurrency: int,
+        lease_grace_s: float = 5.0,
+        batch_size: int = 4,
+    ) -> None:
+        super().__init__(ctx, kinds, periodic, poll_s, lease_grace_s)
+        self.concurrency = max(1, concurrency)
+        self.batch_size = max(1, batch_size)
+        self._running: set[asyncio.Task[None]] = set()
+        self._in_flight = 0  # jobs, not tasks: a batch holds a slot per job
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def tick(self) -> int:
+        await self._propose_periods()
+        ran = 0
+        while not self._stop.is_set():
+            free = self.concurrency - self._in_flight
+            if free <= 0:
+                await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            claimed = await self.ctx.store.claim_jobs(
+                list(self.kinds), self.ctx.clock.now_ms(), self.lease_ms, free
+            )
+            batches: dict[str, list[Job]] = {}
+            for job in claimed:
+                if self.kinds[job.kind].batch_handler is not None:
+                    batches.setdefault(job.kind, []).append(job)
+                else:
+                    self._launch([job], self._run_job(job))
+            for kind, jobs_of_kind in batches.items():
+                # Small batches: a batch holds its slots until its slowest job is done.
+                for start in range(0, len(jobs_of_kind), self.batch_size):
+                    batch = jobs_of_kind[start : start + self.batch_size]
+                    self._launch(batch, self._run_batch(kind, batch))
+            ran += len(claimed)
+            if len(claimed) < free:
+                break
+        return ran
+
+    def _launch(self, jobs_run: list[Job], work: Coroutine[Any, Any, None]) -> None:
+        self._in_flight += len(jobs_run)
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:  # finishing failed (the store): the lease runs out, it reruns
+                log.exception("jobs %s could not be finished", [j.seq for j in jobs_run])
+            finally:
+                self._in_flight -= len(jobs_run)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run_batch(self, kind_name: str, batch: list[Job]) -> None:
+        kind = self.kinds[kind_name]
+        assert kind.batch_handler is not None
+        error: str | None = None
+        try:
+            await asyncio.wait_for(kind.batch_handler(self.ctx, batch), kind.timeout_s)
+        except TimeoutError:
+            error = f"timed out after {kind.timeout_s:g} s"
+        except Exception as exc:
+            log.exception("jobs %s (%s) failed", [j.seq for j in batch], kind_name)
+            error = f"{type(exc).__name__}: {exc}"
+        now = self.ctx.clock.now_ms()
+        if error is not None:
+            # Those with attempts left stay running: their lease runs out, any worker
+            # retries them. The others are finished as failed.
+            batch = [job for job in batch if job.attempts >= kind.max_attempts]
+            if not batch:
+                return
+        await self.ctx.store.finish_jobs(batch, error, now)

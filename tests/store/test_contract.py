@@ -439,6 +439,9 @@ async def test_export_in_table_and_sequence_order_with_json_values(store: Store)
         # Every case has its support-side row (assignee, SLA clock), keyed by its seq.
         ("case_work", 2),
         ("case_work", 1),
+        # Each creation and the resolution left a notification in the outbox.
+        ("outbox_events", 2),
+        ("outbox_events", 2),
     ]
     cases = [row for table, rows in batches if table == "cases" for row in rows]
     assert [r["seq"] for r in cases] == [c.seq for c in created]

@@ -282,6 +282,13 @@ def non_default(setting: Setting) -> Any:
         "upload_part_bytes": 65_536,
         "upload_urls_per_call": 5,
         "web_cookie_secure": "always",
+        "smtp_url": "smtps://mailer:secret@mail.example.com:465",
+        "mail_from": "Support <support@example.com>",
+        "support_address": "help@example.com",
+        "reply_domain": "reply.example.com",
+        "eventbridge_endpoint": "https://events.example.com",
+        "eventbridge_access_key_id": "AKIAEXAMPLE",
+        "eventbridge_secret_access_key": "example-secret",
     }
     if setting.name in special:
         return special[setting.name]

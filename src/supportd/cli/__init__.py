@@ -1,13 +1,14 @@
 """The `supportd` command: one click group, and the commands of each module of this
 package (`server`: serve, migrate, export, import; `accounts`: accounts, keys, audit;
-`advisor`; `staff`: staff, cases; `users`: the Support Center's users; `demo`). They
-reach the store through `store.with_store`."""
+`advisor`; `staff`: staff, cases; `users`: the Support Center's users; `demo`;
+`notifications`: outbox and webhooks). They reach the store through
+`store.with_store`."""
 
 from __future__ import annotations
 
 import click
 
-from supportd.cli import accounts, advisor, demo, server, staff, users
+from supportd.cli import accounts, advisor, demo, notifications, server, staff, users
 
 
 @click.group()
@@ -23,5 +24,6 @@ for _command in (
     *staff.COMMANDS,
     users.users,
     *demo.COMMANDS,
+    *notifications.COMMANDS,
 ):
     main.add_command(_command)

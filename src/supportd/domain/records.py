@@ -56,6 +56,9 @@ class NewCommunication:
     # Files the communication takes over (an attachment set, ready uploads), in the
     # transaction that inserts it.
     attachments: AttachmentClaim | None = None
+    # A reply by e-mail: its Message-ID, recorded in the same transaction, so that the
+    # same message delivered twice is added once (DuplicateMessage the second time).
+    source_message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

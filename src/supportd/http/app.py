@@ -29,6 +29,8 @@ from supportd.config import Config
 from supportd.domain import clock
 from supportd.domain.accounts import AuditEntry
 from supportd.http import attachment_links, observe, protocol, staff_api
+from supportd.notifications.dispatcher import Dispatcher
+from supportd.notifications.inbound import start_listener
 from supportd.operations import access, attachments
 from supportd.operations.advisor_providers import load_providers
 from supportd.operations.background import JOB_KINDS, PERIODIC
@@ -44,7 +46,7 @@ from supportd.security.auth import (
     SigV4Authenticator,
 )
 from supportd.storage.base import Store, StoreUnavailable
-from supportd.worker import Worker
+from supportd.worker import PoolWorker, Worker
 
 log = logging.getLogger("supportd")
 
@@ -294,13 +296,33 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         worker = Worker(context, JOB_KINDS, PERIODIC, config.worker_poll_ms / 1000)
+        # Notifications wait on other servers: their own worker runs many at once.
+        dispatcher = Dispatcher(
+            context, lambda: runtime.open_secret_box(config), lambda: attachments.link_key(config)
+        )
+        notifier = PoolWorker(
+            context,
+            dispatcher.kinds(),
+            dispatcher.periodic(),
+            config.worker_poll_ms / 1000,
+            config.notify_concurrency,
+        )
         if config.background_worker:
             worker.start()
+            if config.notify_worker:
+                notifier.start()
+        inbound = None
+        if config.inbound_smtp_port:
+            inbound = await start_listener(context, lambda: attachments.link_key(config))
         try:
             async with observe.sampling(store):
                 yield
         finally:
+            if inbound is not None:
+                inbound.close()
+            await notifier.stop()
             await worker.stop()
+            await dispatcher.close()
             await store.close()
 
     monitoring = observe.routes(context)

@@ -29,7 +29,7 @@ from supportd.domain.staff import StaffMember
 from supportd.http import staff_openapi, staff_schema
 from supportd.http.observe import Observer
 from supportd.http.staff_schema import Operation
-from supportd.operations import advisor
+from supportd.operations import advisor, notifications
 from supportd.operations import staff as ops
 from supportd.operations.context import Context
 from supportd.operations.staff import StaffError
@@ -383,6 +383,13 @@ def _endpoints(ctx: Context) -> dict[tuple[str, str], tuple[Endpoint, BodyRules]
     ) -> dict[str, Any]:
         return await ops.show_case(ctx, actor, path["case"])
 
+    async def deliveries(
+        request: Request, actor: StaffMember, path: Mapping[str, str], _: Any
+    ) -> dict[str, Any]:
+        # What the case's notifications sent to whom (operations.notifications).
+        found = await ops.find_case(ctx, path["case"])
+        return await notifications.case_deliveries(ctx, found.case)
+
     def case_action(operation: Callable[..., Awaitable[dict[str, Any]]]) -> Endpoint:
         async def act(
             request: Request, actor: StaffMember, path: Mapping[str, str], body: Any
@@ -457,6 +464,7 @@ def _endpoints(ctx: Context) -> dict[tuple[str, str], tuple[Endpoint, BodyRules]
         ("get", "/cases"): (list_cases, _no_rules),
         ("get", "/search"): (search, _no_rules),
         ("get", case): (show, _no_rules),
+        ("get", f"{case}/deliveries"): (deliveries, _no_rules),
         ("post", f"{case}/reply"): (case_action(ops.reply), rules(ops.reply_input)),
         ("post", f"{case}/notes"): (case_action(ops.add_note), rules(ops.note_input)),
         ("post", f"{case}/assign"): (case_action(ops.assign), rules(ops.assign_input)),

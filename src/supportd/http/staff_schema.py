@@ -355,6 +355,44 @@ class SearchResults(_Shape, rename="camel"):
     ) = UNSET
 
 
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+Channel = Literal["email", "webhook", "eventbridge"]
+
+
+class Delivery(_Shape, rename="camel"):
+    id: int
+    channel: Channel
+    target: str
+    recipients: list[str]
+    idempotency_key: str
+    message_id: str | None
+    status: DeliveryStatus
+    attempts: int
+    next_attempt: Time | None
+    last_result: str | None
+    created: Time | None
+    updated: Time | None
+    delivered: Time | None
+
+
+class NotificationEvent(_Shape, rename="camel"):
+    event_id: str
+    event_name: str
+    origin: str
+    created: Time | None
+    fanned_out: Time | None
+    deliveries: list[Delivery]
+
+
+class CaseDeliveries(_Shape, rename="camel"):
+    case_id: str
+    display_id: str
+    events: Annotated[
+        list[NotificationEvent],
+        Meta(description="The case's notifications, each with what went to whom and when."),
+    ]
+
+
 class Communication(_Shape, rename="camel"):
     id: int
     author_kind: AuthorKind
@@ -511,6 +549,12 @@ OPERATIONS: tuple[Operation, ...] = (
         query=SearchQuery,
     ),
     Operation("get", CASE, "A case with its whole thread, internal notes and history.", CaseDetail),
+    Operation(
+        "get",
+        f"{CASE}/deliveries",
+        "The case's notifications: what went to whom, when, and the result.",
+        CaseDeliveries,
+    ),
     Operation(
         "post",
         f"{CASE}/reply",

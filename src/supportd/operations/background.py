@@ -18,6 +18,8 @@ from supportd.domain.jobs import Job
 from supportd.operations.context import Context
 
 JobHandler = Callable[[Context, Job], Awaitable[None]]
+# Several claimed jobs of one kind at once (a worker that runs batches: PoolWorker).
+BatchHandler = Callable[[Context, list[Job]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,9 @@ class JobKind:
     timeout_s: float = 60.0
     max_attempts: int = 3
     timeout_from: Callable[[Config], float] | None = None
+    # With it, a PoolWorker hands it every job of this kind it claimed together, and
+    # finishes them in one write; `handler` still runs them one by one elsewhere.
+    batch_handler: BatchHandler | None = None
 
     def for_config(self, config: Config) -> JobKind:
         if self.timeout_from is None:

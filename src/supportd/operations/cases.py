@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import Any
 
@@ -331,6 +332,25 @@ async def add_communication_to_case(
     cc = _cc_emails(params)
     case = await _find_case(ctx, principal, case_id)
     claim = await attachments.attachment_claim(ctx, principal, params)
+    await add_customer_communication(
+        ctx, principal, case, body, cc, claim, dry_run=bool(params.get("dryRun"))
+    )
+    return {"result": True}
+
+
+async def add_customer_communication(
+    ctx: Context,
+    principal: Principal,
+    case: CaseRecord,
+    body: str,
+    cc: tuple[str, ...],
+    claim: AttachmentClaim | None,
+    *,
+    dry_run: bool = False,
+    source_message_id: str | None = None,
+) -> None:
+    """A customer's communication on their case (AddCommunicationToCase, or a reply by
+    e-mail: `source_message_id`, DuplicateMessage if it was added before)."""
     now = ctx.clock.now_ms()
     if case.status == lifecycle.RESOLVED:
         # Checked before a dry run answers, so a dry run tells the truth.
@@ -338,10 +358,13 @@ async def add_communication_to_case(
             lifecycle.status_after_customer_reply(case.status, case.resolved_ms, now)
         except ReopenWindowClosed:
             raise _reopen_refused() from None
-    dry_run_check(params)
+    dry_run_check({"dryRun": dry_run})
     # Unless one is outstanding already, support owes a next response.
     target = sla_policy(ctx.config).next_response(case.severity_code, principal.plan)
-    comm = _from_customer(principal, body, cc, now, claim, target)
+    comm = dataclasses.replace(
+        _from_customer(principal, body, cc, now, claim, target),
+        source_message_id=source_message_id,
+    )
     try:
         updated = await ctx.store.add_communication(principal.account_id, case.case_id, comm)
     except ReopenWindowClosed:
@@ -349,8 +372,7 @@ async def add_communication_to_case(
     except attachments.ATTACHMENT_ERRORS as exc:
         raise attachments.api_error(ctx.config, exc) from None
     if updated is None:
-        raise _case_not_found(case_id)
-    return {"result": True}
+        raise _case_not_found(case.case_id)
 
 
 def _reopen_refused() -> api_errors.ApiError:

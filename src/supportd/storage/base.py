@@ -24,6 +24,7 @@ from supportd.storage.errors import StoreFull as StoreFull
 from supportd.storage.errors import StoreUnavailable as StoreUnavailable
 from supportd.storage.health import Health
 from supportd.storage.jobs import Jobs
+from supportd.storage.outbox import Outbox
 from supportd.storage.sql import SqlStore
 from supportd.storage.staff import Staff
 from supportd.storage.web import Web
@@ -78,6 +79,8 @@ class StoreCore(SqlStore):
         raise NotImplementedError
 
 
-class Store(Cases, Attachments, Jobs, Accounts, Advisor, Staff, Web, Console, Health, StoreCore):
+class Store(
+    Cases, Attachments, Jobs, Accounts, Advisor, Staff, Web, Console, Health, Outbox, StoreCore
+):
     """Everything operations may ask of a store: one shared class per area of the data,
     over the core. Adding an area: one more base here."""

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from supportd.domain import accounts, lifecycle
+from supportd.domain import accounts, lifecycle, notifications
 from supportd.domain.records import (
     CaseQuery,
     CaseRecord,
@@ -21,6 +21,7 @@ from supportd.domain.records import (
     NewCommunication,
     ResolveOutcome,
 )
+from supportd.storage import outbox
 from supportd.storage.attachments import claim_attachments
 from supportd.storage.case_work import after_customer_reply, after_resolution, insert_new_case_work
 from supportd.storage.rows import (
@@ -145,7 +146,10 @@ class Cases(SqlStore):
                 await check_case_quota(tx, case, max_cases_per_hour)
             values = new_case_values(case, lifecycle.UNASSIGNED)
             seq = await tx.insert(INSERT_CASE_SQL, *values)
-            await insert_communication(tx, seq, first)
+            comm_seq = await insert_communication(tx, seq, first)
+            await outbox.record_changes(
+                tx, seq, notifications.case_created(comm_seq), case.created_ms
+            )
             await insert_event(
                 tx, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED
             )
@@ -169,8 +173,14 @@ class Cases(SqlStore):
             status = lifecycle.status_after_customer_reply(
                 case.status, case.resolved_ms, comm.created_ms
             )
-            await insert_communication(tx, case.seq, comm)
+            comm_seq = await insert_communication(tx, case.seq, comm)
+            if comm.source_message_id is not None:
+                await outbox.record_inbound(
+                    tx, comm.source_message_id, case.seq, comm_seq, comm.created_ms
+                )
             await after_customer_reply(tx, case.seq, status, comm)  # the SLA clock
+            changes = notifications.customer_reply(comm_seq, case.status, status)
+            await outbox.record_changes(tx, case.seq, changes, comm.created_ms)
             if status == case.status:
                 return case
             await tx.execute(REOPEN_SQL, status, case.seq)
@@ -197,6 +207,9 @@ class Cases(SqlStore):
                     tx, case.seq, now_ms, account_id, case.status, lifecycle.RESOLVED
                 )
                 await after_resolution(tx, case.seq)  # no SLA clock, no auto-resolve timer
+                await outbox.record_changes(
+                    tx, case.seq, notifications.resolution(case.status), now_ms
+                )
             return ResolveOutcome(case.status, lifecycle.RESOLVED)
 
         return await self._write(job)

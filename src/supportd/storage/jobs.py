@@ -103,6 +103,20 @@ class Jobs(SqlStore):
 
         return await self._write(write, idempotent=True, single_statement=True)
 
+    async def finish_jobs(self, claimed: Sequence[Job], error: str | None, now_ms: int) -> int:
+        """finish_job for several jobs in one transaction; how many were still theirs."""
+        state = jobs.DONE if error is None else jobs.FAILED
+
+        async def write(tx: Tx) -> int:
+            changed = 0
+            for job in claimed:
+                changed += await tx.execute(
+                    FINISH_SQL, state, error, now_ms, job.seq, jobs.RUNNING, job.lease
+                )
+            return changed
+
+        return await self._write(write, idempotent=True)
+
     async def prune_jobs(self, finished_before_ms: int) -> int:
         """Delete finished jobs older than the given time; how many."""
 

@@ -4,8 +4,12 @@ newest communications. SQLite has neither; storage.cases is the rest."""
 
 from __future__ import annotations
 
-from supportd.domain import lifecycle, sla
+import json
+from typing import Any
+
+from supportd.domain import jobs, lifecycle, notifications, sla
 from supportd.domain.records import CaseRecord, NewCase, NewCommunication
+from supportd.storage import outbox
 from supportd.storage.attachments import claim_attachments
 from supportd.storage.cases import (
     Cases,
@@ -29,12 +33,20 @@ WITH new_case AS (
     INSERT INTO communications (case_seq, body, submitted_by, author_kind, cc_emails,
         created_ms)
     SELECT seq, $13, $14, $15, $16, $17 FROM new_case
+    RETURNING seq, case_seq
 ), creation_event AS (
     INSERT INTO case_events (case_seq, at_ms, actor, from_status, to_status)
     SELECT seq, $17, $14, NULL, $7 FROM new_case
 ), support_side AS (
     INSERT INTO case_work (seq, sla_target, sla_due_ms)
     SELECT seq, $18, $19 FROM new_case
+), notification AS (
+    INSERT INTO outbox_events (event_id, case_seq, event_name, origin, communication_seq,
+        created_ms)
+    SELECT $20, case_seq, $21, $22, seq, $17 FROM first_communication
+), fan_out_job AS (
+    INSERT INTO jobs (kind, key, payload, state, run_at_ms, created_ms, updated_ms)
+    SELECT $23, $24, $25::jsonb, $26, $17, $17, $17 FROM new_case
 )
 SELECT seq FROM new_case
 """
@@ -64,6 +76,7 @@ class PostgresCases(Cases):
                 *communication_values(first),
                 sla.FIRST_RESPONSE if case.first_response_due_ms is not None else None,
                 case.first_response_due_ms,
+                *_notification(),
             )
             if seq is None:
                 return await _existing_case(tx, case)
@@ -77,6 +90,22 @@ class PostgresCases(Cases):
         # Without a quota or attachments it is one statement: its own transaction.
         single = max_cases_per_hour is None and first.attachments is None
         return await self._write(job, idempotent=True, single_statement=single)
+
+
+def _notification() -> tuple[Any, ...]:
+    """The CTE's outbox event and its fan-out job (storage.outbox.record_changes, written
+    into the one statement): $20 ... $26."""
+    [change] = notifications.case_created(0)
+    event_id = notifications.new_event_id()
+    return (
+        event_id,
+        change.event_name,
+        change.origin,
+        outbox.FANOUT_KIND,
+        outbox.fanout_key(event_id),
+        json.dumps({"event": event_id}),
+        jobs.QUEUED,
+    )
 
 
 async def _existing_case(tx: Tx, case: NewCase) -> CaseRecord:

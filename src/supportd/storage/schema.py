@@ -459,6 +459,65 @@ CANNED_REPLIES = Table(
     ),
 )
 
+# --- notifications: the outbox, its deliveries, webhooks, inbound mail already taken
+# ---------------------------------------------------------------------------------------
+
+OUTBOX_EVENTS = Table(
+    "outbox_events",
+    (
+        _seq(),
+        Column("event_id", TEXT),
+        Column("case_seq", BIGINT, references="cases.seq"),
+        Column("event_name", TEXT),
+        Column("origin", TEXT),
+        _null("communication_seq", BIGINT),
+        Column("created_ms", BIGINT),
+        _null("fanned_out_ms", BIGINT),
+    ),
+)
+OUTBOX_DELIVERIES = Table(
+    "outbox_deliveries",
+    (
+        _seq(),
+        Column("event_seq", BIGINT, references="outbox_events.seq"),
+        Column("channel", TEXT),
+        Column("target", TEXT),
+        Column("idempotency_key", TEXT),
+        Column("recipients", TEXT_LIST),
+        _null("message_id", TEXT),
+        Column("status", TEXT),
+        Column("attempts", INT),
+        Column("retry_base", INT),
+        _null("next_attempt_ms", BIGINT),
+        _null("last_result", TEXT),
+        Column("created_ms", BIGINT),
+        Column("updated_ms", BIGINT),
+        _null("delivered_ms", BIGINT),
+    ),
+)
+WEBHOOKS = Table(
+    "webhooks",
+    (
+        _seq(),
+        Column("webhook_id", TEXT),
+        Column("url", TEXT),
+        Column("secret_sealed", TEXT),
+        _null("account_id", TEXT),
+        Column("events", TEXT_LIST),
+        Column("created_ms", BIGINT),
+    ),
+)
+INBOUND_MESSAGES = Table(
+    "inbound_messages",
+    (
+        _seq(),
+        Column("message_id", TEXT),
+        Column("case_seq", BIGINT, references="cases.seq"),
+        Column("communication_seq", BIGINT),
+        Column("received_ms", BIGINT),
+    ),
+)
+
 # --- the job queue (transient) ------------------------------------------------------
 
 JOBS = Table(
@@ -502,6 +561,10 @@ TABLES: tuple[Table, ...] = (
     UPLOADS,
     UPLOAD_PARTS,
     BLOB_CHUNKS,
+    OUTBOX_EVENTS,
+    OUTBOX_DELIVERIES,
+    WEBHOOKS,
+    INBOUND_MESSAGES,
     WEB_USERS,
     WEB_SESSIONS,
     WEB_SIGN_IN_FAILURES,

@@ -37,6 +37,7 @@ from supportd.domain.staff import (
     StaffToken,
     ThreadEntry,
 )
+from supportd.storage import outbox
 from supportd.storage.case_work import WORK_COLUMN_COUNT, WORK_COLUMNS, save_work, work_from_row
 from supportd.storage.cases import (
     INSERT_EVENT_SQL,
@@ -361,7 +362,11 @@ class Staff(SqlStore):
             if current is None:
                 return None
             outcome = staff.decide(current, action)
-            await _write_outcome(tx, current, action, outcome)
+            reply_seq = await _write_outcome(tx, current, action, outcome)
+            # Its notifications in the same transaction (notes and assignments have none).
+            await outbox.record_staff_change(
+                tx, current.case.seq, outcome, reply_seq, action.now_ms
+            )
             case = dataclasses.replace(
                 current.case, status=outcome.status, resolved_ms=outcome.resolved_ms
             )
@@ -396,6 +401,7 @@ class Staff(SqlStore):
                     for seq in seqs
                 ],
             )
+            await outbox.record_auto_resolved(tx, seqs, now_ms)
             case_ids = {row[0]: row[1] for row in rows}
             return [case_ids[row[0]] for row in locked if row[0] in case_ids]
 
@@ -490,9 +496,13 @@ class Staff(SqlStore):
         raise NotImplementedError
 
 
-async def _write_outcome(tx: Tx, current: StaffCase, action: StaffAction, outcome: Outcome) -> None:
+async def _write_outcome(
+    tx: Tx, current: StaffCase, action: StaffAction, outcome: Outcome
+) -> int | None:
+    """Write what the action does; the seq of the reply's communication, if it has one."""
     seq = current.case.seq
     actor = staff.staff_actor(action.staff_name)
+    reply_seq: int | None = None
     if outcome.assignment is not None:
         before, after = outcome.assignment
         await tx.execute(INSERT_ASSIGNMENT_SQL, seq, action.now_ms, actor, before, after)
@@ -513,3 +523,4 @@ async def _write_outcome(tx: Tx, current: StaffCase, action: StaffAction, outcom
         await insert_event(tx, seq, action.now_ms, actor, before_status, after_status)
     if outcome.work != current.work:
         await save_work(tx, seq, outcome.work)
+    return reply_seq

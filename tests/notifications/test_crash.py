@@ -1,0 +1,128 @@
+"""kill -9 loses no notification, on both stores: the outbox event commits with the
+change, and a delivery cut off mid-way is made again (with the same idempotency key)
+once the dead node's lease runs out. The fake clock moves past the lease instead of
+waiting for it."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from supportd.runtime import write_offset
+from tests.notifications.conftest import Notify, start_notify, stop_notify
+from tests.notifications.receivers import wait_until
+from tests.support.clients import boto3_client
+
+PAST_THE_LEASE_MS = 120_000
+
+
+@pytest.fixture
+def crashing(
+    request: pytest.FixtureRequest, store_kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Notify]:
+    notify = start_notify(tmp_path_factory.mktemp(f"crash-{store_kind}"), store_kind, request)
+    yield notify
+    stop_notify(notify)
+
+
+def restart_after_kill(notify: Notify) -> None:
+    notify.process.kill()
+    notify.process.start()
+    write_offset(notify.clock_path, PAST_THE_LEASE_MS)
+
+
+def delivered_cases(notify: Notify, account: str) -> set[str]:
+    return {
+        h.json()["detail"]["case-id"]
+        for h in notify.hooks.at(account)
+        if h.json()["detail"]["event-name"] == "CreateCase"
+    }
+
+
+def test_kill_9_in_the_middle_of_a_delivery(crashing: Notify) -> None:
+    notify, account = crashing, "612345678901"
+    notify.cli("accounts", "create", account, "--email", "crash@example.org", "--plan", "business")
+    notify.webhook(account, "hang")  # the receiver holds the first request
+    notify.hooks.hang_s = 30
+    client = boto3_client(notify.url, account)
+    case_id = client.create_case(subject="Crash", communicationBody="x")["caseId"]
+    wait_until(lambda: notify.hooks.at(account), what="the delivery to start")
+    restart_after_kill(notify)  # while the receiver has not answered
+    notify.hooks.overrides[account] = "ok"
+
+    def delivered() -> dict[str, Any] | None:
+        found = notify.case_deliveries(case_id)
+        statuses = {d["channel"]: d["status"] for e in found["events"] for d in e["deliveries"]}
+        return found if statuses and set(statuses.values()) == {"delivered"} else None
+
+    found = wait_until(delivered, what="every delivery after the restart")
+    assert {d["channel"] for e in found["events"] for d in e["deliveries"]} == {
+        "email",
+        "webhook",
+        "eventbridge",
+    }
+    hits = notify.hooks.at(account)
+    assert len(hits) == 2  # cut off, then made again
+    assert len({h.headers["X-Supportd-Delivery"] for h in hits}) == 1
+    mails = notify.mail.to("crash@example.org")
+    assert mails and len({m.message["Message-ID"] for m in mails}) == 1
+    client.close()
+
+
+def test_kill_9_at_random_moments_under_load(crashing: Notify) -> None:
+    notify, account = crashing, "623456789012"
+    notify.webhook(account, "ok", events="CreateCase")
+    acknowledged: list[str] = []
+    rounds = 2
+    for round_number in range(rounds):
+        stop = threading.Event()
+
+        def create(done: threading.Event = stop) -> None:
+            client = boto3_client(notify.url, account)
+            try:
+                while not done.is_set():
+                    try:
+                        answer = client.create_case(subject="Load", communicationBody="x")
+                    except Exception:
+                        return  # the server is gone
+                    if "caseId" not in answer:
+                        return  # an answer cut off by the kill (botocore reads {})
+                    acknowledged.append(answer["caseId"])
+            finally:
+                client.close()
+
+        threads = [threading.Thread(target=create) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(random.uniform(0.4, 1.2))
+        notify.process.kill()
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        notify.process.start()
+        write_offset(notify.clock_path, PAST_THE_LEASE_MS * (round_number + 1))
+    assert len(acknowledged) > 10
+
+    client = boto3_client(notify.url, account)
+    stored = {
+        case["caseId"]
+        for page in client.get_paginator("describe_cases").paginate(
+            includeResolvedCases=True, includeCommunications=False
+        )
+        for case in page["cases"]
+    }
+    client.close()
+    # Every acknowledged case is stored; every stored case (some committed without an
+    # answer reaching the client) is notified, exactly once as far as events go.
+    assert set(acknowledged) <= stored
+    wait_until(
+        lambda: delivered_cases(notify, account) >= stored,
+        timeout=60,
+        what=f"the events of {len(stored)} cases ({len(delivered_cases(notify, account))} so far)",
+    )
+    assert delivered_cases(notify, account) == stored
