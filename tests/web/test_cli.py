@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from supportd import cli, passwords
+from supportd import cli
+from supportd.security import passwords
 from supportd.storage.sqlite import SQLiteStore
 
 ACCOUNT = "111122223333"

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -17,12 +18,14 @@ from supportd import api_errors
 from supportd.domain import clock
 from supportd.domain.accounts import AuditEntry
 from supportd.domain.records import Principal
+from supportd.domain.web_sessions import WebSession
 from supportd.http import protocol
 from supportd.http.attachment_links import request_base_url
 from supportd.operations import attachments
 from supportd.operations.context import Context
 from supportd.operations.registry import HANDLERS
-from supportd.web.security import add_headers
+from supportd.web.forms import read_form
+from supportd.web.security import CSRF_FIELD, add_headers, foreign_origin, tokens_match
 from supportd.web.templating import Templates
 
 log = logging.getLogger("supportd.web")
@@ -130,3 +133,72 @@ def redirect(url: str, headers: Mapping[str, str] | None = None) -> Response:
     response = RedirectResponse(url, status_code=303, headers=dict(headers or {}))
     add_headers(response.headers)
     return response
+
+
+class SignedIn(Protocol):
+    """Whoever an area's `signed_in` finds behind a request."""
+
+    @property
+    def session(self) -> WebSession: ...
+
+
+S = TypeVar("S", bound=SignedIn)
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def guard_page(
+    signed_in: Callable[[Request], Awaitable[S | None]],
+    sign_in_redirect: Callable[[Request], str],
+    failure: Callable[[BaseException, S | None], Response],
+    fn: Callable[[Request, S], Awaitable[Response]],
+) -> Endpoint:
+    """A page for the signed-in; others are sent to sign in and brought back. Anything
+    the page raises becomes the area's failure page."""
+
+    async def endpoint(request: Request) -> Response:
+        signed = None
+        try:
+            signed = await signed_in(request)
+            if signed is None:
+                return redirect(sign_in_redirect(request))
+            return await fn(request, signed)
+        except Exception as exc:
+            return failure(exc, signed)
+
+    return endpoint
+
+
+def guard_form(
+    signed_in: Callable[[Request], Awaitable[S | None]],
+    forbidden: Callable[[S | None], Response],
+    failure: Callable[[BaseException, S | None], Response],
+    fn: Callable[[Request, S, FormData], Awaitable[Response]],
+    *,
+    max_bytes: int,
+    max_files: int = 0,
+    refuse: Callable[[S], Response | None] | None = None,
+) -> Endpoint:
+    """A form post by the signed-in: refused (`forbidden`, nothing changed) without a
+    live session, from another site or without the session's CSRF token; then by
+    `refuse`, if it answers."""
+
+    async def endpoint(request: Request) -> Response:
+        signed = None
+        try:
+            signed = await signed_in(request)
+            if signed is None or foreign_origin(request):
+                return forbidden(signed)
+            data = await read_form(request, max_bytes=max_bytes, max_files=max_files)
+            try:
+                if not tokens_match(signed.session.csrf_token, data.get(CSRF_FIELD)):
+                    return forbidden(signed)
+                refused = refuse(signed) if refuse is not None else None
+                if refused is not None:
+                    return refused
+                return await fn(request, signed, data)
+            finally:
+                await data.close()
+        except Exception as exc:
+            return failure(exc, signed)
+
+    return endpoint
