@@ -12,14 +12,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from supportd.operations import console_auth, web_auth
-from supportd.web.console_site import (
-    AREA,
-    Signed,
-    failure_page,
-    forbidden,
-    signed_in,
-    values,
-)
+from supportd.web.console_site import Signed, guard, values
 from supportd.web.sign_in import (
     Admitted,
     Attempt,
@@ -47,15 +40,12 @@ def routes(site: Site) -> list[Route]:
 
     return SignIn(
         site=site,
-        area=AREA,
+        guard=guard(site),
         template="console/sign_in.html",
         values=values,
         check=check,
         operation=SIGN_IN,
         caller_suffix="Staff console",
-        signed_in=lambda request: signed_in(site, request),
-        forbidden=lambda signed: forbidden(site, signed),
-        failure=lambda exc, signed: failure_page(site, exc, signed),
         end=end,
         max_bytes=SMALL_FORM_BYTES,
     ).routes()

@@ -24,7 +24,7 @@ from supportd.operations import console_auth, web_auth
 from supportd.operations.staff import StaffError
 from supportd.web.forms import FormRefused
 from supportd.web.sessions import Area, session_cookie
-from supportd.web.site import Endpoint, Site, guard_form, guard_page
+from supportd.web.site import Endpoint, Guard, Site
 
 log = logging.getLogger("supportd.web")
 
@@ -148,14 +148,18 @@ def failure_page(site: Site, exc: BaseException, signed: Signed | None = None) -
     )
 
 
+def guard(site: Site) -> Guard[Signed]:
+    return Guard(
+        AREA,
+        lambda request: signed_in(site, request),
+        lambda signed: forbidden(site, signed),
+        lambda exc, signed: failure_page(site, exc, signed),
+    )
+
+
 def page(site: Site, fn: PageFn) -> Endpoint:
     """A page for signed-in staff; others are sent to sign in and brought back."""
-    return guard_page(
-        lambda request: signed_in(site, request),
-        sign_in_redirect,
-        lambda exc, signed: failure_page(site, exc, signed),
-        fn,
-    )
+    return guard(site).page(fn)
 
 
 def admin_page(site: Site, fn: PageFn) -> Endpoint:
@@ -199,11 +203,4 @@ def form(site: Site, fn: FormFn, *, admin: bool = False) -> Endpoint:
     def agents_refused(signed: Signed) -> Response | None:
         return only_admins(site, signed) if admin and not signed.member.is_admin else None
 
-    return guard_form(
-        lambda request: signed_in(site, request),
-        lambda signed: forbidden(site, signed),
-        lambda exc, signed: failure_page(site, exc, signed),
-        fn,
-        max_bytes=FORM_BYTES,
-        refuse=agents_refused,
-    )
+    return guard(site).form(fn, max_bytes=FORM_BYTES, refuse=agents_refused)

@@ -30,7 +30,7 @@ from supportd.web.sessions import (
     set_form_cookie,
     set_session_cookie,
 )
-from supportd.web.site import Endpoint, S, Site, client_address, redirect
+from supportd.web.site import Endpoint, Guard, S, Site, client_address, redirect
 
 
 def anonymous_page(
@@ -113,39 +113,28 @@ class SignIn(Generic[S]):
     """An area's sign-in and sign-out pages."""
 
     site: Site
-    area: Area
+    guard: Guard[S]
     template: str  # the sign-in form
     values: Values
     check: Check
     operation: str  # the audit row's operation name of a sign-in
     caller_suffix: str  # a refused sign-in's audit caller: "<email> (<suffix>)"
-    signed_in: Callable[[Request], Awaitable[S | None]]
-    forbidden: Callable[[S | None], Response]
-    failure: Callable[[BaseException, S | None], Response]
     end: Callable[[Request, S], Awaitable[None]]  # ends a session and audits it
     max_bytes: int
 
     def routes(self) -> list[Route]:
         """/sign-in (the form and its post) and /sign-out."""
-        config = self.site.ctx.config
+        guard, config = self.guard, self.site.ctx.config
         return [
             Route(
                 "/sign-in",
-                sign_in_page(self.signed_in, self.area, self.blank_form, self.failure),
+                sign_in_page(guard, self.blank_form),
                 methods=["GET"],
             ),
             Route("/sign-in", self.sign_in, methods=["POST"]),
             Route(
                 "/sign-out",
-                sign_out(
-                    self.signed_in,
-                    self.forbidden,
-                    self.failure,
-                    self.end,
-                    self.area,
-                    config,
-                    self.max_bytes,
-                ),
+                sign_out(guard, self.end, config, self.max_bytes),
                 methods=["POST"],
             ),
         ]
@@ -163,16 +152,17 @@ class SignIn(Generic[S]):
             title="Sign in",
             email=email,
             problem=problem,
-            next=self.area.safe_next(next_ or request.query_params.get("next", "")),
+            next=self.guard.area.safe_next(next_ or request.query_params.get("next", "")),
         )
-        return anonymous_page(self.site, self.area, request, self.template, page_values, status)
+        area = self.guard.area
+        return anonymous_page(self.site, area, request, self.template, page_values, status)
 
     async def sign_in(self, request: Request) -> Response:
-        site, area = self.site, self.area
+        site, area = self.site, self.guard.area
         try:
             data = await anonymous_form(request, area, self.max_bytes)
             if data is None:
-                return self.forbidden(None)
+                return self.guard.forbidden(None)
             email, password = text(data, "email"), text(data, "password")
             target = area.safe_next(text(data, "next"))
             if not email.strip() or not password:
@@ -193,36 +183,25 @@ class SignIn(Generic[S]):
             site.audit(request, admitted.account_id, admitted.caller, self.operation, 200)
             return signed_in_response(request, site.ctx.config, area, started.cookie_value, target)
         except Exception as exc:
-            return self.failure(exc, None)
+            return self.guard.failure(exc, None)
 
 
-def sign_in_page(
-    signed_in: Callable[[Request], Awaitable[S | None]],
-    area: Area,
-    show_form: Callable[[Request], Response],
-    failure: Callable[[BaseException, S | None], Response],
-) -> Endpoint:
+def sign_in_page(guard: Guard[S], show_form: Callable[[Request], Response]) -> Endpoint:
     """The sign-in form; the signed-in go straight on to where they were going."""
 
     async def endpoint(request: Request) -> Response:
         try:
-            if await signed_in(request) is not None:
-                return redirect(area.safe_next(request.query_params.get("next", "")))
+            if await guard.signed_in(request) is not None:
+                return redirect(guard.area.safe_next(request.query_params.get("next", "")))
             return show_form(request)
         except Exception as exc:
-            return failure(exc, None)
+            return guard.failure(exc, None)
 
     return endpoint
 
 
 def sign_out(
-    signed_in: Callable[[Request], Awaitable[S | None]],
-    forbidden: Callable[[S], Response],
-    failure: Callable[[BaseException, S | None], Response],
-    end: Callable[[Request, S], Awaitable[None]],
-    area: Area,
-    config: Config,
-    max_bytes: int,
+    guard: Guard[S], end: Callable[[Request, S], Awaitable[None]], config: Config, max_bytes: int
 ) -> Endpoint:
     """Ends the session on the server (`end`: ends and audits it). Without a live session
     there is nothing to end (and nothing to forge): the browser is sent to sign in
@@ -231,18 +210,18 @@ def sign_out(
     async def endpoint(request: Request) -> Response:
         signed = None
         try:
-            signed = await signed_in(request)
+            signed = await guard.signed_in(request)
             if signed is not None:
                 if foreign_origin(request):
-                    return forbidden(signed)
+                    return guard.forbidden(signed)
                 data = await read_form(request, max_bytes=max_bytes)
                 if not tokens_match(signed.session.csrf_token, data.get(CSRF_FIELD)):
-                    return forbidden(signed)
+                    return guard.forbidden(signed)
                 await end(request, signed)
-            response = redirect(f"{area.sign_in_path}?done=signed-out")
-            clear_session_cookie(response, area, cookie_secure(request, config))
+            response = redirect(f"{guard.area.sign_in_path}?done=signed-out")
+            clear_session_cookie(response, guard.area, cookie_secure(request, config))
             return response
         except Exception as exc:
-            return failure(exc, signed)
+            return guard.failure(exc, signed)
 
     return endpoint

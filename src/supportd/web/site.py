@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -26,6 +26,7 @@ from supportd.operations.context import Context
 from supportd.operations.registry import HANDLERS
 from supportd.web.forms import read_form
 from supportd.web.security import CSRF_FIELD, add_headers, foreign_origin, tokens_match
+from supportd.web.sessions import Area
 from supportd.web.templating import Templates
 
 log = logging.getLogger("supportd.web")
@@ -146,59 +147,61 @@ S = TypeVar("S", bound=SignedIn)
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def guard_page(
-    signed_in: Callable[[Request], Awaitable[S | None]],
-    sign_in_redirect: Callable[[Request], str],
-    failure: Callable[[BaseException, S | None], Response],
-    fn: Callable[[Request, S], Awaitable[Response]],
-) -> Endpoint:
-    """A page for the signed-in; others are sent to sign in and brought back. Anything
-    the page raises becomes the area's failure page."""
+@dataclass(frozen=True, slots=True)
+class Guard(Generic[S]):
+    """How an area finds who is signed in, and answers a refused form (`forbidden`) and
+    a page that failed (`failure`)."""
 
-    async def endpoint(request: Request) -> Response:
-        signed = None
-        try:
-            signed = await signed_in(request)
-            if signed is None:
-                return redirect(sign_in_redirect(request))
-            return await fn(request, signed)
-        except Exception as exc:
-            return failure(exc, signed)
+    area: Area
+    signed_in: Callable[[Request], Awaitable[S | None]]
+    forbidden: Callable[[S | None], Response]
+    failure: Callable[[BaseException, S | None], Response]
 
-    return endpoint
+    def page(self, fn: Callable[[Request, S], Awaitable[Response]]) -> Endpoint:
+        """A page for the signed-in; others are sent to sign in and brought back.
+        Anything the page raises becomes the failure page."""
 
-
-def guard_form(
-    signed_in: Callable[[Request], Awaitable[S | None]],
-    forbidden: Callable[[S | None], Response],
-    failure: Callable[[BaseException, S | None], Response],
-    fn: Callable[[Request, S, FormData], Awaitable[Response]],
-    *,
-    max_bytes: int,
-    max_files: int = 0,
-    refuse: Callable[[S], Response | None] | None = None,
-) -> Endpoint:
-    """A form post by the signed-in: refused (`forbidden`, nothing changed) without a
-    live session, from another site or without the session's CSRF token; then by
-    `refuse`, if it answers."""
-
-    async def endpoint(request: Request) -> Response:
-        signed = None
-        try:
-            signed = await signed_in(request)
-            if signed is None or foreign_origin(request):
-                return forbidden(signed)
-            data = await read_form(request, max_bytes=max_bytes, max_files=max_files)
+        async def endpoint(request: Request) -> Response:
+            signed = None
             try:
-                if not tokens_match(signed.session.csrf_token, data.get(CSRF_FIELD)):
-                    return forbidden(signed)
-                refused = refuse(signed) if refuse is not None else None
-                if refused is not None:
-                    return refused
-                return await fn(request, signed, data)
-            finally:
-                await data.close()
-        except Exception as exc:
-            return failure(exc, signed)
+                signed = await self.signed_in(request)
+                if signed is None:
+                    return redirect(self.area.sign_in_redirect(request))
+                return await fn(request, signed)
+            except Exception as exc:
+                return self.failure(exc, signed)
 
-    return endpoint
+        return endpoint
+
+    def form(
+        self,
+        fn: Callable[[Request, S, FormData], Awaitable[Response]],
+        *,
+        max_bytes: int,
+        max_files: int = 0,
+        refuse: Callable[[S], Response | None] | None = None,
+    ) -> Endpoint:
+        """A form post by the signed-in: refused (`forbidden`, nothing changed) without
+        a live session, from another site or without the session's CSRF token; then by
+        `refuse`, if it answers."""
+
+        async def endpoint(request: Request) -> Response:
+            signed = None
+            try:
+                signed = await self.signed_in(request)
+                if signed is None or foreign_origin(request):
+                    return self.forbidden(signed)
+                data = await read_form(request, max_bytes=max_bytes, max_files=max_files)
+                try:
+                    if not tokens_match(signed.session.csrf_token, data.get(CSRF_FIELD)):
+                        return self.forbidden(signed)
+                    refused = refuse(signed) if refuse is not None else None
+                    if refused is not None:
+                        return refused
+                    return await fn(request, signed, data)
+                finally:
+                    await data.close()
+            except Exception as exc:
+                return self.failure(exc, signed)
+
+        return endpoint

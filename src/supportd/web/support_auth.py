@@ -36,8 +36,8 @@ from supportd.web.support_site import (
     failure_page,
     forbidden,
     form,
+    guard,
     page,
-    signed_in,
     values,
 )
 
@@ -165,15 +165,12 @@ def routes(site: Site) -> list[Route]:
     return [
         *SignIn(
             site=site,
-            area=AREA,
+            guard=guard(site),
             template="support/sign_in.html",
             values=values,
             check=check,
             operation=SIGN_IN,
             caller_suffix="Web",
-            signed_in=lambda request: signed_in(site, request),
-            forbidden=lambda signed: forbidden(site, signed),
-            failure=lambda exc, _signed: failure_page(site, exc),
             end=end,
             max_bytes=SMALL_FORM_BYTES,
         ).routes(),

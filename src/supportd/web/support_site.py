@@ -19,7 +19,7 @@ from supportd.domain.web_users import WebUser
 from supportd.operations import web_auth, web_users
 from supportd.web.forms import FormRefused
 from supportd.web.sessions import Area, session_cookie
-from supportd.web.site import Endpoint, Site, guard_form, guard_page
+from supportd.web.site import Endpoint, Guard, Site
 
 log = logging.getLogger("supportd.web")
 
@@ -119,14 +119,18 @@ def failure_page(site: Site, exc: BaseException) -> Response:
     )
 
 
+def guard(site: Site) -> Guard[Signed]:
+    return Guard(
+        AREA,
+        lambda request: signed_in(site, request),
+        lambda signed: forbidden(site, signed),
+        lambda exc, _signed: failure_page(site, exc),
+    )
+
+
 def page(site: Site, fn: PageFn) -> Endpoint:
     """A page for signed-in users; others are sent to sign in and brought back."""
-    return guard_page(
-        lambda request: signed_in(site, request),
-        sign_in_redirect,
-        lambda exc, _signed: failure_page(site, exc),
-        fn,
-    )
+    return guard(site).page(fn)
 
 
 def forbidden(site: Site, signed: Signed | None) -> Response:
@@ -145,11 +149,4 @@ def form(
 ) -> Endpoint:
     """A form post by a signed-in user: refused (403, nothing changed) without a live
     session, from another site, or without the session's CSRF token."""
-    return guard_form(
-        lambda request: signed_in(site, request),
-        lambda signed: forbidden(site, signed),
-        lambda exc, _signed: failure_page(site, exc),
-        fn,
-        max_bytes=max_bytes,
-        max_files=max_files,
-    )
+    return guard(site).form(fn, max_bytes=max_bytes, max_files=max_files)
