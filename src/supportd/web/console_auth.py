@@ -15,7 +15,6 @@ from supportd.operations import console_auth, web_auth
 from supportd.web.console_site import Signed, guard, values
 from supportd.web.sign_in import (
     Admitted,
-    Attempt,
     SignIn,
 )
 from supportd.web.site import Site
@@ -27,13 +26,6 @@ SMALL_FORM_BYTES = 16 * 1024
 def routes(site: Site) -> list[Route]:
     store, config = site.ctx.store, site.ctx.config
 
-    async def check(email: str, password: str, address: str, now_ms: int) -> Attempt:
-        result = await console_auth.sign_in(store, config, email, password, address, now_ms)
-        member = result.member
-        if member is None:
-            return Attempt(None, result.problem, result.throttled)
-        return Attempt(Admitted(member.name, None, f"{member.name} (Staff console)"))
-
     async def end(request: Request, signed: Signed) -> None:
         await web_auth.end_session(store, signed.cookie)
         site.audit(request, None, signed.caller, "ConsoleSignOut", 200)
@@ -43,7 +35,10 @@ def routes(site: Site) -> list[Route]:
         guard=guard(site),
         template="console/sign_in.html",
         values=values,
-        check=check,
+        check=lambda email, password, address, now_ms: console_auth.sign_in(
+            store, config, email, password, address, now_ms
+        ),
+        admit=lambda member: Admitted(member.name, None, f"{member.name} (Staff console)"),
         operation=SIGN_IN,
         caller_suffix="Staff console",
         end=end,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic
+from typing import Any, Generic, TypeVar
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from supportd.config import Config
 from supportd.operations import web_auth
+from supportd.operations.web_auth import SignInResult
 from supportd.web.forms import read_form, text
 from supportd.web.security import CSRF_FIELD, foreign_origin, tokens_match
 from supportd.web.sessions import (
@@ -93,30 +94,22 @@ class Admitted:
     caller: str
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """What an area's sign-in operation decided."""
-
-    admitted: Admitted | None
-    problem: str | None = None  # what to tell the person when not admitted
-    throttled: bool = False
-
-
-# The area's check of (email, password, client address, now ms).
-Check = Callable[[str, str, str, int], Awaitable[Attempt]]
+T = TypeVar("T")
 # The area's page values: values(signed, section, request, **more).
 Values = Callable[..., dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
-class SignIn(Generic[S]):
+class SignIn(Generic[S, T]):
     """An area's sign-in and sign-out pages."""
 
     site: Site
     guard: Guard[S]
     template: str  # the sign-in form
     values: Values
-    check: Check
+    # The area's sign-in operation, given (email, password, client address, now ms).
+    check: Callable[[str, str, str, int], Awaitable[SignInResult[T]]]
+    admit: Callable[[T], Admitted]  # whom the operation's answer lets in
     operation: str  # the audit row's operation name of a sign-in
     caller_suffix: str  # a refused sign-in's audit caller: "<email> (<suffix>)"
     end: Callable[[Request, S], Awaitable[None]]  # ends a session and audits it
@@ -171,12 +164,12 @@ class SignIn(Generic[S]):
                 )
             now = site.now_ms()
             attempt = await self.check(email, password, client_address(request), now)
-            admitted = attempt.admitted
-            if admitted is None:
+            if attempt.admitted is None:
                 caller = f"{email.strip().lower()[:200]} ({self.caller_suffix})"
                 audit_refused(site, request, caller, self.operation, attempt.throttled)
                 status = 429 if attempt.throttled else 400
                 return self.form(request, email, attempt.problem, status, target)
+            admitted = self.admit(attempt.admitted)
             started = await web_auth.start_session(
                 site.ctx.store, area.kind, admitted.subject, now, session_cookie(request, area)
             )

@@ -21,7 +21,6 @@ from supportd.web.forms import text
 from supportd.web.sessions import clear_session_cookie, cookie_secure, session_cookie
 from supportd.web.sign_in import (
     Admitted,
-    Attempt,
     SignIn,
     anonymous_form,
     anonymous_page,
@@ -48,13 +47,6 @@ CURRENT, NEW, CONFIRM = "current_password", "new_password", "confirm_password"
 
 def routes(site: Site) -> list[Route]:
     store, config = site.ctx.store, site.ctx.config
-
-    async def check(email: str, password: str, address: str, now_ms: int) -> Attempt:
-        result = await web_users.sign_in(store, config, email, password, address, now_ms)
-        user = result.user
-        if user is None:
-            return Attempt(None, result.problem, result.throttled)
-        return Attempt(Admitted(user.user_id, user.account_id, f"{user.email} (Web)"))
 
     async def end(request: Request, signed: Signed) -> None:
         await web_auth.end_session(store, signed.cookie)
@@ -168,7 +160,10 @@ def routes(site: Site) -> list[Route]:
             guard=guard(site),
             template="support/sign_in.html",
             values=values,
-            check=check,
+            check=lambda email, password, address, now_ms: web_users.sign_in(
+                store, config, email, password, address, now_ms
+            ),
+            admit=lambda user: Admitted(user.user_id, user.account_id, f"{user.email} (Web)"),
             operation=SIGN_IN,
             caller_suffix="Web",
             end=end,
