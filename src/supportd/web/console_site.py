@@ -24,7 +24,7 @@ from supportd.operations import console_auth, web_auth
 from supportd.operations.staff import StaffError
 from supportd.web.forms import FormRefused
 from supportd.web.sessions import Area, session_cookie
-from supportd.web.site import Endpoint, Guard, Site
+from supportd.web.site import FAILED, FORM_REFUSED, Endpoint, Guard, Site
 
 log = logging.getLogger("supportd.web")
 
@@ -32,7 +32,6 @@ AREA = Area(
     kind=STAFF,
     prefix="/console",
     cookie="supportd_console",
-    sign_in_path="/console/sign-in",
     home_path="/console/queue",
 )
 # Replies and notes are at most 8,000 characters (32 KB in UTF-8), twice over when a
@@ -141,9 +140,7 @@ def failure_page(site: Site, exc: BaseException, signed: Signed | None = None) -
     return error(
         site,
         500,
-        "Something went wrong",
-        "The page could not be shown. Try again in a moment; if it keeps happening, tell "
-        "your administrator the time it happened.",
+        *FAILED,
         signed,
     )
 
@@ -188,9 +185,7 @@ def forbidden(site: Site, signed: Signed | None) -> Response:
     return error(
         site,
         403,
-        "This form cannot be accepted",
-        "The form has expired or did not come from this site, so nothing was changed. "
-        "Go back, reload the page and try again.",
+        *FORM_REFUSED,
         signed,
     )
 

@@ -27,8 +27,11 @@ class Area:
     kind: str  # domain.web_sessions.CUSTOMER or STAFF
     prefix: str  # "/support": the path every page and cookie of the area is under
     cookie: str  # the session cookie's name
-    sign_in_path: str
     home_path: str
+
+    @property
+    def sign_in_path(self) -> str:
+        return self.prefix + "/sign-in"
 
     @property
     def form_cookie(self) -> str:

@@ -31,6 +31,19 @@ from supportd.web.templating import Templates
 
 log = logging.getLogger("supportd.web")
 
+# The title and message of the error page of a page that failed, and of a refused form
+# (the same in every area).
+FAILED = (
+    "Something went wrong",
+    "The page could not be shown. Try again in a moment; if it keeps happening, tell "
+    "your administrator the time it happened.",
+)
+FORM_REFUSED = (
+    "This form cannot be accepted",
+    "The form has expired or did not come from this site, so nothing was changed. "
+    "Go back, reload the page and try again.",
+)
+
 
 @dataclass
 class Site:

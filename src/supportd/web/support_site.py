@@ -19,7 +19,7 @@ from supportd.domain.web_users import WebUser
 from supportd.operations import web_auth, web_users
 from supportd.web.forms import FormRefused
 from supportd.web.sessions import Area, session_cookie
-from supportd.web.site import Endpoint, Guard, Site
+from supportd.web.site import FAILED, FORM_REFUSED, Endpoint, Guard, Site
 
 log = logging.getLogger("supportd.web")
 
@@ -27,7 +27,6 @@ AREA = Area(
     kind=CUSTOMER,
     prefix="/support",
     cookie="supportd_support",
-    sign_in_path="/support/sign-in",
     home_path="/support/cases",
 )
 SMALL_FORM_BYTES = 64 * 1024
@@ -113,9 +112,7 @@ def failure_page(site: Site, exc: BaseException) -> Response:
     return error(
         site,
         500,
-        "Something went wrong",
-        "The page could not be shown. Try again in a moment; if it keeps happening, tell "
-        "your administrator the time it happened.",
+        *FAILED,
     )
 
 
@@ -137,9 +134,7 @@ def forbidden(site: Site, signed: Signed | None) -> Response:
     return error(
         site,
         403,
-        "This form cannot be accepted",
-        "The form has expired or did not come from this site, so nothing was changed. "
-        "Go back, reload the page and try again.",
+        *FORM_REFUSED,
         {"user": signed.user if signed else None, "area_prefix": AREA.prefix},
     )
 
