@@ -89,6 +89,24 @@ def _observed(
     return run
 
 
+def _failed(request: Request, request_id: str, exc: Exception, what: str) -> Response:
+    """The answer to a link request that failed (`what`: "part upload", "download"),
+    and its error code for the metrics."""
+    if isinstance(exc, LinkRefused):
+        request.state.error = exc.code
+        return _xml_error(exc.status, exc.code, exc.message, request_id)
+    if isinstance(exc, ClientDisconnect):  # only while a request body is read
+        request.state.error = "ClientDisconnect"
+        return Response(status_code=400)
+    if isinstance(exc, StoreUnavailable):
+        log.warning("%s: the store is unavailable: %s", what, exc)
+        request.state.error = "ServiceUnavailable"
+        return _xml_error(503, "ServiceUnavailable", UNAVAILABLE, request_id)
+    request.state.error = "InternalError"
+    log.error("%s failed (request %s)", what, request_id, exc_info=exc)
+    return _xml_error(500, "InternalError", INTERNAL, request_id)
+
+
 def routes(ctx: Context, observer: Observer) -> list[Route]:
     async def put_part(request: Request, request_id: str) -> Response:
         upload_id: str = request.path_params["upload_id"]
@@ -98,20 +116,8 @@ def routes(ctx: Context, observer: Observer) -> list[Route]:
             etag = await attachments.receive_part(
                 ctx, upload_id, index, request.headers.get("content-length"), request.stream()
             )
-        except LinkRefused as refused:
-            request.state.error = refused.code
-            return _xml_error(refused.status, refused.code, refused.message, request_id)
-        except ClientDisconnect:
-            request.state.error = "ClientDisconnect"
-            return Response(status_code=400)
-        except StoreUnavailable as exc:
-            log.warning("part upload: the store is unavailable: %s", exc)
-            request.state.error = "ServiceUnavailable"
-            return _xml_error(503, "ServiceUnavailable", UNAVAILABLE, request_id)
-        except Exception:
-            request.state.error = "InternalError"
-            log.exception("part upload failed (request %s)", request_id)
-            return _xml_error(500, "InternalError", INTERNAL, request_id)
+        except Exception as exc:
+            return _failed(request, request_id, exc, "part upload")
         return Response(
             status_code=200, headers={"ETag": f'"{etag}"', "x-amz-request-id": request_id}
         )
@@ -122,17 +128,8 @@ def routes(ctx: Context, observer: Observer) -> list[Route]:
             path = presign.download_path(attachment_id)
             _check_link(ctx, request, presign.DOWNLOAD_METHOD, path)
             download = await attachments.open_download(ctx, attachment_id)
-        except LinkRefused as refused:
-            request.state.error = refused.code
-            return _xml_error(refused.status, refused.code, refused.message, request_id)
-        except StoreUnavailable as exc:
-            log.warning("download: the store is unavailable: %s", exc)
-            request.state.error = "ServiceUnavailable"
-            return _xml_error(503, "ServiceUnavailable", UNAVAILABLE, request_id)
-        except Exception:
-            request.state.error = "InternalError"
-            log.exception("download failed (request %s)", request_id)
-            return _xml_error(500, "InternalError", INTERNAL, request_id)
+        except Exception as exc:
+            return _failed(request, request_id, exc, "download")
         headers: dict[str, Any] = {
             "Content-Length": str(download.size_bytes),
             "Content-Disposition": content_disposition(download.file_name),

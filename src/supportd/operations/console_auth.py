@@ -9,15 +9,13 @@ A staff member acts in the console exactly as with a staff token: the same opera
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from supportd.config import Config
 from supportd.domain.console import StaffEmailTaken
 from supportd.domain.staff import StaffMember
-from supportd.domain.web_sessions import wait_text
 from supportd.domain.web_users import normalize_email, password_problem
 from supportd.operations import web_auth
 from supportd.operations.staff import StaffError
+from supportd.operations.web_auth import SignInResult
 from supportd.security import passwords
 from supportd.storage.base import Store
 
@@ -54,27 +52,17 @@ async def set_password(store: Store, name: str, password: str, now_ms: int) -> N
         raise StaffError(404, "staff_not_found", f"no staff member {name!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class SignInResult:
-    member: StaffMember | None = None
-    problem: str | None = None  # what to tell the person when member is None
-    throttled: bool = False
-
-
 async def sign_in(
     store: Store, config: Config, email: str, password: str, address: str, now_ms: int
-) -> SignInResult:
+) -> SignInResult[StaffMember]:
     """Check an e-mail address and password, throttled per client address and per
     e-mail address. The answer says whether the pair is right, never whether the
     address alone belongs to a staff member."""
     login = normalize_email(email)
     key = THROTTLE_KEY_PREFIX + login
-    wait = await web_auth.throttle_wait(store, config, address, key, now_ms)
-    if wait is not None:
-        return SignInResult(
-            problem=f"Too many failed sign-in attempts. Wait {wait_text(wait)} and try again.",
-            throttled=True,
-        )
+    throttled = await web_auth.throttle_problem(store, config, address, key, now_ms)
+    if throttled is not None:
+        return SignInResult(problem=throttled, throttled=True)
     logins = await store.staff_logins(login) if login else []
     matched = None
     if not logins:
@@ -96,7 +84,7 @@ async def sign_in(
         await store.set_staff_password(
             matched.member.name, await passwords.hash_async(password), now_ms
         )
-    return SignInResult(member=matched.member)
+    return SignInResult(matched.member)
 
 
 async def member_of_session(store: Store, name: str) -> StaffMember | None:

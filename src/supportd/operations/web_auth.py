@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from supportd.config import Config
 from supportd.domain import web_sessions as rules
@@ -21,6 +22,7 @@ from supportd.domain.web_sessions import (
     SessionRules,
     ThrottleRules,
     WebSession,
+    wait_text,
 )
 from supportd.domain.web_users import new_secret, secret_hash
 from supportd.operations.background import register_periodic
@@ -29,6 +31,17 @@ from supportd.storage.base import Store
 
 # An address or e-mail address is stored for throttling; longer input is clipped.
 MAX_KEY_CHARS = 320
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SignInResult(Generic[T]):
+    """What a sign-in decided: whom it lets in, or what to tell the person."""
+
+    admitted: T | None = None
+    problem: str | None = None  # what to tell the person when no one is admitted
+    throttled: bool = False
 
 
 def session_rules(config: Config) -> SessionRules:
@@ -113,6 +126,17 @@ async def throttle_wait(
     by_address = await store.sign_in_failures(a_scope, a_key, since)
     by_user = await store.sign_in_failures(u_scope, u_key, since)
     return rules.wait_ms(limits, by_address, by_user, now_ms)
+
+
+async def throttle_problem(
+    store: Store, config: Config, address: str, login: str, now_ms: int
+) -> str | None:
+    """What to tell a person whose sign-in was tried too often (per address and per
+    login), or None: they may try now."""
+    wait = await throttle_wait(store, config, address, login, now_ms)
+    if wait is None:
+        return None
+    return f"Too many failed sign-in attempts. Wait {wait_text(wait)} and try again."
 
 
 async def note_failure(store: Store, address: str, login: str, now_ms: int) -> None:

@@ -13,7 +13,7 @@ from supportd.config import Config
 from supportd.domain.accounts import effective_limits, is_account_id
 from supportd.domain.plans import ENTERPRISE
 from supportd.domain.records import Principal
-from supportd.domain.web_sessions import CUSTOMER, wait_text
+from supportd.domain.web_sessions import CUSTOMER
 from supportd.domain.web_users import (
     WebUser,
     WebUserExists,
@@ -26,6 +26,7 @@ from supportd.domain.web_users import (
     secret_hash,
 )
 from supportd.operations import access, web_auth
+from supportd.operations.web_auth import SignInResult
 from supportd.security import passwords
 from supportd.storage.base import Store
 
@@ -171,27 +172,16 @@ async def principal(store: Store, config: Config, user: WebUser) -> Principal | 
     )
 
 
-@dataclass(frozen=True, slots=True)
-class SignInResult:
-    user: WebUser | None = None
-    problem: str | None = None  # what to tell the person when user is None
-    throttled: bool = False
-
-
 async def sign_in(
     store: Store, config: Config, email: str, password: str, address: str, now_ms: int
-) -> SignInResult:
+) -> SignInResult[WebUser]:
     """Check an e-mail address and password, throttled per address and per e-mail
     address. The person learns whether the pair is right, never whether the address
     alone exists."""
     login = normalize_email(email)
-    wait = await web_auth.throttle_wait(store, config, address, login, now_ms)
-    if wait is not None:
-        minutes = wait_text(wait)
-        return SignInResult(
-            problem=f"Too many failed sign-in attempts. Wait {minutes} and try again.",
-            throttled=True,
-        )
+    throttled = await web_auth.throttle_problem(store, config, address, login, now_ms)
+    if throttled is not None:
+        return SignInResult(problem=throttled, throttled=True)
     user = await store.get_web_user_by_email(login) if login else None
     matches = await passwords.verify_async(user.password_hash if user else None, password)
     if user is None or not matches:
@@ -208,7 +198,7 @@ async def sign_in(
         await store.set_web_user_password(
             user.user_id, await passwords.hash_async(password), now_ms
         )
-    return SignInResult(user=user)
+    return SignInResult(user)
 
 
 async def change_password(

@@ -47,27 +47,12 @@ FAILURES_SQL = (
 
 
 def user_from_row(row: Any) -> WebUser:
-    return WebUser(
-        user_id=row[0],
-        account_id=row[1],
-        email=row[2],
-        name=row[3],
-        password_hash=row[4],
-        created_ms=row[5],
-        disabled_ms=row[6],
-        password_changed_ms=row[7],
-    )
+    """A USER_COLUMNS row (extra columns after them are not the record's)."""
+    return WebUser(*row[:8])
 
 
 def session_from_row(row: Any) -> WebSession:
-    return WebSession(
-        session_hash=row[0],
-        kind=row[1],
-        subject=row[2],
-        csrf_token=row[3],
-        created_ms=row[4],
-        last_seen_ms=row[5],
-    )
+    return WebSession(*row)
 
 
 async def _user(tx: Tx, user_id: str) -> WebUser | None:

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -23,10 +22,9 @@ from supportd.domain.staff import StaffMember
 from supportd.domain.web_sessions import STAFF, WebSession
 from supportd.operations import console_auth, web_auth
 from supportd.operations.staff import StaffError
-from supportd.web.forms import FormRefused, read_form
-from supportd.web.security import CSRF_FIELD, foreign_origin, tokens_match
+from supportd.web.forms import FormRefused
 from supportd.web.sessions import Area, session_cookie
-from supportd.web.site import Site, redirect
+from supportd.web.site import FAILED, FORM_REFUSED, Endpoint, Guard, Site
 
 log = logging.getLogger("supportd.web")
 
@@ -34,7 +32,6 @@ AREA = Area(
     kind=STAFF,
     prefix="/console",
     cookie="supportd_console",
-    sign_in_path="/console/sign-in",
     home_path="/console/queue",
 )
 # Replies and notes are at most 8,000 characters (32 KB in UTF-8), twice over when a
@@ -96,23 +93,8 @@ def values(signed: Signed | None, section: str, request: Request, **more: Any) -
     }
 
 
-def sign_in_redirect(request: Request) -> str:
-    target = request.url.path
-    if request.url.query:
-        target += "?" + request.url.query
-    return f"{AREA.sign_in_path}?next={quote(target, safe='')}"
-
-
-def safe_next(target: str) -> str:
-    """Where to go after signing in: a page of the console, never another site."""
-    if (
-        target.startswith(AREA.prefix + "/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and all(32 < ord(c) < 127 for c in target)
-    ):
-        return target
-    return AREA.home_path
+sign_in_redirect = AREA.sign_in_redirect
+safe_next = AREA.safe_next
 
 
 def error(
@@ -147,7 +129,6 @@ def staff_error(site: Site, exc: StaffError, signed: Signed) -> Response:
 
 PageFn = Callable[[Request, Signed], Awaitable[Response]]
 FormFn = Callable[[Request, Signed, FormData], Awaitable[Response]]
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def failure_page(site: Site, exc: BaseException, signed: Signed | None = None) -> Response:
@@ -159,27 +140,23 @@ def failure_page(site: Site, exc: BaseException, signed: Signed | None = None) -
     return error(
         site,
         500,
-        "Something went wrong",
-        "The page could not be shown. Try again in a moment; if it keeps happening, tell "
-        "your administrator the time it happened.",
+        *FAILED,
         signed,
+    )
+
+
+def guard(site: Site) -> Guard[Signed]:
+    return Guard(
+        AREA,
+        lambda request: signed_in(site, request),
+        lambda signed: forbidden(site, signed),
+        lambda exc, signed: failure_page(site, exc, signed),
     )
 
 
 def page(site: Site, fn: PageFn) -> Endpoint:
     """A page for signed-in staff; others are sent to sign in and brought back."""
-
-    async def endpoint(request: Request) -> Response:
-        signed = None
-        try:
-            signed = await signed_in(site, request)
-            if signed is None:
-                return redirect(sign_in_redirect(request))
-            return await fn(request, signed)
-        except Exception as exc:
-            return failure_page(site, exc, signed)
-
-    return endpoint
+    return guard(site).page(fn)
 
 
 def admin_page(site: Site, fn: PageFn) -> Endpoint:
@@ -208,9 +185,7 @@ def forbidden(site: Site, signed: Signed | None) -> Response:
     return error(
         site,
         403,
-        "This form cannot be accepted",
-        "The form has expired or did not come from this site, so nothing was changed. "
-        "Go back, reload the page and try again.",
+        *FORM_REFUSED,
         signed,
     )
 
@@ -220,22 +195,7 @@ def form(site: Site, fn: FormFn, *, admin: bool = False) -> Endpoint:
     session, from another site, without the session's CSRF token, or (admin) by an
     agent."""
 
-    async def endpoint(request: Request) -> Response:
-        signed = None
-        try:
-            signed = await signed_in(site, request)
-            if signed is None or foreign_origin(request):
-                return forbidden(site, signed)
-            data = await read_form(request, max_bytes=FORM_BYTES)
-            try:
-                if not tokens_match(signed.session.csrf_token, data.get(CSRF_FIELD)):
-                    return forbidden(site, signed)
-                if admin and not signed.member.is_admin:
-                    return only_admins(site, signed)
-                return await fn(request, signed, data)
-            finally:
-                await data.close()
-        except Exception as exc:
-            return failure_page(site, exc, signed)
+    def agents_refused(signed: Signed) -> Response | None:
+        return only_admins(site, signed) if admin and not signed.member.is_admin else None
 
-    return endpoint
+    return guard(site).form(fn, max_bytes=FORM_BYTES, refuse=agents_refused)

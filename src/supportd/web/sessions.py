@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,13 +27,34 @@ class Area:
     kind: str  # domain.web_sessions.CUSTOMER or STAFF
     prefix: str  # "/support": the path every page and cookie of the area is under
     cookie: str  # the session cookie's name
-    sign_in_path: str
     home_path: str
+
+    @property
+    def sign_in_path(self) -> str:
+        return self.prefix + "/sign-in"
 
     @property
     def form_cookie(self) -> str:
         """Binds the anti-forgery token of forms shown before sign-in."""
         return self.cookie + "_form"
+
+    def sign_in_redirect(self, request: Request) -> str:
+        """The sign-in page, asked to bring the browser back to this request's page."""
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        return f"{self.sign_in_path}?next={quote(target, safe='')}"
+
+    def safe_next(self, target: str) -> str:
+        """Where to go after signing in: a page of this area, never another site."""
+        if (
+            target.startswith(self.prefix + "/")
+            and not target.startswith("//")
+            and "\\" not in target
+            and all(32 < ord(c) < 127 for c in target)
+        ):
+            return target
+        return self.home_path
 
 
 def cookie_secure(request: Request, config: Config) -> bool:

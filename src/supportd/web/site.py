@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -17,15 +18,31 @@ from supportd import api_errors
 from supportd.domain import clock
 from supportd.domain.accounts import AuditEntry
 from supportd.domain.records import Principal
+from supportd.domain.web_sessions import WebSession
 from supportd.http import protocol
 from supportd.http.attachment_links import request_base_url
 from supportd.operations import attachments
 from supportd.operations.context import Context
 from supportd.operations.registry import HANDLERS
-from supportd.web.security import add_headers
+from supportd.web.forms import read_form
+from supportd.web.security import CSRF_FIELD, add_headers, foreign_origin, tokens_match
+from supportd.web.sessions import Area
 from supportd.web.templating import Templates
 
 log = logging.getLogger("supportd.web")
+
+# The title and message of the error page of a page that failed, and of a refused form
+# (the same in every area).
+FAILED = (
+    "Something went wrong",
+    "The page could not be shown. Try again in a moment; if it keeps happening, tell "
+    "your administrator the time it happened.",
+)
+FORM_REFUSED = (
+    "This form cannot be accepted",
+    "The form has expired or did not come from this site, so nothing was changed. "
+    "Go back, reload the page and try again.",
+)
 
 
 @dataclass
@@ -130,3 +147,74 @@ def redirect(url: str, headers: Mapping[str, str] | None = None) -> Response:
     response = RedirectResponse(url, status_code=303, headers=dict(headers or {}))
     add_headers(response.headers)
     return response
+
+
+class SignedIn(Protocol):
+    """Whoever an area's `signed_in` finds behind a request."""
+
+    @property
+    def session(self) -> WebSession: ...
+
+
+S = TypeVar("S", bound=SignedIn)
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Guard(Generic[S]):
+    """How an area finds who is signed in, and answers a refused form (`forbidden`) and
+    a page that failed (`failure`)."""
+
+    area: Area
+    signed_in: Callable[[Request], Awaitable[S | None]]
+    forbidden: Callable[[S | None], Response]
+    failure: Callable[[BaseException, S | None], Response]
+
+    def page(self, fn: Callable[[Request, S], Awaitable[Response]]) -> Endpoint:
+        """A page for the signed-in; others are sent to sign in and brought back.
+        Anything the page raises becomes the failure page."""
+
+        async def endpoint(request: Request) -> Response:
+            signed = None
+            try:
+                signed = await self.signed_in(request)
+                if signed is None:
+                    return redirect(self.area.sign_in_redirect(request))
+                return await fn(request, signed)
+            except Exception as exc:
+                return self.failure(exc, signed)
+
+        return endpoint
+
+    def form(
+        self,
+        fn: Callable[[Request, S, FormData], Awaitable[Response]],
+        *,
+        max_bytes: int,
+        max_files: int = 0,
+        refuse: Callable[[S], Response | None] | None = None,
+    ) -> Endpoint:
+        """A form post by the signed-in: refused (`forbidden`, nothing changed) without
+        a live session, from another site or without the session's CSRF token; then by
+        `refuse`, if it answers."""
+
+        async def endpoint(request: Request) -> Response:
+            signed = None
+            try:
+                signed = await self.signed_in(request)
+                if signed is None or foreign_origin(request):
+                    return self.forbidden(signed)
+                data = await read_form(request, max_bytes=max_bytes, max_files=max_files)
+                try:
+                    if not tokens_match(signed.session.csrf_token, data.get(CSRF_FIELD)):
+                        return self.forbidden(signed)
+                    refused = refuse(signed) if refuse is not None else None
+                    if refused is not None:
+                        return refused
+                    return await fn(request, signed, data)
+                finally:
+                    await data.close()
+            except Exception as exc:
+                return self.failure(exc, signed)
+
+        return endpoint

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -149,18 +149,7 @@ def routes(site: Site) -> list[Route]:
             return _new_case_page(request, signed, entered, problems, 400)
         body = entered.api_body()
         try:
-            if entered.files:
-                # Checked in full before any file is stored: no set is left behind for
-                # a case that is refused.
-                await _dry_run(site, request, signed, "CreateCase", body)
-                attached = await site.invoke(
-                    request,
-                    signed.principal,
-                    signed.caller,
-                    "AddAttachmentsToSet",
-                    await case_form.attachment_body(entered.files),
-                )
-                body["attachmentSetId"] = attached["attachmentSetId"]
+            await _attach(site, request, signed, "CreateCase", body, entered.files)
             created = await site.invoke(
                 request, signed.principal, signed.caller, "CreateCase", body
             )
@@ -300,16 +289,7 @@ def routes(site: Site) -> list[Route]:
             return await _case_page(request, signed, case, text, problems, 400)
         body: dict[str, Any] = {"caseId": case.case_id, "communicationBody": text}
         try:
-            if files:
-                await _dry_run(site, request, signed, "AddCommunicationToCase", body)
-                attached = await site.invoke(
-                    request,
-                    signed.principal,
-                    signed.caller,
-                    "AddAttachmentsToSet",
-                    await case_form.attachment_body(files),
-                )
-                body["attachmentSetId"] = attached["attachmentSetId"]
+            await _attach(site, request, signed, "AddCommunicationToCase", body, files)
             await site.invoke(
                 request, signed.principal, signed.caller, "AddCommunicationToCase", body
             )
@@ -366,6 +346,30 @@ def routes(site: Site) -> list[Route]:
         Route("/cases/{display_id}/resolve", form(site, resolve), methods=["POST"]),
         Route("/attachments/{attachment_id}", page(site, download), methods=["GET"]),
     ]
+
+
+async def _attach(
+    site: Site,
+    request: Request,
+    signed: Signed,
+    operation: str,
+    body: dict[str, Any],
+    files: list[UploadFile],
+) -> None:
+    """Stores `files` (if any) as a new attachment set and names it in `body`. The
+    operation is checked in full before any file is stored: no set is left behind for
+    a request that is refused."""
+    if not files:
+        return
+    await _dry_run(site, request, signed, operation, body)
+    attached = await site.invoke(
+        request,
+        signed.principal,
+        signed.caller,
+        "AddAttachmentsToSet",
+        await case_form.attachment_body(files),
+    )
+    body["attachmentSetId"] = attached["attachmentSetId"]
 
 
 async def _dry_run(

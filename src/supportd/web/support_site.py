@@ -8,7 +8,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -18,10 +17,9 @@ from supportd.domain.records import Principal
 from supportd.domain.web_sessions import CUSTOMER, WebSession
 from supportd.domain.web_users import WebUser
 from supportd.operations import web_auth, web_users
-from supportd.web.forms import FormRefused, read_form
-from supportd.web.security import CSRF_FIELD, foreign_origin, tokens_match
+from supportd.web.forms import FormRefused
 from supportd.web.sessions import Area, session_cookie
-from supportd.web.site import Site, redirect
+from supportd.web.site import FAILED, FORM_REFUSED, Endpoint, Guard, Site
 
 log = logging.getLogger("supportd.web")
 
@@ -29,7 +27,6 @@ AREA = Area(
     kind=CUSTOMER,
     prefix="/support",
     cookie="supportd_support",
-    sign_in_path="/support/sign-in",
     home_path="/support/cases",
 )
 SMALL_FORM_BYTES = 64 * 1024
@@ -93,23 +90,8 @@ def values(signed: Signed | None, section: str, request: Request, **more: Any) -
     }
 
 
-def sign_in_redirect(request: Request) -> str:
-    target = request.url.path
-    if request.url.query:
-        target += "?" + request.url.query
-    return f"{AREA.sign_in_path}?next={quote(target, safe='')}"
-
-
-def safe_next(target: str) -> str:
-    """Where to go after signing in: a page of this area, never another site."""
-    if (
-        target.startswith(AREA.prefix + "/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and all(32 < ord(c) < 127 for c in target)
-    ):
-        return target
-    return AREA.home_path
+sign_in_redirect = AREA.sign_in_redirect
+safe_next = AREA.safe_next
 
 
 def error(
@@ -121,7 +103,6 @@ def error(
 
 PageFn = Callable[[Request, Signed], Awaitable[Response]]
 FormFn = Callable[[Request, Signed, FormData], Awaitable[Response]]
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def failure_page(site: Site, exc: BaseException) -> Response:
@@ -131,34 +112,29 @@ def failure_page(site: Site, exc: BaseException) -> Response:
     return error(
         site,
         500,
-        "Something went wrong",
-        "The page could not be shown. Try again in a moment; if it keeps happening, tell "
-        "your administrator the time it happened.",
+        *FAILED,
+    )
+
+
+def guard(site: Site) -> Guard[Signed]:
+    return Guard(
+        AREA,
+        lambda request: signed_in(site, request),
+        lambda signed: forbidden(site, signed),
+        lambda exc, _signed: failure_page(site, exc),
     )
 
 
 def page(site: Site, fn: PageFn) -> Endpoint:
     """A page for signed-in users; others are sent to sign in and brought back."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            signed = await signed_in(site, request)
-            if signed is None:
-                return redirect(sign_in_redirect(request))
-            return await fn(request, signed)
-        except Exception as exc:
-            return failure_page(site, exc)
-
-    return endpoint
+    return guard(site).page(fn)
 
 
 def forbidden(site: Site, signed: Signed | None) -> Response:
     return error(
         site,
         403,
-        "This form cannot be accepted",
-        "The form has expired or did not come from this site, so nothing was changed. "
-        "Go back, reload the page and try again.",
+        *FORM_REFUSED,
         {"user": signed.user if signed else None, "area_prefix": AREA.prefix},
     )
 
@@ -168,20 +144,4 @@ def form(
 ) -> Endpoint:
     """A form post by a signed-in user: refused (403, nothing changed) without a live
     session, from another site, or without the session's CSRF token."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            signed = await signed_in(site, request)
-            if signed is None or foreign_origin(request):
-                return forbidden(site, signed)
-            data = await read_form(request, max_bytes=max_bytes, max_files=max_files)
-            try:
-                if not tokens_match(signed.session.csrf_token, data.get(CSRF_FIELD)):
-                    return forbidden(site, signed)
-                return await fn(request, signed, data)
-            finally:
-                await data.close()
-        except Exception as exc:
-            return failure_page(site, exc)
-
-    return endpoint
+    return guard(site).form(fn, max_bytes=max_bytes, max_files=max_files)
