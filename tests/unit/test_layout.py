@@ -30,7 +30,18 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"domain"},
     "security": {"domain", "api_errors"},
     "runtime": {"config", "domain", "security", "storage"},
-    "operations": {"domain", "storage", "reference", "security", "config", "api_errors", "runtime"},
+    # notifications: the delivery channels (SMTP, webhooks, EventBridge), I/O adapters like
+    # storage, which `webhooks test` and the delivery jobs drive.
+    "operations": {
+        "domain",
+        "storage",
+        "notifications",
+        "reference",
+        "security",
+        "config",
+        "api_errors",
+        "runtime",
+    },
     "worker": {"domain", "operations"},
     # The testing kit drives a server from outside: it starts `supportd serve` and uses
     # the operations for what the API cannot do; never the front doors' code.
