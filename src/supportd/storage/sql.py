@@ -1,7 +1,7 @@
 """Statements written once for both stores, and what runs them.
 
 Every statement is written in PostgreSQL's form (`$1` placeholders, `= ANY($n)` for a
-list parameter, `FOR UPDATE` where a row must be locked) and translated once for
+list parameter, `FOR UPDATE` where a row must be locked, `::casts`) and translated once for
 SQLite (`?1`, `IN (SELECT value FROM json_each(?n))`, no row locks: SQLite's single
 writer already serialises every write). So a statement that means the same in both
 dialects has one text; only what really differs (full-text search, advisory locks, a
@@ -140,10 +140,8 @@ def drive(coro: Coroutine[Any, Any, T]) -> T:
 
 _LOCK = re.compile(r"\s+FOR\s+(?:NO\s+KEY\s+)?UPDATE(?:\s+OF\s+\w+)?(?:\s+SKIP\s+LOCKED)?")
 _ANY = re.compile(r"=\s*ANY\s*\(\s*\$(\d+)(?:::\w+\[\])?\s*\)")
-_NOT_ALL = re.compile(r"<>\s*ALL\s*\(\s*\$(\d+)(?:::\w+\[\])?\s*\)")
 _CAST = re.compile(r"::\w+(?:\[\])?")
 _PLACEHOLDER = re.compile(r"\$(\d+)")
-_FUNCTIONS = {"GREATEST(": "MAX(", "LEAST(": "MIN("}
 
 
 _RETURNING_SEQ = " RETURNING seq"
@@ -162,9 +160,6 @@ def for_sqlite(sql: str) -> str:
     """The SQLite text of a statement written in PostgreSQL's form."""
     text = _LOCK.sub("", sql)
     text = _ANY.sub(r"IN (SELECT value FROM json_each(?\1))", text)
-    text = _NOT_ALL.sub(r"NOT IN (SELECT value FROM json_each(?\1))", text)
     text = _CAST.sub("", text)
     text = _PLACEHOLDER.sub(r"?\1", text)
-    for name, replacement in _FUNCTIONS.items():
-        text = text.replace(name, replacement)
     return text
