@@ -1,6 +1,7 @@
-"""The staff console's pages at scale: queue, case page and search render times at
-1,000 cases and at --cases cases, side by side, on SQLite and PostgreSQL, printed as a
-table and written as JSON.
+"""The web pages at scale: the staff console's queue, case page and search, and the
+Support Center's case list (filters, find, paging) and case page, render times at 1,000
+cases and at --cases cases, side by side, on SQLite and PostgreSQL, printed as a table
+and written as JSON.
 
     python bench/web_pages.py [--cases 1000000] [--stores sqlite,postgresql] [--requests 30]
 
@@ -9,7 +10,9 @@ with its first message, its creation event and its support-side row: every statu
 severity, assignee and SLA state; Zipf-distributed words in the messages), once with
 1,000 cases and once with --cases, and both are served at once by real `supportd
 serve` processes. A staff member made with the CLI (`supportd staff create`, `supportd
-staff password`) signs in through the sign-in form, and each page is fetched
+staff password`) signs in through the console's sign-in form, and a customer user of
+one account (`supportd users create --password-stdin`; the account holds one case in
+1,000, as every account) through the Support Center's; each page is fetched
 --requests times over one keep-alive connection, after 3 warm-up requests, the two
 sizes interleaved request by request: this machine is shared, and a busy moment then
 slows both alike. What is timed is the whole server side of a page (session check, the
@@ -34,7 +37,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +50,26 @@ SMALL = 1000
 PASSWORD = "bench password, long enough"
 TARGET_MS = 50.0
 _CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
+# Account i % 1000 holds cases i + 1000k; its display ids are 1000000000 + seq.
+CUSTOMER_INDEX = 7
+CUSTOMER_ACCOUNT = str(200_000_000_000 + CUSTOMER_INDEX)
+CUSTOMER_EMAIL = "customer@example.com"
 
 
 def log(message: str) -> None:
     staff_bench.log(message)
 
 
-def make_staff(store_args: list[str]) -> str:
-    """The bench admin, with a console password; their staff API token."""
+def make_people(store_args: list[str]) -> str:
+    """The bench admin, with a console password, and the customer user; the admin's
+    staff API token."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTD_")}
     supportd = staff_bench.SUPPORTD
+    subprocess.run(
+        [supportd, "users", "create", "--account", CUSTOMER_ACCOUNT, "--email", CUSTOMER_EMAIL,
+         "--password-stdin", *store_args],
+        input=PASSWORD + "\n", text=True, check=True, capture_output=True, env=env,
+    )  # fmt: skip
     subprocess.run(
         [supportd, "staff", "create", "bench", "--email", "bench@example.com", "--role",
          "admin", *store_args],
@@ -73,16 +86,17 @@ def make_staff(store_args: list[str]) -> str:
     return out.split()[-1]
 
 
-def sign_in(url: str) -> httpx.Client:
+def sign_in(url: str, area: str, email: str) -> httpx.Client:
+    """A browser-like session signed in through `area`'s sign-in form."""
     client = httpx.Client(base_url=url, timeout=300)
-    page = client.get("/console/sign-in")
+    page = client.get(f"/{area}/sign-in")
     token = _CSRF.search(page.text)
     assert token, "no sign-in form"
     done = client.post(
-        "/console/sign-in",
+        f"/{area}/sign-in",
         data={
             "csrf_token": html.unescape(token.group(1)),
-            "email": "bench@example.com",
+            "email": email,
             "password": PASSWORD,
         },
     )
@@ -100,16 +114,18 @@ class Target:
     token: str
     process: subprocess.Popen[bytes]
     client: httpx.Client | None = None
+    customer: httpx.Client | None = None
     api: httpx.Client | None = None
 
     def open(self) -> None:
-        self.client = sign_in(self.url)
+        self.client = sign_in(self.url, "console", "bench@example.com")
+        self.customer = sign_in(self.url, "support", CUSTOMER_EMAIL)
         self.api = httpx.Client(
             base_url=self.url, timeout=300, headers={"Authorization": f"Bearer {self.token}"}
         )
 
     def close(self) -> None:
-        for client in (self.client, self.api):
+        for client in (self.client, self.customer, self.api):
             if client is not None:
                 client.close()
         self.process.terminate()
@@ -150,14 +166,39 @@ def timed_side_by_side(
 
 
 def next_page(client: httpx.Client, path: str, pages: int) -> str:
-    """The address of page `pages` of the queue, following the Next page links."""
+    """The address of page `pages` of a list, following its next-page links."""
     for _ in range(pages - 1):
         page = client.get(path).text
-        found = re.search(r'<a class="pager-next" href="([^"]+)">Next page</a>', page)
+        found = re.search(r'<a class="pager-next" href="([^"]+)">', page)
         if not found:
             break
         path = html.unescape(found.group(1))
     return path
+
+
+def customer_pages(target: Target) -> dict[str, list[str]]:
+    """The Support Center's pages, as the customer user sees them."""
+    assert target.customer is not None
+    # Cases i = CUSTOMER_INDEX + 1000k are the account's (seq i + 1), spread over the
+    # table; created every 30 s up to now, so the account's span the last --cases / 2880
+    # days.
+    seqs = range(CUSTOMER_INDEX + 1, target.count + 1, staff_bench.ACCOUNTS)
+    step = max(1, len(seqs) // 97)
+    cases = [f"/support/cases/{1_000_000_000 + seq}" for seq in seqs[::step]]
+    span_days = max(1, target.count * 30 // 86_400)
+    today = datetime.now(UTC).date()
+    since = today - timedelta(days=span_days // 2)
+    until = since + timedelta(days=max(1, span_days // 10))
+    word = staff_bench.WORDS[150]
+    return {
+        "cases: open": ["/support/cases"],
+        "cases: resolved": ["/support/cases?status=resolved"],
+        "cases: all, a date range": [f"/support/cases?status=all&from={since}&to={until}"],
+        "cases: page 5": [next_page(target.customer, "/support/cases?status=all", 5)],
+        f"cases: find a subject word ({word})": [f"/support/cases?status=all&find={word}"],
+        "cases: find a display id": [f"/support/cases?status=all&find={cases[-1][15:]}"],
+        "customer case page": cases,
+    }
 
 
 def pages_of(target: Target) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -194,31 +235,29 @@ def measure(targets: list[Target], requests: int) -> list[dict[str, Any]]:
     for target in targets:
         target.open()
     paths = [pages_of(t) for t in targets]
+    customer = [customer_pages(t) for t in targets]
     results: list[dict[str, Any]] = [{} for _ in targets]
-    for name in paths[0][0]:
-        timings = timed_side_by_side(
-            [t.client for t in targets if t.client], [p[0][name] for p in paths], requests
-        )
-        for i, found in enumerate(timings):
-            results[i][name] = found
-        log(
-            f"  {name}: "
-            + "  ".join(
-                f"{t.count}: {f['p50_ms']} ms" for t, f in zip(targets, timings, strict=True)
+    rounds: list[tuple[str, list[httpx.Client | None], list[dict[str, list[str]]]]] = [
+        ("console", [t.client for t in targets], [p[0] for p in paths]),
+        ("Support Center", [t.customer for t in targets], customer),
+        ("staff API", [t.api for t in targets], [p[1] for p in paths]),
+    ]
+    for kind, clients, pages in rounds:
+        for name in pages[0]:
+            timings = timed_side_by_side(
+                [c for c in clients if c], [p[name] for p in pages], requests
             )
-        )
-    for name in paths[0][1]:
-        timings = timed_side_by_side(
-            [t.api for t in targets if t.api], [p[1][name] for p in paths], requests
-        )
-        for i, found in enumerate(timings):
-            results[i][name]["staff_api"] = found
-        log(
-            f"  {name} (staff API): "
-            + "  ".join(
-                f"{t.count}: {f['p50_ms']} ms" for t, f in zip(targets, timings, strict=True)
+            for i, found in enumerate(timings):
+                if kind == "staff API":
+                    results[i][name]["staff_api"] = found
+                else:
+                    results[i][name] = found
+            log(
+                f"  {name} ({kind}): "
+                + "  ".join(
+                    f"{t.count}: {f['p50_ms']} ms" for t, f in zip(targets, timings, strict=True)
+                )
             )
-        )
     return results
 
 
@@ -244,7 +283,7 @@ def run(kind: str, sizes: tuple[int, ...], work: Path, requests: int) -> dict[st
             for count in sizes:
                 seeded[count], store_args = seed(kind, count, work, stack)
                 log(f"  seeded: {seeded[count]}")
-                token = make_staff(store_args)
+                token = make_people(store_args)
                 process, url = staff_bench.serve(store_args, work)
                 targets.append(Target(count, url, token, process))
             results = measure(targets, requests)
