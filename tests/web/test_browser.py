@@ -10,11 +10,14 @@ critical violation; and everything works with JavaScript off.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from botocore.exceptions import ClientError
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support.clients import boto3_client
@@ -140,6 +143,62 @@ def test_a_customer_files_follows_and_resolves_a_case(
     expect(page.get_by_role("status")).to_have_text("You have signed out.")
     page.goto(f"{site.url}/support/cases/{display_id}")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_a_large_file_goes_through_the_large_upload_links(
+    page: Page, site: WebSite, tmp_path: Path
+) -> None:
+    """Over the attachment-set limit (5 MB), uploads.js sends the file through the API's
+    large-upload links and the form names the upload; the case has the file."""
+    dump = tmp_path / "core.dump"
+    content = os.urandom(6 * 1024 * 1024)
+    dump.write_bytes(content)
+    small = tmp_path / "notes.txt"
+    small.write_bytes(b"the small one goes with the form\n")
+    sign_in(page, site, site.alice)
+    page.goto(f"{site.url}/support/cases/new")
+    fill_new_case(page, "A core dump of 6 MB", "The whole dump is attached.")
+    page.get_by_label("Attachments").set_input_files([str(dump), str(small)])
+    page.get_by_role("button", name="Submit").click()
+
+    expect(page.get_by_role("status")).to_have_text("Your case was created.")
+    display_id = page.url.split("/")[-1].split("?")[0]
+    files = page.locator("ol.thread > li .attachments a")
+    expect(files).to_have_text(["notes.txt", "core.dump"])  # the form's files, then uploads
+    with page.expect_download() as download:
+        page.get_by_role("link", name="core.dump").click()
+    assert Path(download.value.path()).read_bytes() == content
+
+    client = boto3_client(site.url, BUSINESS)
+    case = client.describe_cases(displayId=display_id)["cases"][0]
+    comm = client.describe_communications(caseId=case["caseId"])["communications"][0]
+    names = {a["fileName"]: a["attachmentId"] for a in comm["attachments"]}
+    assert sorted(names) == ["core.dump", "notes.txt"]
+    # DescribeAttachment returns files up to 5 MB; the large one comes by its link.
+    assert client.describe_attachment(attachmentId=names["notes.txt"])["attachment"]["data"] == (
+        b"the small one goes with the form\n"
+    )
+    with pytest.raises(ClientError, match="GetAttachmentDownloadLink"):
+        client.describe_attachment(attachmentId=names["core.dump"])
+    link = client.get_attachment_download_link(attachmentId=names["core.dump"])
+    assert httpx.get(link["downloadUrl"]["url"]).content == content
+
+
+def test_a_file_over_the_large_upload_maximum_is_refused_in_the_page(
+    page: Page, site: WebSite, tmp_path: Path
+) -> None:
+    huge = tmp_path / "huge.bin"
+    with huge.open("wb") as out:  # sparse: no disk space used
+        out.truncate(150 * 1024 * 1024 + 1)
+    sign_in(page, site, site.alice)
+    page.goto(f"{site.url}/support/cases/new")
+    fill_new_case(page, "Too large", "Nothing should be created.")
+    page.get_by_label("Attachments").set_input_files(str(huge))
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#attachments-status")).to_have_text(
+        "huge.bin is larger than 150 MB, the most a file may have. Attach a smaller file."
+    )
+    assert page.url == f"{site.url}/support/cases/new"
 
 
 def test_hostile_text_is_shown_as_text(page: Page, site: WebSite) -> None:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
+
+import httpx
 
 from tests.support.clients import boto3_client
 from tests.web.conftest import BUSINESS, OTHER, WebSite
@@ -631,3 +634,141 @@ def test_oversized_and_malformed_posts_are_refused_plainly(site: WebSite) -> Non
     )
     assert garbage.status_code in (400, 403)
     assert alice.get("/support/cases").status_code == 200
+
+
+# --- large files through the large-upload links ---------------------------------------
+
+
+def large_upload(client: WebClient, name: str, content: bytes) -> str:
+    """What uploads.js does for a file over 5 MB: the upload's links, each part PUT, the
+    upload completed, then waited on until ready. Its upload id."""
+    token = client.token("/support/cases/new")
+    started = client.post(
+        "/support/uploads", data={"csrf_token": token, "file_name": name, "size": len(content)}
+    )
+    assert started.status_code == 200, started.text
+    found = started.json()
+    part = found["partSizeBytes"]
+    etags = []
+    for link in found["uploadUrls"]:
+        start = (link["partIndex"] - 1) * part
+        put = httpx.put(link["url"], content=content[start : start + part])
+        assert put.status_code == 200, put.text
+        etags.append(put.headers["etag"])
+    upload_id = found["uploadId"]
+    done = client.post(
+        f"/support/uploads/{upload_id}/complete",
+        data={"csrf_token": token, "etag": etags},
+    )
+    assert done.status_code == 200, done.text
+    for _ in range(200):  # the assembly runs in the background; no timing asserted
+        status = client.get(f"/support/uploads/{upload_id}").json()["uploadStatus"]
+        if status == "attachment-ready":
+            return upload_id
+        assert status == "attachment-not-ready"
+        time.sleep(0.05)
+    raise AssertionError(f"upload {upload_id} never became ready")
+
+
+def test_a_large_upload_named_in_the_form_is_attached(site: WebSite) -> None:
+    alice = signed_in(site.server, site.alice)
+    content = bytes(range(256)) * (6 * 4096)  # 6 MB
+    upload_id = large_upload(alice, "trace.bin", content)
+    form = new_case_form(alice.token(), subject="With a large file")
+    answer = alice.post("/support/cases/new", data={**form, "upload_ids": upload_id})
+    assert answer.status_code == 303, answer.text
+    display_id = answer.headers["location"].split("/")[-1].split("?")[0]
+    client = boto3_client(site.url, BUSINESS)
+    case = client.describe_cases(displayId=display_id)["cases"][0]
+    comm = client.describe_communications(caseId=case["caseId"])["communications"][0]
+    assert [a["fileName"] for a in comm["attachments"]] == ["trace.bin"]
+    page = alice.get(f"/support/cases/{display_id}").text
+    assert ">trace.bin</a>" in page
+    # Used once: the same upload cannot be attached again.
+    again = alice.post(
+        f"/support/cases/{display_id}/reply",
+        data={"csrf_token": alice.token(), "body": "again", "upload_ids": upload_id},
+    )
+    assert again.status_code == 400
+    assert "is already attached to a communication" in again.text
+
+
+def test_the_upload_endpoints_refuse_a_post_without_the_csrf_token(site: WebSite) -> None:
+    alice = signed_in(site.server, site.alice)
+    for path, data in (
+        ("/support/uploads", {"file_name": "x.bin", "size": "6000000"}),
+        ("/support/uploads/upload-x/complete", {"etag": "abc"}),
+    ):
+        refused = alice.post(path, data=data)
+        assert refused.status_code == 403 and "This form cannot be accepted" in refused.text
+        wrong = alice.post(path, data={**data, "csrf_token": "not-the-token"})
+        assert wrong.status_code == 403
+    # From another site, even with the token: refused.
+    token = alice.token()
+    foreign = alice.post(
+        "/support/uploads",
+        data={"csrf_token": token, "file_name": "x.bin", "size": "6000000"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403
+    # Signed out: no upload either.
+    stranger = WebClient(site.server)
+    assert stranger.post("/support/uploads", data={"csrf_token": token}).status_code == 403
+
+
+def test_another_accounts_upload_is_not_found_and_not_attached(site: WebSite) -> None:
+    alice = signed_in(site.server, site.alice)
+    bob = signed_in(site.server, site.bob)
+    upload_id = large_upload(alice, "alice.bin", b"a" * (5 * 1024 * 1024 + 10))
+    assert bob.get(f"/support/uploads/{upload_id}").status_code == 404
+    token = bob.token()
+    more = bob.post(
+        "/support/uploads",
+        data={"csrf_token": token, "file_name": "alice.bin", "upload_id": upload_id},
+    )
+    assert more.status_code == 404 and "not found" in more.json()["message"]
+    before = case_count(site, OTHER)
+    taken = bob.post(
+        "/support/cases/new",
+        data={**new_case_form(token, subject="Stolen file"), "upload_ids": upload_id},
+    )
+    assert taken.status_code == 400 and f"Upload ID {upload_id} not found" in taken.text
+    assert 'id="attachments-error"' in taken.text
+    assert case_count(site, OTHER) == before
+    # Still Alice's to attach.
+    mine = alice.post(
+        "/support/cases/new",
+        data={**new_case_form(alice.token(), subject="Mine"), "upload_ids": upload_id},
+    )
+    assert mine.status_code == 303
+
+
+def test_large_uploads_keep_the_limits(site: WebSite) -> None:
+    alice = signed_in(site.server, site.alice)
+    token = alice.token()
+    huge = alice.post(
+        "/support/uploads",
+        data={"csrf_token": token, "file_name": "huge.bin", "size": str(150 * 1024 * 1024 + 1)},
+    )
+    assert huge.status_code == 400
+    assert huge.json()["message"] == (
+        "The file has 157,286,401 bytes; a file may have at most 150 MB (157,286,400 bytes). "
+        "Attach a smaller file."
+    )
+    nameless = alice.post("/support/uploads", data={"csrf_token": token, "size": "7000000"})
+    assert nameless.status_code == 400 and nameless.json()["message"] == "Choose a file to upload."
+    bad_name = alice.post(
+        "/support/uploads", data={"csrf_token": token, "file_name": "a\tb", "size": "7000000"}
+    )
+    assert bad_name.status_code == 400
+    assert bad_name.json()["message"] == "fileName must not contain control characters"
+    # Three files with the form and one large upload: four, one too many.
+    before = case_count(site, BUSINESS)
+    three = [("attachments", (f"f{n}.txt", b"x", "text/plain")) for n in range(3)]
+    four = alice.post(
+        "/support/cases/new",
+        data={**new_case_form(token), "upload_ids": "upload-0123"},
+        files=three,
+    )
+    assert four.status_code == 400 and "Choose at most 3 files." in four.text
+    assert case_count(site, BUSINESS) == before

@@ -14,7 +14,6 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -25,8 +24,7 @@ from supportd.operations.staff import StaffError
 from supportd.web.console_site import Signed, page, signed_in, values
 from supportd.web.console_views import case_row, sentence
 from supportd.web.formats import status_label
-from supportd.web.security import add_headers
-from supportd.web.site import Site
+from supportd.web.site import Site, json_response
 
 log = logging.getLogger("supportd.web")
 
@@ -159,15 +157,15 @@ def routes(site: Site) -> list[Route]:
             return await _updates(request)
         except Exception:
             log.exception("console queue updates failed")
-            return _json(500, {"error": "failed"})
+            return json_response(500, {"error": "failed"})
 
     async def _updates(request: Request) -> Response:
         signed = await signed_in(site, request)
         if signed is None:
-            return _json(401, {"error": "signed-out"})
+            return json_response(401, {"error": "signed-out"})
         page_values, problems, page_problem = await _queue(site, signed, request)
         if problems or page_problem:
-            return _json(400, {"error": "filters"})
+            return json_response(400, {"error": "filters"})
         html = site.templates.env.get_template("console/_queue_results.html").render(
             values(signed, "queue", request, page_problem=None, problems={}, **page_values)
         )
@@ -176,7 +174,7 @@ def routes(site: Site) -> list[Route]:
         minute = site.now_ms() // 60_000
         seen = "|".join(f"{r.display_id}:{r.version}" for r in rows)
         version = hashlib.blake2s(f"{minute}|{seen}".encode(), digest_size=8).hexdigest()
-        return _json(
+        return json_response(
             200,
             {
                 "version": version,
@@ -189,11 +187,3 @@ def routes(site: Site) -> list[Route]:
         Route("/queue", page(site, queue), methods=["GET"]),
         Route("/queue/updates", updates, methods=["GET"]),
     ]
-
-
-def _json(status: int, body: Any) -> Response:
-    response = Response(
-        msgspec.json.encode(body), status_code=status, media_type="application/json"
-    )
-    add_headers(response.headers)
-    return response

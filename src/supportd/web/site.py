@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+import msgspec
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -145,6 +146,15 @@ def client_address(request: Request) -> str:
 def redirect(url: str, headers: Mapping[str, str] | None = None) -> Response:
     """POST/redirect/GET: 303, so the browser's reload never posts again."""
     response = RedirectResponse(url, status_code=303, headers=dict(headers or {}))
+    add_headers(response.headers)
+    return response
+
+
+def json_response(status: int, body: Any) -> Response:
+    """An answer to a page's script, with the pages' headers."""
+    response = Response(
+        msgspec.json.encode(body), status_code=status, media_type="application/json"
+    )
     add_headers(response.headers)
     return response
 

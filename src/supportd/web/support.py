@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, Router
 
-from supportd.web import support_advisor, support_auth, support_cases
+from supportd.web import support_advisor, support_auth, support_cases, support_uploads
 from supportd.web.security import WithHeaders
 from supportd.web.site import Site, redirect
 from supportd.web.support_site import AREA, error, signed_in, values
@@ -35,6 +35,7 @@ def mount(site: Site) -> Mount:
             Route("/", home, methods=["GET"]),
             *support_auth.routes(site),
             *support_cases.routes(site),
+            *support_uploads.routes(site),
             *support_advisor.routes(site),
             # Every other path, and every other method of a known path: a page of ours.
             Route("/{path:path}", not_found, methods=ANY_METHOD),

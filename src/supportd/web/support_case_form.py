@@ -110,6 +110,7 @@ class NewCase:
     language: str = "en"
     cc: str = ""
     files: list[UploadFile] = field(default_factory=list)
+    uploads: list[str] = field(default_factory=list)  # large files, uploaded by the script
 
     @classmethod
     def from_form(cls, data: FormData) -> NewCase:
@@ -123,6 +124,7 @@ class NewCase:
             language=forms.text(data, "language"),
             cc=forms.text(data, "cc"),
             files=forms.files(data, "attachments"),
+            uploads=upload_ids(data),
         )
 
     def cc_addresses(self) -> list[str]:
@@ -145,6 +147,8 @@ class NewCase:
         cc = self.cc_addresses()
         if cc:
             body["ccEmailAddresses"] = cc
+        if self.uploads:
+            body["uploadIds"] = self.uploads
         return body
 
 
@@ -189,7 +193,7 @@ def check(case: NewCase, catalogue: Catalogue, config: Config, plan: str) -> dic
         problems["cc"] = f"This is not an email address: {bad[0]}"
     elif len(cc) > MAX_CC:
         problems["cc"] = f"Enter at most {MAX_CC} email addresses."
-    file_problem = files_problem(case.files, config)
+    file_problem = files_problem(case.files, config, len(case.uploads))
     if file_problem:
         problems["attachments"] = file_problem
     return problems
@@ -200,15 +204,40 @@ def file_name(upload: UploadFile) -> str:
     return re.split(r"[/\\]", upload.filename or "")[-1]
 
 
-def files_problem(files: list[UploadFile], config: Config) -> str | None:
-    """AddAttachmentsToSet's rules, worded for a person."""
-    if len(files) > config.attachment_set_files:
+def upload_limits(config: Config) -> dict[str, Any]:
+    """What the Attachments field says and its script enforces: files up to
+    small_bytes go with the form, larger ones up to large_bytes through the
+    large-upload links."""
+    return {
+        "files": config.attachment_set_files,
+        "small_bytes": config.attachment_file_bytes,
+        "small_mb": config.attachment_file_bytes / (1024 * 1024),
+        "large_bytes": config.upload_max_bytes,
+        "large_mb": config.upload_max_bytes / (1024 * 1024),
+    }
+
+
+def upload_ids(data: FormData) -> list[str]:
+    """The large-file uploads the page's script made and named in the form (distinct,
+    non-empty). The operation checks each is this account's and ready."""
+    found = [v.strip() for v in data.getlist("upload_ids") if isinstance(v, str) and v.strip()]
+    return list(dict.fromkeys(found))
+
+
+def files_problem(files: list[UploadFile], config: Config, uploads: int = 0) -> str | None:
+    """AddAttachmentsToSet's rules, worded for a person; `uploads` large files count
+    towards the number of files a message may have."""
+    if len(files) + uploads > config.attachment_set_files:
         return f"Choose at most {config.attachment_set_files} files."
     for upload in files:
         name = file_name(upload)
         if (upload.size or 0) > config.attachment_file_bytes:
             limit = config.attachment_file_bytes / (1024 * 1024)
-            return f"{name} is larger than {limit:g} MB. Attach a smaller file."
+            return (
+                f"{name} is larger than {limit:g} MB. Attach a smaller file, or turn on "
+                "JavaScript in your browser to send files up to "
+                f"{config.upload_max_bytes / (1024 * 1024):g} MB."
+            )
         problem = file_name_problem(name)
         if problem:
             return f"The file name {name!r} cannot be used: " + problem.replace(
@@ -243,6 +272,7 @@ _ATTACHMENT_ERRORS = {
     "AttachmentLimitExceeded",
     "AttachmentSetIdNotFound",
     "AttachmentSetExpired",
+    "UploadIdNotFound",
 }
 
 
@@ -252,6 +282,8 @@ def field_of(error: api_errors.ApiError, body_field: str = "description") -> str
         return "attachments"
     text = error.message
     lowered = text.lower()
+    if lowered.startswith("upload "):  # an upload that cannot be attached (not ready, used)
+        return "attachments"
     if "severity" in lowered:
         return "severity"
     if "email" in lowered:

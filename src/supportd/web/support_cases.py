@@ -132,8 +132,7 @@ def routes(site: Site) -> list[Route]:
                 summary=summary,
                 choices=case_form.choices(catalogue, config, signed.principal.plan),
                 plan_name=case_form.plan_name(signed.principal.plan),
-                max_files=config.attachment_set_files,
-                max_file_mb=config.attachment_file_bytes / (1024 * 1024),
+                limits=case_form.upload_limits(config),
                 fields=case_form.FIELDS,
             ),
             status,
@@ -256,8 +255,7 @@ def routes(site: Site) -> list[Route]:
                 can_reopen=reopen_until is None or now <= reopen_until,
                 reply=reply,
                 problems=problems or {},
-                max_files=config.attachment_set_files,
-                max_file_mb=config.attachment_file_bytes / (1024 * 1024),
+                limits=case_form.upload_limits(config),
             ),
             status,
         )
@@ -274,6 +272,7 @@ def routes(site: Site) -> list[Route]:
             return _not_found(signed, request)
         text = forms.text(data, "body")
         files = forms.files(data, "attachments")
+        uploads = case_form.upload_ids(data)
         problems: dict[str, str] = {}
         if not text.strip():
             problems["body"] = "Enter your reply."
@@ -282,12 +281,14 @@ def routes(site: Site) -> list[Route]:
                 f"Shorten the reply to {case_form.MAX_BODY_CHARS:,} characters or fewer "
                 f"(it has {len(text):,})."
             )
-        file_problem = case_form.files_problem(files, config)
+        file_problem = case_form.files_problem(files, config, len(uploads))
         if file_problem:
             problems["attachments"] = file_problem
         if problems:
             return await _case_page(request, signed, case, text, problems, 400)
         body: dict[str, Any] = {"caseId": case.case_id, "communicationBody": text}
+        if uploads:
+            body["uploadIds"] = uploads
         try:
             await _attach(site, request, signed, "AddCommunicationToCase", body, files)
             await site.invoke(
