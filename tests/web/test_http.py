@@ -88,7 +88,10 @@ def test_every_answer_carries_the_security_headers(site: WebSite) -> None:
     )
     # No inline script anywhere: only the package's own file.
     html = alice.get("/support/cases/new").text
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/supportd.js" defer>']
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script src="/static/supportd.js" defer>',
+        '<script src="/static/uploads.js" defer>',
+    ]
     assert not re.search(r"<[^>]+\son[a-z]+=", html)  # no inline event handlers
     assert "style=" not in html  # no inline styles either (style-src 'self')
 
