@@ -20,20 +20,15 @@ from starlette.responses import Response
 
 from supportd.domain.staff import StaffMember
 from supportd.domain.web_sessions import STAFF, WebSession
-from supportd.operations import console_auth, web_auth
+from supportd.operations import console_auth
 from supportd.operations.staff import StaffError
 from supportd.web.forms import FormRefused
-from supportd.web.sessions import Area, session_cookie
+from supportd.web.sessions import Area
 from supportd.web.site import FAILED, FORM_REFUSED, Endpoint, Guard, Site
 
 log = logging.getLogger("supportd.web")
 
-AREA = Area(
-    kind=STAFF,
-    prefix="/console",
-    cookie="supportd_console",
-    home_path="/console/queue",
-)
+AREA = Area(STAFF, "/console", home="queue")
 # Replies and notes are at most 8,000 characters (32 KB in UTF-8), twice over when a
 # canned reply is inserted: well within this.
 FORM_BYTES = 256 * 1024
@@ -70,15 +65,12 @@ class Signed:
 
 
 async def signed_in(site: Site, request: Request) -> Signed | None:
-    cookie = session_cookie(request, AREA)
-    store, config = site.ctx.store, site.ctx.config
-    session = await web_auth.live_session(store, config, cookie, STAFF, site.now_ms())
-    if session is None or cookie is None:
+    found = await site.live_session(request, AREA)
+    if found is None:
         return None
-    member = await console_auth.member_of_session(store, session.subject)
-    if member is None:
-        return None
-    return Signed(session, member, cookie)
+    session, cookie = found
+    member = await console_auth.member_of_session(site.ctx.store, session.subject)
+    return Signed(session, member, cookie) if member else None
 
 
 def values(signed: Signed | None, section: str, request: Request, **more: Any) -> dict[str, Any]:
@@ -98,12 +90,7 @@ safe_next = AREA.safe_next
 
 
 def error(
-    site: Site,
-    status: int,
-    title: str,
-    message: str,
-    signed: Signed | None = None,
-    request: Request | None = None,
+    site: Site, status: int, title: str, message: str, signed: Signed | None = None
 ) -> Response:
     """The console's error page."""
     page_values: dict[str, Any] = {
@@ -137,12 +124,7 @@ def failure_page(site: Site, exc: BaseException, signed: Signed | None = None) -
     if isinstance(exc, StaffError) and signed is not None:
         return staff_error(site, exc, signed)
     log.error("console page failed", exc_info=exc)
-    return error(
-        site,
-        500,
-        *FAILED,
-        signed,
-    )
+    return error(site, 500, *FAILED, signed)
 
 
 def guard(site: Site) -> Guard[Signed]:
@@ -182,12 +164,7 @@ def only_admins(site: Site, signed: Signed) -> Response:
 
 
 def forbidden(site: Site, signed: Signed | None) -> Response:
-    return error(
-        site,
-        403,
-        *FORM_REFUSED,
-        signed,
-    )
+    return error(site, 403, *FORM_REFUSED, signed)
 
 
 def form(site: Site, fn: FormFn, *, admin: bool = False) -> Endpoint:

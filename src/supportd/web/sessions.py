@@ -26,8 +26,16 @@ MAX_COOKIE_CHARS = 100
 class Area:
     kind: str  # domain.web_sessions.CUSTOMER or STAFF
     prefix: str  # "/support": the path every page and cookie of the area is under
-    cookie: str  # the session cookie's name
-    home_path: str
+    home: str  # the page after sign-in, under the prefix ("cases")
+
+    @property
+    def cookie(self) -> str:
+        """The session cookie's name (supportd_support, supportd_console)."""
+        return "supportd_" + self.prefix.strip("/")
+
+    @property
+    def home_path(self) -> str:
+        return f"{self.prefix}/{self.home}"
 
     @property
     def sign_in_path(self) -> str:

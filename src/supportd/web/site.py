@@ -13,7 +13,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import msgspec
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from supportd import api_errors
 from supportd.domain import clock
@@ -22,12 +22,12 @@ from supportd.domain.records import Principal
 from supportd.domain.web_sessions import WebSession
 from supportd.http import protocol
 from supportd.http.attachment_links import request_base_url
-from supportd.operations import attachments
+from supportd.operations import attachments, web_auth
 from supportd.operations.context import Context
 from supportd.operations.registry import HANDLERS
 from supportd.web.forms import read_form
 from supportd.web.security import CSRF_FIELD, add_headers, foreign_origin, tokens_match
-from supportd.web.sessions import Area
+from supportd.web.sessions import Area, session_cookie
 from supportd.web.templating import Templates
 
 log = logging.getLogger("supportd.web")
@@ -62,7 +62,19 @@ class Site:
         status: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        return self.templates.render(name, values, status, headers)
+        html = self.templates.env.get_template(name).render(values)
+        response = HTMLResponse(html, status_code=status, headers=dict(headers or {}))
+        add_headers(response.headers)
+        return response
+
+    async def live_session(self, request: Request, area: Area) -> tuple[WebSession, str] | None:
+        """The area's live session behind the request's cookie, and the cookie."""
+        cookie = session_cookie(request, area)
+        store, config = self.ctx.store, self.ctx.config
+        session = await web_auth.live_session(store, config, cookie, area.kind, self.now_ms())
+        if session is None or cookie is None:
+            return None
+        return session, cookie
 
     def error_page(
         self,

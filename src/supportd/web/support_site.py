@@ -16,19 +16,14 @@ from starlette.responses import Response
 from supportd.domain.records import Principal
 from supportd.domain.web_sessions import CUSTOMER, WebSession
 from supportd.domain.web_users import WebUser
-from supportd.operations import web_auth, web_users
+from supportd.operations import web_users
 from supportd.web.forms import FormRefused
-from supportd.web.sessions import Area, session_cookie
+from supportd.web.sessions import Area
 from supportd.web.site import FAILED, FORM_REFUSED, Endpoint, Guard, Site
 
 log = logging.getLogger("supportd.web")
 
-AREA = Area(
-    kind=CUSTOMER,
-    prefix="/support",
-    cookie="supportd_support",
-    home_path="/support/cases",
-)
+AREA = Area(CUSTOMER, "/support", home="cases")
 SMALL_FORM_BYTES = 64 * 1024
 
 # Messages a redirect may ask a page to show (?done=<key>): fixed texts only, so a link
@@ -63,11 +58,11 @@ class Signed:
 
 
 async def signed_in(site: Site, request: Request) -> Signed | None:
-    cookie = session_cookie(request, AREA)
-    store, config = site.ctx.store, site.ctx.config
-    session = await web_auth.live_session(store, config, cookie, CUSTOMER, site.now_ms())
-    if session is None or cookie is None:
+    found = await site.live_session(request, AREA)
+    if found is None:
         return None
+    session, cookie = found
+    store, config = site.ctx.store, site.ctx.config
     user = await store.get_web_user(session.subject)
     if user is None or not user.active:
         return None
@@ -109,11 +104,7 @@ def failure_page(site: Site, exc: BaseException) -> Response:
     if isinstance(exc, FormRefused):
         return error(site, exc.status, exc.title, exc.message)
     log.error("web page failed", exc_info=exc)
-    return error(
-        site,
-        500,
-        *FAILED,
-    )
+    return error(site, 500, *FAILED)
 
 
 def guard(site: Site) -> Guard[Signed]:

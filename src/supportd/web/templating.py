@@ -5,14 +5,9 @@ instead of rendering quietly wrong."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from starlette.responses import HTMLResponse
 
 from supportd.web import formats
-from supportd.web.security import add_headers
 
 
 class Templates:
@@ -26,15 +21,3 @@ class Templates:
             enable_async=False,
         )
         self.env.filters.update(formats.FILTERS)
-
-    def render(
-        self,
-        name: str,
-        values: Mapping[str, Any],
-        status: int = 200,
-        headers: Mapping[str, str] | None = None,
-    ) -> HTMLResponse:
-        html = self.env.get_template(name).render(values)
-        response = HTMLResponse(html, status_code=status, headers=dict(headers or {}))
-        add_headers(response.headers)
-        return response
