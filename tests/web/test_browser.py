@@ -201,6 +201,23 @@ def test_a_file_over_the_large_upload_maximum_is_refused_in_the_page(
     assert page.url == f"{site.url}/support/cases/new"
 
 
+def test_a_large_upload_after_the_session_ended_says_so(
+    page: Page, site: WebSite, tmp_path: Path
+) -> None:
+    dump = tmp_path / "late.bin"
+    dump.write_bytes(b"x" * (5 * 1024 * 1024 + 1))
+    sign_in(page, site, site.alice)
+    page.goto(f"{site.url}/support/cases/new")
+    fill_new_case(page, "Signed out meanwhile", "The upload is refused.")
+    page.get_by_label("Attachments").set_input_files(str(dump))
+    page.context.clear_cookies()  # as if the session ended in another tab
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#attachments-status")).to_have_text(
+        "The upload could not go on: your session may have ended. Reload the page and try again."
+    )
+    assert page.url == f"{site.url}/support/cases/new"
+
+
 def test_hostile_text_is_shown_as_text(page: Page, site: WebSite) -> None:
     evil = "<script>document.title='owned'; alert(1)</script>"
     client = boto3_client(site.url, BUSINESS)

@@ -37,10 +37,11 @@ function largeUploads(input) {
 
   function answer(request) {
     return request.then(function (response) {
+      // Not JSON: the session ended (the sign-in page) or a page refused the post.
       return response.json().catch(function () {
-        return { message: "The upload was refused (" + response.status + "). Reload the page and try again." };
+        return { message: "The upload could not go on: your session may have ended. Reload the page and try again.", page: true };
       }).then(function (data) {
-        if (!response.ok) {
+        if (!response.ok || data.page) {
           throw new Error(data.message || "The upload failed.");
         }
         return data;
