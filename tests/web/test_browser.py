@@ -184,6 +184,26 @@ def test_a_large_file_goes_through_the_large_upload_links(
     assert httpx.get(link["downloadUrl"]["url"]).content == content
 
 
+def test_a_large_upload_survives_a_form_that_comes_back(
+    page: Page, site: WebSite, tmp_path: Path
+) -> None:
+    dump = tmp_path / "heap.bin"
+    dump.write_bytes(b"h" * (5 * 1024 * 1024 + 1))
+    sign_in(page, site, site.alice)
+    page.goto(f"{site.url}/support/cases/new")
+    fill_new_case(page, "", "The subject is missing.")
+    page.get_by_label("Attachments").set_input_files(str(dump))
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator(".field-error").first).to_contain_text("Enter a subject.")
+    expect(page.locator(".upload-kept")).to_have_text(
+        "Uploaded already, and attached when you send this form: heap.bin."
+    )
+    page.get_by_label("Subject").fill("Now with a subject")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("status")).to_have_text("Your case was created.")
+    expect(page.locator("ol.thread > li .attachments a")).to_have_text(["heap.bin"])
+
+
 def test_a_file_over_the_large_upload_maximum_is_refused_in_the_page(
     page: Page, site: WebSite, tmp_path: Path
 ) -> None:

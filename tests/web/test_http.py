@@ -775,3 +775,37 @@ def test_large_uploads_keep_the_limits(site: WebSite) -> None:
     )
     assert four.status_code == 400 and "Choose at most 3 files." in four.text
     assert case_count(site, BUSINESS) == before
+
+
+def test_a_form_that_comes_back_keeps_its_large_uploads(site: WebSite) -> None:
+    alice = signed_in(site.server, site.alice)
+    bob = signed_in(site.server, site.bob)
+    upload_id = large_upload(alice, "kept.bin", b"k" * (5 * 1024 * 1024 + 1))
+    others = large_upload(bob, "bobs.bin", b"b" * (5 * 1024 * 1024 + 1))
+    hidden = f'<input type="hidden" name="upload_ids" value="{upload_id}">'
+    back = alice.post(
+        "/support/cases/new",
+        data={**new_case_form(alice.token(), subject=""), "upload_ids": [upload_id, others]},
+    )
+    assert back.status_code == 400 and "Enter a subject." in back.text
+    assert hidden in back.text and "attached when you send this form: kept.bin." in back.text
+    assert others not in back.text  # another account's upload is not shown, nor sent again
+    # The reply form likewise.
+    _, display_id = api_case(site, BUSINESS, "Keep my upload")
+    reply = alice.post(
+        f"/support/cases/{display_id}/reply",
+        data={"csrf_token": alice.token(), "body": "", "upload_ids": upload_id},
+    )
+    assert reply.status_code == 400 and hidden in reply.text
+    # Sent again as the page has it: attached.
+    again = alice.post(
+        "/support/cases/new",
+        data={**new_case_form(alice.token(), subject="Second try"), "upload_ids": upload_id},
+    )
+    assert again.status_code == 303
+    # Attached now: a form that comes back no longer offers it.
+    used = alice.post(
+        "/support/cases/new",
+        data={**new_case_form(alice.token(), subject=""), "upload_ids": upload_id},
+    )
+    assert used.status_code == 400 and upload_id not in used.text

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from supportd import api_errors
 from supportd.domain import case_filters, ids, lifecycle
+from supportd.domain.attachments import claim_problem, plausible_id
 from supportd.domain.records import CaseRecord
 from supportd.operations import case_list
 from supportd.web import forms
@@ -112,7 +113,22 @@ def routes(site: Site) -> list[Route]:
 
     # --- Create case ----------------------------------------------------------------
 
-    def _new_case_page(
+    async def kept_uploads(signed: Signed, upload_ids: list[str]) -> list[dict[str, str]]:
+        """The large files a form that comes back still names (uploaded already, and
+        still attachable): shown, and sent again with the form."""
+        kept = []
+        for upload_id in upload_ids[: config.attachment_set_files]:
+            found = (
+                await ctx.store.get_upload(upload_id)
+                if plausible_id(upload_id, "upload-")
+                else None
+            )
+            account = signed.principal.account_id
+            if found is not None and claim_problem(found, upload_id, account) is None:
+                kept.append({"id": upload_id, "name": found.file_name})
+        return kept
+
+    async def _new_case_page(
         request: Request,
         signed: Signed,
         entered: case_form.NewCase,
@@ -133,19 +149,20 @@ def routes(site: Site) -> list[Route]:
                 choices=case_form.choices(catalogue, config, signed.principal.plan),
                 plan_name=case_form.plan_name(signed.principal.plan),
                 limits=case_form.upload_limits(config),
+                kept=await kept_uploads(signed, entered.uploads),
                 fields=case_form.FIELDS,
             ),
             status,
         )
 
     async def new_case_page(request: Request, signed: Signed) -> Response:
-        return _new_case_page(request, signed, case_form.NewCase(), {})
+        return await _new_case_page(request, signed, case_form.NewCase(), {})
 
     async def create_case(request: Request, signed: Signed, data: FormData) -> Response:
         entered = case_form.NewCase.from_form(data)
         problems = case_form.check(entered, catalogue, config, signed.principal.plan)
         if problems:
-            return _new_case_page(request, signed, entered, problems, 400)
+            return await _new_case_page(request, signed, entered, problems, 400)
         body = entered.api_body()
         try:
             await _attach(site, request, signed, "CreateCase", body, entered.files)
@@ -155,8 +172,10 @@ def routes(site: Site) -> list[Route]:
         except api_errors.ApiError as problem:
             where = case_form.field_of(problem)
             if where is None:
-                return _new_case_page(request, signed, entered, {}, 400, summary=problem.message)
-            return _new_case_page(request, signed, entered, {where: problem.message}, 400)
+                return await _new_case_page(
+                    request, signed, entered, {}, 400, summary=problem.message
+                )
+            return await _new_case_page(request, signed, entered, {where: problem.message}, 400)
         display_id = await case_list.display_id_of(ctx, signed.principal, created["caseId"])
         return redirect(f"{AREA.prefix}/cases/{display_id}?done=created")
 
@@ -192,6 +211,7 @@ def routes(site: Site) -> list[Route]:
         reply: str = "",
         problems: dict[str, str] | None = None,
         status: int = 200,
+        uploads: list[str] | None = None,
     ) -> Response:
         older = request.query_params.get("older") or None
         body: dict[str, Any] = {"caseId": case.case_id, "maxResults": THREAD_PAGE}
@@ -256,6 +276,7 @@ def routes(site: Site) -> list[Route]:
                 reply=reply,
                 problems=problems or {},
                 limits=case_form.upload_limits(config),
+                kept=await kept_uploads(signed, uploads or []),
             ),
             status,
         )
@@ -285,7 +306,7 @@ def routes(site: Site) -> list[Route]:
         if file_problem:
             problems["attachments"] = file_problem
         if problems:
-            return await _case_page(request, signed, case, text, problems, 400)
+            return await _case_page(request, signed, case, text, problems, 400, uploads)
         body: dict[str, Any] = {"caseId": case.case_id, "communicationBody": text}
         if uploads:
             body["uploadIds"] = uploads
@@ -296,7 +317,8 @@ def routes(site: Site) -> list[Route]:
             )
         except api_errors.ApiError as problem:
             where = "attachments" if case_form.field_of(problem) == "attachments" else "body"
-            return await _case_page(request, signed, case, text, {where: problem.message}, 400)
+            problems = {where: problem.message}
+            return await _case_page(request, signed, case, text, problems, 400, uploads)
         done = "reopened" if case.status == lifecycle.RESOLVED else "replied"
         return redirect(f"{AREA.prefix}/cases/{ids.display_id(case.seq)}?done={done}")
 

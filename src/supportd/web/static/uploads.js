@@ -118,7 +118,8 @@ function largeUploads(input) {
       return;
     }
     event.preventDefault();
-    if (files.length > maxFiles) {
+    // Large files uploaded before the form last came back are named in it already.
+    if (files.length + form.querySelectorAll("input[name=upload_ids]").length > maxFiles) {
       say("Choose at most " + maxFiles + " files.");
       return;
     }
