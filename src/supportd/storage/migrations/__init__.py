@@ -14,27 +14,28 @@ import re
 from importlib import resources
 from importlib.resources.abc import Traversable
 
+from supportd.storage.schema import SQL_TYPES
 from supportd.storage.sql import POSTGRESQL, SQLITE
 
 __all__ = ["POSTGRESQL", "SQLITE", "for_sqlite", "latest", "migrations", "versions"]
 
-# PostgreSQL column types and their SQLite affinity. SQLite keeps the CREATE TABLE text
-# as written (sqlite_master), so a translated type keeps the width of the original
-# where it can: columns aligned in the shared file stay aligned, and the SQLite text is
-# exactly what the former SQLite-only files said.
+# PostgreSQL column types and SQLite's for the same logical type (schema.SQL_TYPES).
+# SQLite keeps the CREATE TABLE text as written (sqlite_master), so a translated type
+# keeps the width of the original where it can: columns aligned in the shared file stay
+# aligned, and the SQLite text is exactly what the former SQLite-only files said.
 _TYPES = {
     "BIGSERIAL PRIMARY KEY": "INTEGER PRIMARY KEY AUTOINCREMENT",
-    "DOUBLE PRECISION": "REAL",
-    "BIGINT": "INTEGER",
-    "BOOLEAN": "INTEGER",
-    "JSONB": "TEXT",
-    "TEXT[]": "TEXT",
+    **{
+        postgresql.upper(): SQL_TYPES[SQLITE][logical]
+        for logical, postgresql in SQL_TYPES[POSTGRESQL].items()
+        if postgresql.upper() != SQL_TYPES[SQLITE][logical]
+    },
 }
 _TYPE = re.compile(r"(?<![\w\[])(" + "|".join(re.escape(t) for t in _TYPES) + r")(?![\w\[])( *)")
 # What a shared file must not hold, because no rule translates it: it belongs in the
 # dialect's own file.
 _POSTGRESQL_ONLY = re.compile(
-    r"\b(?:BYTEA|TIMESTAMPTZ|TSVECTOR|SERIAL|JSON|COLLATE|GENERATED|USING\s+GIN)\b|::",
+    r"\b(?:TIMESTAMPTZ|TSVECTOR|SERIAL|JSON|COLLATE|GENERATED|USING\s+GIN)\b|::",
     re.IGNORECASE,
 )
 
