@@ -78,3 +78,21 @@ def test_each_dialect_gets_its_own_part_of_a_version() -> None:
     assert "blob_chunks" in postgresql[3] and "CREATE TABLE blob_chunks" not in sqlite[3]
     for sql in sqlite.values():
         assert "BIGINT" not in sql and "BIGSERIAL" not in sql and "TEXT[]" not in sql
+
+
+def test_a_version_may_be_one_dialects_alone() -> None:
+    shared = {1: ("0001_core.sql", "CREATE TABLE t (at BIGINT);")}
+    own = {1: ("0001_core.sql", "CREATE INDEX i ON t (at);"), 2: ("0002_fts.sql", "SELECT 2;")}
+    assert migrations.combine(migrations.SQLITE, shared, own) == (
+        (1, "0001_core.sql", "CREATE TABLE t (at INTEGER);\nCREATE INDEX i ON t (at);"),
+        (2, "0002_fts.sql", "SELECT 2;"),
+    )
+    assert migrations.combine(migrations.POSTGRESQL, shared, {}) == (
+        (1, "0001_core.sql", "CREATE TABLE t (at BIGINT);"),
+    )
+
+
+def test_a_dialects_file_must_bear_the_shared_files_name() -> None:
+    shared = {1: ("0001_core.sql", "SELECT 1;")}
+    with pytest.raises(ValueError, match=r"postgresql/0001_other.sql does not match"):
+        migrations.combine(migrations.POSTGRESQL, shared, {1: ("0001_other.sql", "SELECT 1;")})

@@ -11,18 +11,20 @@ checksum, so how a migration is written may change as long as it builds the same
 from __future__ import annotations
 
 import re
+from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
 from supportd.storage.schema import SQL_TYPES
 from supportd.storage.sql import POSTGRESQL, SQLITE
 
-__all__ = ["POSTGRESQL", "SQLITE", "for_sqlite", "latest", "migrations", "versions"]
+__all__ = ["POSTGRESQL", "SQLITE", "combine", "for_sqlite", "latest", "migrations", "versions"]
 
 # PostgreSQL column types and SQLite's for the same logical type (schema.SQL_TYPES).
 # SQLite keeps the CREATE TABLE text as written (sqlite_master), so a translated type
 # keeps the width of the original where it can: columns aligned in the shared file stay
-# aligned, and the SQLite text is exactly what the former SQLite-only files said.
+# aligned, and a new database holds the same text as those migrated before the
+# migrations were shared.
 _TYPES = {
     "BIGSERIAL PRIMARY KEY": "INTEGER PRIMARY KEY AUTOINCREMENT",
     **{
@@ -70,11 +72,21 @@ def _files(folder: Traversable) -> dict[int, tuple[str, str]]:
     return found
 
 
-def migrations(dialect: str) -> list[tuple[int, str, str]]:
+Migration = tuple[int, str, str]  # (version, file name, SQL)
+
+
+@cache
+def migrations(dialect: str) -> tuple[Migration, ...]:
     """(version, name, sql) for a dialect, in order."""
     root = resources.files(__package__)
-    shared = _files(root)
-    own = _files(root.joinpath(dialect))
+    return combine(dialect, _files(root), _files(root.joinpath(dialect)))
+
+
+def combine(
+    dialect: str, shared: dict[int, tuple[str, str]], own: dict[int, tuple[str, str]]
+) -> tuple[Migration, ...]:
+    """Each version's shared file (translated for SQLite) followed by the dialect's own
+    file of the same name; a version may have only one of the two."""
     found = []
     for version in sorted(shared.keys() | own.keys()):
         name, sql = shared.get(version, ("", ""))
@@ -86,7 +98,7 @@ def migrations(dialect: str) -> list[tuple[int, str, str]]:
                 raise ValueError(f"{dialect}/{own_name} does not match the shared {name}")
             name, sql = own_name, f"{sql}\n{own_sql}" if sql else own_sql
         found.append((version, name, sql))
-    return found
+    return tuple(found)
 
 
 def latest(dialect: str) -> int:
