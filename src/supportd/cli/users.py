@@ -45,8 +45,7 @@ def _run(options: dict[str, Any], work: Callable[[Config, Store], Awaitable[T]])
         raise click.ClickException(str(exc)) from exc
 
 
-def _time(ms: int | None) -> str | None:
-    return clock.format_case_time(ms) if ms is not None else None
+_time = clock.optional_case_time
 
 
 def status(user: WebUser) -> str:

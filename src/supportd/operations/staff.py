@@ -154,8 +154,7 @@ def require_admin(actor: StaffMember | None) -> None:
 # --- shapes ------------------------------------------------------------------------------
 
 
-def _time(ms: int | None) -> str | None:
-    return clock.format_case_time(ms) if ms is not None else None
+_time = clock.optional_case_time
 
 
 def _actor(actor: str) -> dict[str, str]:
