@@ -106,7 +106,7 @@ def test_the_wheel_holds_every_file_the_package_reads(wheel: Path) -> None:
     }
     assert source_files - names == set()
     assert "supportd/reference/data/services.json" in names
-    assert "supportd/storage/migrations/sqlite/0001_core.sql" in names
+    assert "supportd/storage/migrations/0001_core.sql" in names
     assert "[pytest11]\nsupportd = supportd.testing.pytest_plugin" in declared
     assert "supportd = supportd.cli:main" in declared
 

@@ -83,6 +83,11 @@ def test_case_time_format() -> None:
     assert clock.format_case_time(ms("2020-03-23T21:31:47.005+00:00")).endswith("47.005Z")
 
 
+def test_an_optional_case_time_is_none_until_it_happens() -> None:
+    assert clock.optional_case_time(None) is None
+    assert clock.optional_case_time(0) == "1970-01-01T00:00:00.000Z"
+
+
 def test_expiry_time_format() -> None:
     assert clock.format_expiry_time(ms("2020-05-14T17:04:40.790+00:00")) == (
         "2020-05-14T17:04:40.790+0000"

@@ -47,8 +47,7 @@ def _emit(as_json: bool, document: Any, text: str) -> None:
         click.echo(text)
 
 
-def _time(ms: int | None) -> str | None:
-    return clock.format_case_time(ms) if ms is not None else None
+_time = clock.optional_case_time
 
 
 # --- accounts -------------------------------------------------------------------------

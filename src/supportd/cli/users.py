@@ -45,8 +45,7 @@ def _run(options: dict[str, Any], work: Callable[[Config, Store], Awaitable[T]])
         raise click.ClickException(str(exc)) from exc
 
 
-def _time(ms: int | None) -> str | None:
-    return clock.format_case_time(ms) if ms is not None else None
+_time = clock.optional_case_time
 
 
 def status(user: WebUser) -> str:
@@ -173,24 +172,27 @@ def users_invite(user: str, as_json: bool, **options: Any) -> None:
     _emit(as_json, {"user": user, "inviteLink": link}, f"one-time sign-in link: {link}")
 
 
-@users.command("disable")
-@click.argument("user")
-@_json_option
-@store_options
-def users_disable(user: str, as_json: bool, **options: Any) -> None:
-    """Disable USER (id or e-mail): every session of theirs ends at once."""
-    changed = _run(options, lambda _, store: ops.set_disabled(store, user, True, clock.now_ms()))
-    _emit(as_json, user_document(changed), f"disabled user {changed.email}; sessions ended")
+def _switch(name: str, disabled: bool, help_text: str, said: str) -> None:
+    """`users disable` and `users enable`: one store call, the opposite way."""
+
+    @users.command(name, help=help_text)
+    @click.argument("user")
+    @_json_option
+    @store_options
+    def command(user: str, as_json: bool, **options: Any) -> None:
+        changed = _run(
+            options, lambda _, store: ops.set_disabled(store, user, disabled, clock.now_ms())
+        )
+        _emit(as_json, user_document(changed), said.format(email=changed.email))
 
 
-@users.command("enable")
-@click.argument("user")
-@_json_option
-@store_options
-def users_enable(user: str, as_json: bool, **options: Any) -> None:
-    """Enable a disabled USER (id or e-mail)."""
-    changed = _run(options, lambda _, store: ops.set_disabled(store, user, False, clock.now_ms()))
-    _emit(as_json, user_document(changed), f"enabled user {changed.email}")
+_switch(
+    "disable",
+    True,
+    "Disable USER (id or e-mail): every session of theirs ends at once.",
+    "disabled user {email}; sessions ended",
+)
+_switch("enable", False, "Enable a disabled USER (id or e-mail).", "enabled user {email}")
 
 
 @users.command("delete")

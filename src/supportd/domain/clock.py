@@ -29,6 +29,11 @@ def format_case_time(ms: int) -> str:
     return f"{_second(ms // 1000)}{ms % 1000:03d}Z"
 
 
+def optional_case_time(ms: int | None) -> str | None:
+    """format_case_time, or None for a time that has not happened (resolved, revoked)."""
+    return format_case_time(ms) if ms is not None else None
+
+
 def format_expiry_time(ms: int) -> str:
     """`2020-05-14T17:04:40.790+0000`: attachment set expiry."""
     return _dt(ms).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}+0000"

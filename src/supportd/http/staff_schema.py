@@ -20,7 +20,7 @@ tuples; tests/unit/test_staff_schema.py checks that they agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
@@ -51,19 +51,8 @@ CheckStatus = Literal["ok", "warning", "error", "not_available"]
 ResourceStatus = Literal["ok", "warning", "error"]
 AdvisorSource = Literal["seeded", "computed"]
 
-_STATUS_WORD = "|".join(
-    [
-        "unassigned",
-        "work-in-progress",
-        "pending-customer-action",
-        "customer-action-completed",
-        "opened",
-        "reopened",
-        "resolved",
-        "open",
-        "all",
-    ]
-)
+# A status filter's words: the statuses, and the two groups.
+_STATUS_WORD = "|".join([*get_args(Status), "open", "all"])
 # staff.BLANK as a character class.
 _BLANK_CLASS = r" \t\n\r\x0b\x0c"
 _NAME = r"[a-z0-9][a-z0-9._-]{0,62}"

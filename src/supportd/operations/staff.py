@@ -69,6 +69,20 @@ def _staff_not_found(name: str) -> StaffError:
     return StaffError(404, "staff_not_found", f"no staff member {name!r}")
 
 
+def _disabled(name: str) -> StaffError:
+    return StaffError(409, "staff_disabled", f"staff member {name} is disabled")
+
+
+async def _active_staff(ctx: Context, name: str) -> StaffMember:
+    """The staff member named, who must exist and be active (else StaffError)."""
+    member = await ctx.store.get_staff(_name(name))
+    if member is None:
+        raise _staff_not_found(name)
+    if not member.active:
+        raise _disabled(name)
+    return member
+
+
 def _name(name: str) -> str:
     """A staff member's name as given, if it could be one (else no such member: nothing
     that is not a name reaches the store)."""
@@ -140,8 +154,7 @@ def require_admin(actor: StaffMember | None) -> None:
 # --- shapes ------------------------------------------------------------------------------
 
 
-def _time(ms: int | None) -> str | None:
-    return clock.format_case_time(ms) if ms is not None else None
+_time = clock.optional_case_time
 
 
 def _actor(actor: str) -> dict[str, str]:
@@ -537,11 +550,7 @@ async def _act(
 ) -> dict[str, Any]:
     name = _acting(actor, as_name)
     if actor is None:
-        member = await ctx.store.get_staff(_name(name))
-        if member is None:
-            raise _staff_not_found(name)
-        if not member.active:
-            raise StaffError(409, "staff_disabled", f"staff member {name} is disabled")
+        await _active_staff(ctx, name)
     found = await find_case(ctx, ref)
     now = ctx.clock.now_ms()
     action = StaffAction(
@@ -612,11 +621,7 @@ async def assign(
     if assignee in ("", "none"):
         assignee = None
     if assignee is not None:
-        member = await ctx.store.get_staff(_name(assignee))
-        if member is None:
-            raise _staff_not_found(assignee)
-        if not member.active:
-            raise StaffError(409, "staff_disabled", f"staff member {assignee} is disabled")
+        await _active_staff(ctx, assignee)
     return await _act(ctx, actor, ref, staff.ASSIGN, as_name, assignee=assignee)
 
 
@@ -721,18 +726,14 @@ async def set_staff_active(
 async def create_token(ctx: Context, actor: StaffMember | None, name: str) -> dict[str, Any]:
     if actor is not None and actor.name != name:
         require_admin(actor)
-    member = await ctx.store.get_staff(_name(name))
-    if member is None:
-        raise _staff_not_found(name)
-    if not member.active:
-        raise StaffError(409, "staff_disabled", f"staff member {name} is disabled")
+    member = await _active_staff(ctx, name)
     text, token = staff.new_token(name, ctx.clock.now_ms())
     await ctx.store.create_staff_token(token)
     # Disabled meanwhile: that disabling may have listed the tokens before this one.
     after = await ctx.store.get_staff(member.name)
     if after is None or not after.active:
         await ctx.store.revoke_staff_token(token.token_id, ctx.clock.now_ms())
-        raise StaffError(409, "staff_disabled", f"staff member {name} is disabled")
+        raise _disabled(name)
     return {**token_shape(token), "token": text}
 
 

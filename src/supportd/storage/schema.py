@@ -1,8 +1,9 @@
 """The tables of the store, declared once: their columns in order, each column's logical
 type and nullability, keys, and the order that satisfies the foreign keys.
 
-The migrations (migrations/<dialect>/*.sql) stay per dialect: they are history already
-applied to databases. They must build exactly what is declared here, and
+The migrations (migrations/*.sql, written once, with each dialect's own part in
+migrations/<dialect>/) are history already applied to databases. They must build
+exactly what is declared here, and
 tests/store/test_schema.py migrates a fresh database of each dialect and compares.
 What derives from this declaration:
 - storage.exchange: the exported tables, their order and columns, and which columns are

@@ -2,18 +2,18 @@
 -- latest refresh of each. flagged_resources holds the wire format's list as JSON text;
 -- summaries read everything but it.
 CREATE TABLE advisor_results (
-    seq                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq                  BIGSERIAL PRIMARY KEY,
     account_id           TEXT    NOT NULL,
     check_id             TEXT    NOT NULL,
     status               TEXT    NOT NULL,
-    timestamp_ms         INTEGER NOT NULL,
-    resources_processed  INTEGER NOT NULL,
-    resources_flagged    INTEGER NOT NULL,
-    resources_ignored    INTEGER NOT NULL,
-    resources_suppressed INTEGER NOT NULL,
-    monthly_savings      REAL,
-    percent_savings      REAL,
-    flagged_count        INTEGER NOT NULL,
+    timestamp_ms         BIGINT  NOT NULL,
+    resources_processed  BIGINT  NOT NULL,
+    resources_flagged    BIGINT  NOT NULL,
+    resources_ignored    BIGINT  NOT NULL,
+    resources_suppressed BIGINT  NOT NULL,
+    monthly_savings      DOUBLE PRECISION,
+    percent_savings      DOUBLE PRECISION,
+    flagged_count        BIGINT  NOT NULL,
     flagged_resources    TEXT    NOT NULL,
     source               TEXT    NOT NULL,
     UNIQUE (account_id, check_id)
@@ -21,12 +21,12 @@ CREATE TABLE advisor_results (
 
 -- Refresh state is transient, like the jobs that carry it out: not exported.
 CREATE TABLE advisor_refreshes (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq          BIGSERIAL PRIMARY KEY,
     account_id   TEXT    NOT NULL,
     check_id     TEXT    NOT NULL,
     status       TEXT    NOT NULL,
-    requested_ms INTEGER NOT NULL,
-    updated_ms   INTEGER NOT NULL,
+    requested_ms BIGINT  NOT NULL,
+    updated_ms   BIGINT  NOT NULL,
     last_error   TEXT,
     UNIQUE (account_id, check_id)
 );
