@@ -67,6 +67,7 @@ def test_each_dialect_has_every_version_once_under_its_shared_name(dialect: str)
         "0007_web.sql",
         "0008_outbox.sql",
         "0010_console.sql",
+        "0011_queue_index.sql",
     ]
 
 
