@@ -145,6 +145,20 @@ def test_a_customer_files_follows_and_resolves_a_case(
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
+def just_over_5_mb(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(name.encode()[:1] * (5 * 1024 * 1024 + 1))
+    return path
+
+
+def new_case_with(page: Page, site: WebSite, subject: str, files: list[Path]) -> None:
+    """Alice's Create case form, filled in, with these files chosen (not yet sent)."""
+    sign_in(page, site, site.alice)
+    page.goto(f"{site.url}/support/cases/new")
+    fill_new_case(page, subject, "Large files.")
+    page.get_by_label("Attachments").set_input_files([str(f) for f in files])
+
+
 def test_a_large_file_goes_through_the_large_upload_links(
     page: Page, site: WebSite, tmp_path: Path
 ) -> None:
@@ -155,10 +169,7 @@ def test_a_large_file_goes_through_the_large_upload_links(
     dump.write_bytes(content)
     small = tmp_path / "notes.txt"
     small.write_bytes(b"the small one goes with the form\n")
-    sign_in(page, site, site.alice)
-    page.goto(f"{site.url}/support/cases/new")
-    fill_new_case(page, "A core dump of 6 MB", "The whole dump is attached.")
-    page.get_by_label("Attachments").set_input_files([str(dump), str(small)])
+    new_case_with(page, site, "A core dump of 6 MB", [dump, small])
     page.get_by_role("button", name="Submit").click()
 
     expect(page.get_by_role("status")).to_have_text("Your case was created.")
@@ -187,12 +198,7 @@ def test_a_large_file_goes_through_the_large_upload_links(
 def test_a_large_upload_survives_a_form_that_comes_back(
     page: Page, site: WebSite, tmp_path: Path
 ) -> None:
-    dump = tmp_path / "heap.bin"
-    dump.write_bytes(b"h" * (5 * 1024 * 1024 + 1))
-    sign_in(page, site, site.alice)
-    page.goto(f"{site.url}/support/cases/new")
-    fill_new_case(page, "", "The subject is missing.")
-    page.get_by_label("Attachments").set_input_files(str(dump))
+    new_case_with(page, site, "", [just_over_5_mb(tmp_path, "heap.bin")])
     page.get_by_role("button", name="Submit").click()
     expect(page.locator(".field-error").first).to_contain_text("Enter a subject.")
     expect(page.locator(".upload-kept")).to_have_text(
@@ -210,10 +216,7 @@ def test_a_file_over_the_large_upload_maximum_is_refused_in_the_page(
     huge = tmp_path / "huge.bin"
     with huge.open("wb") as out:  # sparse: no disk space used
         out.truncate(150 * 1024 * 1024 + 1)
-    sign_in(page, site, site.alice)
-    page.goto(f"{site.url}/support/cases/new")
-    fill_new_case(page, "Too large", "Nothing should be created.")
-    page.get_by_label("Attachments").set_input_files(str(huge))
+    new_case_with(page, site, "Too large", [huge])
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#attachments-status")).to_have_text(
         "huge.bin is larger than 150 MB, the most a file may have. Attach a smaller file."
@@ -224,12 +227,7 @@ def test_a_file_over_the_large_upload_maximum_is_refused_in_the_page(
 def test_a_large_upload_after_the_session_ended_says_so(
     page: Page, site: WebSite, tmp_path: Path
 ) -> None:
-    dump = tmp_path / "late.bin"
-    dump.write_bytes(b"x" * (5 * 1024 * 1024 + 1))
-    sign_in(page, site, site.alice)
-    page.goto(f"{site.url}/support/cases/new")
-    fill_new_case(page, "Signed out meanwhile", "The upload is refused.")
-    page.get_by_label("Attachments").set_input_files(str(dump))
+    new_case_with(page, site, "Signed out meanwhile", [just_over_5_mb(tmp_path, "late.bin")])
     page.context.clear_cookies()  # as if the session ended in another tab
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#attachments-status")).to_have_text(
