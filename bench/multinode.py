@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -253,8 +253,12 @@ def machine_cpu() -> tuple[float, float]:
     return (sum(fields) - idle) / hz, sum(fields) / hz
 
 
-def start_pg_node(name: str, url: str, workdir: Path, *options: str) -> common.Server:
-    server = common.supportd(name, workdir / name, 1, workdir)
+def start_pg_node(
+    name: str, url: str, workdir: Path, *options: str, source: Path | None = None
+) -> common.Server:
+    """`supportd serve` on the database; with `source`, the code under that src/
+    directory (an export of another commit)."""
+    server = common.supportd(name, workdir / name, 1, workdir, source=source)
     server.args += ["--database", url, *options]
     server.env = {**server.env, "SUPPORTD_SERVER_KEY": SERVER_KEY}
     server.start().wait_ready(common.healthz)
@@ -324,22 +328,36 @@ def measured_round(
 
 
 def throughput(
-    workdir: Path, rounds: int, duration: int, connections: int, with_sqlite: bool
+    workdir: Path,
+    rounds: int,
+    duration: int,
+    connections: int,
+    *,
+    with_sqlite: bool = False,
+    options: Sequence[str] = (),
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
     """Rounds alternate between 1 node (its own database) and 2 nodes (another
-    database), so a busy minute on the shared machine hurts both alike; medians."""
+    database), so a busy minute on the shared machine hurts both alike; medians.
+    `options`: more `supportd serve` options for every PostgreSQL node; `baseline`: the
+    src/ of another commit, run as one more 1-node setup (A/B in the same rounds)."""
     log(f"CreateCase: 1 node against 2, {rounds} interleaved rounds of {duration} s ...")
     samples: dict[str, list[dict[str, Any]]] = {"postgresql_1_node": [], "postgresql_2_nodes": []}
     with contextlib.ExitStack() as stack:
         url1 = stack.enter_context(database())
         url2 = stack.enter_context(database())
         setups: dict[str, tuple[list[common.Server], str]] = {
-            "postgresql_1_node": ([start_pg_node("pg1-a", url1, workdir)], url1),
+            "postgresql_1_node": ([start_pg_node("pg1-a", url1, workdir, *options)], url1),
             "postgresql_2_nodes": (
-                [start_pg_node(n, url2, workdir) for n in ("pg2-a", "pg2-b")],
+                [start_pg_node(n, url2, workdir, *options) for n in ("pg2-a", "pg2-b")],
                 url2,
             ),
         }
+        if baseline is not None:
+            url3 = stack.enter_context(database())
+            node = start_pg_node("base-a", url3, workdir, *options, source=baseline)
+            setups["baseline_postgresql_1_node"] = ([node], url3)
+            samples["baseline_postgresql_1_node"] = []
         if with_sqlite:
             sqlite = common.supportd("sqlite-1", workdir / "sqlite-1", 1, workdir)
             sqlite.start().wait_ready(common.healthz)
@@ -378,12 +396,33 @@ def summarise(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     one = result["postgresql_1_node"]["per_second_median"]
     two = result["postgresql_2_nodes"]["per_second_median"]
     result["two_nodes_over_one"] = common.ratio(two, one)
+    result["ceilings"] = ceilings(result["postgresql_1_node"]["cpu_us_per_case_median"])
     # The same ratio per round (each pair ran minutes apart at most): how steady it is.
     result["two_nodes_over_one_per_round"] = [
         common.ratio(b["per_second"], a["per_second"])
         for a, b in zip(samples["postgresql_1_node"], samples["postgresql_2_nodes"], strict=True)
     ]
     return result
+
+
+def ceilings(cpu: dict[str, float]) -> dict[str, float | None]:
+    """What the CPU per case allows on this machine: a node is one event loop (at most
+    one core of supportd), and every party shares the machine's cores. With one node
+    the lower of the two binds; with two, only the machine (each node has a core's
+    worth of room before its own loop binds). Their ratio is the best 2 nodes / 1 node
+    the measured costs allow."""
+    cores = os.cpu_count() or 1
+    shared = cpu["supportd"] + cpu["postgres_backends"] + cpu["postgres_aux"]
+    shared += cpu["load_generator"]
+    machine = cores * 1e6 / shared
+    one_loop = 1e6 / cpu["supportd"]
+    one = min(one_loop, machine)
+    two = min(2 * one_loop, machine)
+    return {
+        "machine_per_second": round(machine),
+        "one_event_loop_per_second": round(one_loop),
+        "best_two_over_one": common.ratio(two, one),
+    }
 
 
 # --- 2. the 10,000-call correctness run -------------------------------------------------
@@ -584,6 +623,19 @@ def main() -> None:
     parser.add_argument(
         "--with-sqlite", action="store_true", help="a SQLite node in the throughput rounds too"
     )
+    parser.add_argument(
+        "--node-option",
+        action="append",
+        default=[],
+        help="a `supportd serve` option for every PostgreSQL node (repeat; e.g."
+        " --node-option=--no-notify-worker)",
+    )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="src/ of another commit (git archive REV src | tar -x -C DIR): one more"
+        " 1-node setup in the same rounds",
+    )
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases for the latency run")
     parser.add_argument("--requests", type=int, default=200, help="requests per latency figure")
@@ -595,7 +647,13 @@ def main() -> None:
     try:
         if "throughput" in only:
             result["create_case_throughput"] = throughput(
-                workdir, args.rounds, args.duration, args.connections, args.with_sqlite
+                workdir,
+                args.rounds,
+                args.duration,
+                args.connections,
+                with_sqlite=args.with_sqlite,
+                options=args.node_option,
+                baseline=args.baseline_src,
             )
         if "correctness" in only:
             result["two_node_run"] = correctness(workdir, args.calls, args.connections)

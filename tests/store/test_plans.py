@@ -18,7 +18,6 @@ import pytest
 
 from supportd.domain.records import CommunicationQuery
 from supportd.storage.base import Store
-from supportd.storage.cases import communications_page
 from supportd.storage.sql import POSTGRESQL, Tx
 from tests.store.test_contract import ACCOUNT, T0, create
 
@@ -52,7 +51,7 @@ async def plan_of(store: Store, sql: str, values: list[Any]) -> str:
         if tx.dialect == POSTGRESQL:
             [[raw]] = await tx.fetch(f"EXPLAIN (FORMAT JSON) {sql}", *values)
             plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
-            keys = ("Node Type", "Relation Name", "Index Name", "Scan Direction")
+            keys = ("Node Type", "Relation Name", "Index Name", "Scan Direction", "Index Cond")
             steps = [" ".join(str(n[k]) for k in keys if k in n) for n in _nodes(plan)]
         else:
             steps = [row[3] for row in await tx.fetch(f"EXPLAIN QUERY PLAN {sql}", *values)]
@@ -70,6 +69,15 @@ def reads_by_index_without_sorting(plan: str) -> bool:
     sorts = "Sort" in plan or "TEMP B-TREE" in plan
     scans_table = "Seq Scan communications" in plan or "SCAN m" in plan
     return not sorts and not scans_table
+
+
+def seeks_the_cursor(plan: str) -> bool:
+    """Whether the index range starts at the page's cursor (case and seq both bound
+    it) rather than at the case's newest message, filtering down to the cursor."""
+    return bool(
+        re.search(r"communications_by_case Backward .*ROW\(case_seq, seq\) < ROW\(", plan)
+        or "communications_by_case (case_seq=? AND seq<?)" in plan
+    )
 
 
 async def analyze(tx: Tx) -> None:
@@ -107,9 +115,11 @@ async def test_a_page_of_communications_is_an_index_range(
     store: Store, big_case_seq: int, page: str
 ) -> None:
     query = CommunicationQuery(case_seq=big_case_seq, limit=101, **PAGES[page])
-    sql, values = communications_page(query)
+    sql, values = store.communications_page(query)
     plan = await plan_of(store, sql, values)
     assert reads_by_index_without_sorting(plan), plan
+    if query.before_seq is not None:
+        assert seeks_the_cursor(plan), plan
     rows = await store.list_communications(query)
     seqs = [row.seq for row in rows]
     assert len(rows) == 101
@@ -120,8 +130,25 @@ async def test_a_page_of_communications_is_an_index_range(
 async def test_the_plan_check_catches_a_sort(store: Store, big_case_seq: int) -> None:
     # The same page ordered by a column no index of the case covers must be sorted:
     # what the check above would report if the page query lost its index.
-    sql, values = communications_page(CommunicationQuery(case_seq=big_case_seq, limit=101))
-    resorted = sql.replace("ORDER BY m.case_seq DESC, m.seq DESC", "ORDER BY m.body DESC")
+    query = CommunicationQuery(case_seq=big_case_seq, limit=101)
+    sql, values = store.communications_page(query)
+    resorted = re.sub(r"ORDER BY .* LIMIT", "ORDER BY m.body DESC LIMIT", sql)
     assert resorted != sql
     plan = await plan_of(store, resorted, values)
     assert not reads_by_index_without_sorting(plan), plan
+
+
+async def test_the_plan_check_catches_a_scan_that_filters_down_to_the_cursor(
+    store: Store, big_case_seq: int
+) -> None:
+    # The keyset page with its cursor as a plain filter (the statement before the
+    # cursor was part of the index range on PostgreSQL): the walk starts at the case's
+    # newest message and filters, which the check must refuse.
+    query = CommunicationQuery(case_seq=big_case_seq, limit=101, before_seq=2_000)
+    sql, values = store.communications_page(query)
+    filtered = sql.replace("m.seq < ", "m.seq + 0 < ").replace(
+        "(m.case_seq, m.seq) < ($1, $2)", "m.case_seq <= $1 AND m.seq + 0 < $2"
+    )
+    assert filtered != sql
+    plan = await plan_of(store, filtered, values)
+    assert not seeks_the_cursor(plan), plan
