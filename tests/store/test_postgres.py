@@ -62,14 +62,18 @@ async def execute(url: str, sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture
-def pg_store(migrated_url: str, runner: asyncio.Runner) -> Iterator[PostgresStore]:
-    opened = PostgresStore(migrated_url, pool_size=2, max_attempts=3)
+def opened_store(url: str, runner: asyncio.Runner, **options: Any) -> Iterator[PostgresStore]:
+    opened = PostgresStore(url, **options)
     runner.run(opened.open())
     try:
         yield opened
     finally:
         runner.run(opened.close())
+
+
+@pytest.fixture
+def pg_store(migrated_url: str, runner: asyncio.Runner) -> Iterator[PostgresStore]:
+    yield from opened_store(migrated_url, runner, pool_size=2, max_attempts=3)
 
 
 class Attempts:
@@ -343,12 +347,7 @@ async def test_an_audit_batch_written_again_skips_the_rows_already_there(
 @pytest.fixture
 def one_connection_store(migrated_url: str, runner: asyncio.Runner) -> Iterator[PostgresStore]:
     # One connection: the next acquire gets the connection the previous user gave back.
-    opened = PostgresStore(migrated_url, pool_size=1, statement_timeout_ms=4321)
-    runner.run(opened.open())
-    try:
-        yield opened
-    finally:
-        runner.run(opened.close())
+    yield from opened_store(migrated_url, runner, pool_size=1, statement_timeout_ms=4321)
 
 
 async def test_a_transaction_left_open_is_rolled_back_before_reuse(
