@@ -109,8 +109,10 @@ async def timed(
         backends_before = multinode.postgres_cpu({"db": database})["db"] if database else 0.0
         for _ in range(requests):
             sent = time.perf_counter()
-            answer = await client.call("DescribeCommunications", params, ACCOUNT)
+            status, raw = await client.send("DescribeCommunications", params, ACCOUNT)
             samples.append(time.perf_counter() - sent)
+            if status != 200:
+                raise RuntimeError(f"DescribeCommunications: HTTP {status} {raw[:300]!r}")
         server_cpu = server.cpu_seconds() - server_before
         backends = multinode.postgres_cpu({"db": database})["db"] if database else 0.0
     finally:
@@ -119,7 +121,7 @@ async def timed(
         "median_ms": round(statistics.median(samples) * 1000, 3),
         "server_cpu_us": round(server_cpu / requests * 1e6, 1),
         "postgres_cpu_us": round((backends - backends_before) / requests * 1e6, 1),
-        "communications": len(answer["communications"]),
+        "communications": len(json.loads(raw)["communications"]),
     }
 
 

@@ -165,6 +165,15 @@ class Client:
         self.writer: asyncio.StreamWriter | None = None
 
     async def call(self, operation: str, params: dict[str, Any], account: str) -> Any:
+        status, raw = await self.send(operation, params, account)
+        answer = json.loads(raw) if raw else {}
+        if status != 200:
+            raise RuntimeError(f"{operation}: HTTP {status} {answer}")
+        return answer
+
+    async def send(self, operation: str, params: dict[str, Any], account: str) -> tuple[int, bytes]:
+        """The status and body bytes of one call (a caller timing the server alone
+        leaves the body unparsed)."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
@@ -185,10 +194,7 @@ class Client:
             name, _, value = line.decode().partition(":")
             if name.lower() == "content-length":
                 length = int(value)
-        answer = json.loads(await self.reader.readexactly(length)) if length else {}
-        if status != 200:
-            raise RuntimeError(f"{operation}: HTTP {status} {answer}")
-        return answer
+        return status, await self.reader.readexactly(length) if length else b""
 
     async def close(self) -> None:
         if self.writer is not None:
