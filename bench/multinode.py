@@ -1,9 +1,16 @@
 """PostgreSQL and several nodes, measured: prints the figures as JSON.
 
-    python bench/multinode.py [--calls 10000] [--connections 32] [--cases 1000000]
+    python bench/multinode.py [--rounds 5] [--duration 5] [--connections 32]
+    python bench/multinode.py --only throughput --rounds 3 --duration 3
 
-1. CreateCase throughput, closed loop, on SQLite (1 node), PostgreSQL (1 node) and
-   PostgreSQL (2 nodes, connections spread across both).
+1. CreateCase throughput: PostgreSQL with 1 node (its own database) against 2 nodes
+   (another database, wrk's connections split across both), in interleaved rounds
+   (optionally a SQLite node too); medians. Each round also reads the CPU time every
+   party used, per acknowledged CreateCase: the supportd processes, the PostgreSQL
+   backends of that database, the cluster's own processes (WAL writer, checkpointer,
+   autovacuum), the load generator and the whole machine (/proc/stat). On a small
+   machine they all share the same cores, so the 2-node figure is bounded by total CPU
+   per request: the decomposition says where it goes.
 2. The 10,000-call run on 2 nodes: half CreateCase, half AddCommunicationToCase (each
    reply sent to the *other* node than the one that created the case), then checked:
    no lost or duplicated case, no duplicate displayId, every case has its reply, and a
@@ -14,21 +21,21 @@
 
 Every server is a real `supportd serve`; every database is created for the run (on
 SUPPORTD_TEST_DATABASE_URL's server, default postgresql://postgres@127.0.0.1:5432/test)
-and dropped afterwards. Requests are raw HTTP/1.1 on keep-alive connections with the
-headers boto3 sends (open mode reads the account from the access key), so that the load
-generator costs less CPU than the servers it measures. On a small machine the
-generator, the nodes and PostgreSQL share the same cores: read "2 nodes" figures with
-the machine's core count (printed) in mind.
+and dropped afterwards. Throughput load is wrk (bench/loadgen.py) with boto3's own
+CreateCase request; parts 2 and 3 send raw HTTP/1.1 on keep-alive connections with the
+headers boto3 sends (open mode reads the account from the access key).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -39,12 +46,15 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import common
+import loadgen
 
 ADMIN_URL = os.environ.get(
     "SUPPORTD_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -53,6 +63,8 @@ SUPPORTD = str(Path(sys.executable).with_name("supportd"))
 TARGET = "AWSSupport_20130415"
 ACCOUNTS = [f"5100000000{i:02d}" for i in range(10)]
 BIG_ACCOUNT = "520000000000"
+# Nodes of one database share the server key (it seals access keys' secrets); made per run.
+SERVER_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 CREATE = {
     "subject": "EC2 instance unreachable after scheduled reboot",
     "serviceCode": "amazon-elastic-compute-cloud-linux",
@@ -85,6 +97,7 @@ class Node:
         if database_url:
             args += ["--database", database_url]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTD_")}
+        env["SUPPORTD_SERVER_KEY"] = SERVER_KEY
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 30
@@ -152,6 +165,15 @@ class Client:
         self.writer: asyncio.StreamWriter | None = None
 
     async def call(self, operation: str, params: dict[str, Any], account: str) -> Any:
+        status, raw = await self.send(operation, params, account)
+        answer = json.loads(raw) if raw else {}
+        if status != 200:
+            raise RuntimeError(f"{operation}: HTTP {status} {answer}")
+        return answer
+
+    async def send(self, operation: str, params: dict[str, Any], account: str) -> tuple[int, bytes]:
+        """The status and body bytes of one call (a caller timing the server alone
+        leaves the body unparsed)."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
@@ -172,10 +194,7 @@ class Client:
             name, _, value = line.decode().partition(":")
             if name.lower() == "content-length":
                 length = int(value)
-        answer = json.loads(await self.reader.readexactly(length)) if length else {}
-        if status != 200:
-            raise RuntimeError(f"{operation}: HTTP {status} {answer}")
-        return answer
+        return status, await self.reader.readexactly(length) if length else b""
 
     async def close(self) -> None:
         if self.writer is not None:
@@ -198,48 +217,218 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-# --- 1. CreateCase throughput ---------------------------------------------------------
+# --- 1. CreateCase throughput, 1 node against 2, interleaved ---------------------------
+
+PG_AUX = ("walwriter", "checkpointer", "background writer", "autovacuum", "logical replication")
 
 
-async def create_load(ports: list[int], calls: int, connections: int) -> dict[str, Any]:
-    remaining = itertools.count()
-    latencies: list[float] = []
+def _ticks(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])
 
-    async def loop(i: int) -> None:
-        client = Client(ports[i % len(ports)])
-        account = ACCOUNTS[i % len(ACCOUNTS)]
-        try:
-            while next(remaining) < calls:
-                sent = time.perf_counter()
-                await client.call("CreateCase", CREATE, account)
-                latencies.append(time.perf_counter() - sent)
-        finally:
-            await client.close()
 
-    started = time.perf_counter()
-    await asyncio.gather(*(loop(i) for i in range(connections)))
-    elapsed = time.perf_counter() - started
+def postgres_cpu(databases: dict[str, str]) -> dict[str, float]:
+    """CPU seconds used so far by the PostgreSQL backends serving each database (by
+    name), and by the cluster's own processes ("aux": WAL writer, checkpointer,
+    autovacuum; shared with anything else using the server). Read from /proc: the
+    server runs on this machine."""
+    totals = dict.fromkeys([*databases, "aux"], 0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if not cmdline.startswith("postgres: "):
+                continue
+            if any(name in cmdline for name in PG_AUX):
+                totals["aux"] += _ticks(int(entry.name))
+                continue
+            for label, db in databases.items():
+                if f" {db} " in cmdline:
+                    totals[label] += _ticks(int(entry.name))
+    hz = os.sysconf("SC_CLK_TCK")
+    return {label: ticks / hz for label, ticks in totals.items()}
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / hz, sum(fields) / hz
+
+
+def start_pg_node(
+    name: str, url: str, workdir: Path, *options: str, source: Path | None = None
+) -> common.Server:
+    """`supportd serve` on the database; with `source`, the code under that src/
+    directory (an export of another commit)."""
+    server = common.supportd(name, workdir / name, 1, workdir, source=source)
+    server.args += ["--database", url, *options]
+    server.env = {**server.env, "SUPPORTD_SERVER_KEY": SERVER_KEY}
+    server.start().wait_ready(common.healthz)
+    return server
+
+
+def drive(ports: list[int], connections: int, duration: int) -> dict[str, Any]:
+    """wrk on each port at once, the connections split between them; summed."""
+    headers, body = common.boto3_request("CreateCase", common.CREATE_CASE)
+    shares = [connections // len(ports) + (i < connections % len(ports)) for i in range(len(ports))]
+    with ThreadPoolExecutor(len(ports)) as pool:
+        runs = list(
+            pool.map(
+                lambda port_share: loadgen.run(
+                    port_share[0], headers, body, duration=duration, connections=port_share[1]
+                ),
+                zip(ports, shares, strict=True),
+            )
+        )
+    seconds = max(r["duration_s"] for r in runs)
+    ok = sum(r["ok"] for r in runs)
     return {
-        "calls": calls,
-        "seconds": round(elapsed, 2),
-        "per_second": round(calls / elapsed, 1),
-        **percentiles(latencies),
+        "ok": ok,
+        "errors": sum(r["status_errors"] + r["socket_errors"] + r["timeouts"] for r in runs),
+        "seconds": seconds,
+        "per_second": ok / seconds,
+        "p50_ms": max(r["p50_ms"] for r in runs),
+        "generator": runs[0]["generator"],
     }
 
 
-def throughput(workdir: Path, calls: int, connections: int) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
-    with nodes(workdir, 1) as (node,):
-        log("CreateCase on SQLite, 1 node ...")
-        figures["sqlite_1_node"] = asyncio.run(create_load([node.port], calls, connections))
-    with database() as url, nodes(workdir, 1, url) as (node,):
-        log("CreateCase on PostgreSQL, 1 node ...")
-        figures["postgresql_1_node"] = asyncio.run(create_load([node.port], calls, connections))
-    with database() as url, nodes(workdir, 2, url) as pair:
-        log("CreateCase on PostgreSQL, 2 nodes ...")
-        ports = [n.port for n in pair]
-        figures["postgresql_2_nodes"] = asyncio.run(create_load(ports, calls, connections))
-    return figures
+def measured_round(
+    servers: list[common.Server], label: str, db: str, connections: int, duration: int
+) -> dict[str, Any]:
+    """One round of load on `servers`, with the CPU every party used meanwhile, per
+    acknowledged CreateCase: the supportd processes, the PostgreSQL backends of their
+    database, the cluster's own processes, the load generator (wrk), the machine."""
+    databases = {label: db}
+    node_before = [s.cpu_seconds() for s in servers]
+    pg_before = postgres_cpu(databases)
+    gen_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy_before, total_before = machine_cpu()
+    load = drive([s.port for s in servers], connections, duration)
+    busy_after, total_after = machine_cpu()
+    gen_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pg_after = postgres_cpu(databases)
+    node_after = [s.cpu_seconds() for s in servers]
+    ok = max(load["ok"], 1)
+
+    def us(seconds: float) -> float:
+        return round(seconds / ok * 1e6, 1)
+
+    generator = (gen_after.ru_utime + gen_after.ru_stime) - (
+        gen_before.ru_utime + gen_before.ru_stime
+    )
+    return {
+        **load,
+        "cpu_us_per_case": {
+            "supportd": us(sum(node_after) - sum(node_before)),
+            "postgres_backends": us(pg_after[label] - pg_before[label]),
+            "postgres_aux": us(pg_after["aux"] - pg_before["aux"]),
+            "load_generator": us(generator),
+            "machine_busy": us(busy_after - busy_before),
+        },
+        "machine_busy_share": round((busy_after - busy_before) / (total_after - total_before), 3),
+    }
+
+
+def throughput(
+    workdir: Path,
+    rounds: int,
+    duration: int,
+    connections: int,
+    *,
+    with_sqlite: bool = False,
+    options: Sequence[str] = (),
+    baseline: Path | None = None,
+) -> dict[str, Any]:
+    """Rounds alternate between 1 node (its own database) and 2 nodes (another
+    database), so a busy minute on the shared machine hurts both alike; medians.
+    `options`: more `supportd serve` options for every PostgreSQL node; `baseline`: the
+    src/ of another commit, run as one more 1-node setup (A/B in the same rounds)."""
+    log(f"CreateCase: 1 node against 2, {rounds} interleaved rounds of {duration} s ...")
+    samples: dict[str, list[dict[str, Any]]] = {"postgresql_1_node": [], "postgresql_2_nodes": []}
+    with contextlib.ExitStack() as stack:
+        url1 = stack.enter_context(database())
+        url2 = stack.enter_context(database())
+        setups: dict[str, tuple[list[common.Server], str]] = {
+            "postgresql_1_node": ([start_pg_node("pg1-a", url1, workdir, *options)], url1),
+            "postgresql_2_nodes": (
+                [start_pg_node(n, url2, workdir, *options) for n in ("pg2-a", "pg2-b")],
+                url2,
+            ),
+        }
+        if baseline is not None:
+            url3 = stack.enter_context(database())
+            node = start_pg_node("base-a", url3, workdir, *options, source=baseline)
+            setups["baseline_postgresql_1_node"] = ([node], url3)
+            samples["baseline_postgresql_1_node"] = []
+        if with_sqlite:
+            sqlite = common.supportd("sqlite-1", workdir / "sqlite-1", 1, workdir)
+            sqlite.start().wait_ready(common.healthz)
+            setups["sqlite_1_node"] = ([sqlite], "")
+            samples["sqlite_1_node"] = []
+        for servers, _ in setups.values():
+            stack.callback(lambda servers=servers: [s.stop() for s in servers])
+            drive([s.port for s in servers], connections, 1)  # warm-up
+        for r in range(rounds):
+            order = list(setups) if r % 2 == 0 else list(reversed(setups))
+            for label in order:
+                servers, url = setups[label]
+                db = urlsplit(url).path.lstrip("/") if url else "-"
+                figure = measured_round(servers, label, db, connections, duration)
+                samples[label].append(figure)
+                cpu = figure["cpu_us_per_case"]
+                log(f"  round {r + 1} {label}: {figure['per_second']:.0f}/s, us/case {cpu}")
+    return summarise(samples)
+
+
+def summarise(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for label, figures in samples.items():
+        parts = figures[0]["cpu_us_per_case"]
+        result[label] = {
+            "per_second_median": round(common.median(f["per_second"] for f in figures), 1),
+            "p50_ms_median": round(common.median(f["p50_ms"] for f in figures), 2),
+            "errors": sum(f["errors"] for f in figures),
+            "cpu_us_per_case_median": {
+                part: round(common.median(f["cpu_us_per_case"][part] for f in figures), 1)
+                for part in parts
+            },
+            "machine_busy_share_median": common.median(f["machine_busy_share"] for f in figures),
+            "rounds": figures,
+        }
+    one = result["postgresql_1_node"]["per_second_median"]
+    two = result["postgresql_2_nodes"]["per_second_median"]
+    result["two_nodes_over_one"] = common.ratio(two, one)
+    result["ceilings"] = ceilings(result["postgresql_1_node"]["cpu_us_per_case_median"])
+    # The same ratio per round (each pair ran minutes apart at most): how steady it is.
+    result["two_nodes_over_one_per_round"] = [
+        common.ratio(b["per_second"], a["per_second"])
+        for a, b in zip(samples["postgresql_1_node"], samples["postgresql_2_nodes"], strict=True)
+    ]
+    return result
+
+
+def ceilings(cpu: dict[str, float]) -> dict[str, float | None]:
+    """What the CPU per case allows on this machine: a node is one event loop (at most
+    one core of supportd), and every party shares the machine's cores. With one node
+    the lower of the two binds; with two, only the machine (each node has a core's
+    worth of room before its own loop binds). Their ratio is the best 2 nodes / 1 node
+    the measured costs allow."""
+    cores = os.cpu_count() or 1
+    shared = cpu["supportd"] + cpu["postgres_backends"] + cpu["postgres_aux"]
+    shared += cpu["load_generator"]
+    machine = cores * 1e6 / shared
+    one_loop = 1e6 / cpu["supportd"]
+    one = min(one_loop, machine)
+    two = min(2 * one_loop, machine)
+    return {
+        "machine_per_second": round(machine),
+        "one_event_loop_per_second": round(one_loop),
+        "best_two_over_one": common.ratio(two, one),
+    }
 
 
 # --- 2. the 10,000-call correctness run -------------------------------------------------
@@ -434,7 +623,25 @@ def latency(workdir: Path, count: int, requests: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=10_000, help="calls per run")
+    parser.add_argument("--calls", type=int, default=10_000, help="calls of the correctness run")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved throughput rounds")
+    parser.add_argument("--duration", type=int, default=5, help="seconds of load per round")
+    parser.add_argument(
+        "--with-sqlite", action="store_true", help="a SQLite node in the throughput rounds too"
+    )
+    parser.add_argument(
+        "--node-option",
+        action="append",
+        default=[],
+        help="a `supportd serve` option for every PostgreSQL node (repeat; e.g."
+        " --node-option=--no-notify-worker)",
+    )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="src/ of another commit (git archive REV src | tar -x -C DIR): one more"
+        " 1-node setup in the same rounds",
+    )
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases for the latency run")
     parser.add_argument("--requests", type=int, default=200, help="requests per latency figure")
@@ -445,7 +652,15 @@ def main() -> None:
     result: dict[str, Any] = {"cpus": os.cpu_count(), "connections": args.connections}
     try:
         if "throughput" in only:
-            result["create_case_throughput"] = throughput(workdir, args.calls, args.connections)
+            result["create_case_throughput"] = throughput(
+                workdir,
+                args.rounds,
+                args.duration,
+                args.connections,
+                with_sqlite=args.with_sqlite,
+                options=args.node_option,
+                baseline=args.baseline_src,
+            )
         if "correctness" in only:
             result["two_node_run"] = correctness(workdir, args.calls, args.connections)
         if "latency" in only:

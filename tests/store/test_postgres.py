@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+import supportd.storage as supportd_storage
 from supportd.domain.accounts import AuditEntry, AuditQuery
 from supportd.storage import migrations
 from supportd.storage.base import SchemaError
@@ -60,14 +62,18 @@ async def execute(url: str, sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture
-def pg_store(migrated_url: str, runner: asyncio.Runner) -> Iterator[PostgresStore]:
-    opened = PostgresStore(migrated_url, pool_size=2, max_attempts=3)
+def opened_store(url: str, runner: asyncio.Runner, **options: Any) -> Iterator[PostgresStore]:
+    opened = PostgresStore(url, **options)
     runner.run(opened.open())
     try:
         yield opened
     finally:
         runner.run(opened.close())
+
+
+@pytest.fixture
+def pg_store(migrated_url: str, runner: asyncio.Runner) -> Iterator[PostgresStore]:
+    yield from opened_store(migrated_url, runner, pool_size=2, max_attempts=3)
 
 
 class Attempts:
@@ -331,3 +337,87 @@ async def test_an_audit_batch_written_again_skips_the_rows_already_there(
     await pg_store.flush_audit()
     rows = await pg_store.list_audit(AuditQuery(limit=10))
     assert [row.request_id for row in rows] == ["a", "b", "c"]
+
+
+# --- connections given back to the pool -------------------------------------------------
+# The pool's reset on release is only asyncpg's rollback of an open transaction (no
+# RESET ALL round trip): what a connection carries to its next user must be nothing.
+
+
+@pytest.fixture
+def one_connection_store(migrated_url: str, runner: asyncio.Runner) -> Iterator[PostgresStore]:
+    # One connection: the next acquire gets the connection the previous user gave back.
+    yield from opened_store(migrated_url, runner, pool_size=1, statement_timeout_ms=4321)
+
+
+async def test_a_transaction_left_open_is_rolled_back_before_reuse(
+    one_connection_store: PostgresStore,
+) -> None:
+    store = one_connection_store
+    async with store._connection() as conn:
+        first_pid = conn.get_server_pid()
+        await conn.execute("BEGIN")
+        await conn.execute("CREATE TABLE left_open (x INTEGER)")
+    async with store._connection() as conn:
+        assert conn.get_server_pid() == first_pid
+        assert not conn.is_in_transaction()
+        assert await conn.fetchval("SELECT to_regclass('left_open')") is None
+
+
+async def test_a_reused_connection_keeps_the_configured_settings(
+    one_connection_store: PostgresStore,
+) -> None:
+    store = one_connection_store
+    pids = set()
+    for _ in range(3):
+        async with store._connection() as conn:
+            pids.add(conn.get_server_pid())
+            assert await conn.fetchval("SHOW statement_timeout") == "4321ms"
+            assert await conn.fetchval("SHOW application_name") == "supportd"
+    assert len(pids) == 1
+
+
+async def test_an_advisory_lock_ends_with_its_transaction(
+    one_connection_store: PostgresStore, migrated_url: str
+) -> None:
+    # tx.lock is transaction-scoped: a write that took one leaves no lock on the reused
+    # connection for another node to wait on.
+    async def locks(tx: Any) -> None:
+        await tx.lock("case-quota", "111122223333")
+
+    await one_connection_store._write(locks)
+    held = await fetchval(migrated_url, "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'")
+    assert held == 0
+
+
+# SQL keywords as the store writes them (upper case); function names in any case.
+SESSION_STATE = re.compile(
+    r"\b(SET\s+(SESSION\s+)?[a-z_.]+\s*(=|TO)|LISTEN\b|DECLARE\b|PREPARE\s+\w+\s+AS|"
+    r"(?i:pg_advisory_lock(_shared)?\(|set_config\())"
+)
+
+
+def test_no_store_statement_leaves_session_state_behind() -> None:
+    # The pool does not RESET ALL / UNLISTEN / CLOSE ALL / unlock on release: a statement
+    # that changed the session would leak into the next request on that connection.
+    storage = Path(supportd_storage.__file__).parent
+    offenders = [
+        f"{path.name}: {match.group(0)}"
+        for path in sorted(storage.rglob("*.py"))
+        for match in SESSION_STATE.finditer(path.read_text())
+        # UPDATE ... SET column = value is a row change, not a session setting.
+        if not re.search(r"UPDATE(\s+\w+)?\s+$", path.read_text()[: match.start()][-40:])
+    ]
+    assert offenders == []
+
+
+def test_the_session_state_check_finds_what_it_looks_for() -> None:
+    for leaking in (
+        "SET search_path = x",
+        "SET SESSION statement_timeout TO 0",
+        "LISTEN jobs",
+        "SELECT pg_advisory_lock(1)",
+        "SELECT set_config('a.b', 'c', false)",
+    ):
+        assert SESSION_STATE.search(leaking), leaking
+    assert not SESSION_STATE.search("SELECT pg_advisory_xact_lock($1, $2)")

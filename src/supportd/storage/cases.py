@@ -127,9 +127,32 @@ async def insert_event(
     await tx.execute(INSERT_EVENT_SQL, case_seq, at_ms, actor, from_status, to_status)
 
 
+def communications_page(query: CommunicationQuery) -> tuple[str, list[Any]]:
+    """list_communications' statement and parameters: one range of the (case_seq, seq)
+    index read backwards from the page's cursor (keyset, never OFFSET), so a page costs
+    the same in a case of ten messages or of ten thousand, on any page. A dialect that
+    plans it otherwise has its own (postgres_cases); tests/store/test_plans.py pins
+    both stores' plans."""
+    arg = Params(query.case_seq)
+    where = [
+        "m.case_seq = $1",
+        *arg.given(
+            ("m.created_ms >= {}", query.after_ms),
+            ("m.created_ms <= {}", query.before_ms),
+            ("m.seq < {}", query.before_seq),
+        ),
+    ]
+    select = (
+        f"SELECT {COMMUNICATION_COLUMNS} FROM communications m JOIN cases c ON c.seq = m.case_seq"
+    )
+    return arg.page(select, where, "m.seq DESC", query.limit), arg.values
+
+
 class Cases(SqlStore):
-    # Each case's newest communications: a dialect with a better statement overrides it.
+    # Each case's newest communications, and a page of one case's: a dialect with a
+    # better statement overrides them.
     recent_sql = RECENT_SQL
+    communications_page = staticmethod(communications_page)
 
     # --- writes -------------------------------------------------------------------
 
@@ -271,19 +294,6 @@ class Cases(SqlStore):
 
     async def list_communications(self, query: CommunicationQuery) -> list[CommunicationRecord]:
         """Up to query.limit communications of one case, newest first."""
-        arg = Params(query.case_seq)
-        where = [
-            "m.case_seq = $1",
-            *arg.given(
-                ("m.created_ms >= {}", query.after_ms),
-                ("m.created_ms <= {}", query.before_ms),
-                ("m.seq < {}", query.before_seq),
-            ),
-        ]
-        select = (
-            f"SELECT {COMMUNICATION_COLUMNS} FROM communications m JOIN cases c"
-            " ON c.seq = m.case_seq"
-        )
-        sql = arg.page(select, where, "m.seq DESC", query.limit)
-        rows = await self._read(lambda tx: tx.fetch(sql, *arg.values))
+        sql, values = self.communications_page(query)
+        rows = await self._read(lambda tx: tx.fetch(sql, *values))
         return [communication_record(row) for row in rows]

@@ -1,6 +1,7 @@
 """What PostgreSQL does differently for cases: a data-modifying CTE that creates a case
-in one statement (one round trip, its own transaction), and LATERAL for each case's
-newest communications. SQLite has neither; storage.cases is the rest."""
+in one statement (one round trip, its own transaction), LATERAL for each case's newest
+communications, and a page of one case's communications written so that its planner
+cannot prefer the primary key. SQLite has neither; storage.cases is the rest."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from typing import Any
 
 from supportd.domain import jobs, lifecycle, notifications, sla
-from supportd.domain.records import CaseRecord, NewCase, NewCommunication
+from supportd.domain.records import CaseRecord, CommunicationQuery, NewCase, NewCommunication
 from supportd.storage import outbox
 from supportd.storage.attachments import claim_attachments
 from supportd.storage.cases import (
@@ -19,7 +20,7 @@ from supportd.storage.cases import (
     select_case,
 )
 from supportd.storage.rows import COMMUNICATION_COLUMNS, created_case
-from supportd.storage.sql import Tx
+from supportd.storage.sql import Params, Tx
 
 CREATE_CASE_SQL = """
 WITH new_case AS (
@@ -58,8 +59,38 @@ RECENT_SQL = (
 )
 
 
+# Past every seq: the first page's cursor.
+AFTER_LAST_SEQ = 2**63 - 1
+
+
+def communications_page(query: CommunicationQuery) -> tuple[str, list[Any]]:
+    """storage.cases.communications_page for PostgreSQL's planner. With `case_seq = $1`
+    it knows case_seq is constant, so the primary key read backwards gives the page's
+    order too; when one case holds a large share of the table its statistics make that
+    look cheap, and the walk filters through every newer message of every other case.
+    Here the case and the cursor are one row comparison, `(case_seq, seq) < ($1,
+    cursor)`, bounded below by `case_seq >= $1`: the btree seeks straight to the cursor
+    and ordering by (case_seq, seq) leaves communications_by_case the only ordered path.
+    The case's row is its own lookup (a join on case_seq would make it constant again).
+    SQLite keeps the equality: it seeks (case_seq, seq) with it, not with a row value."""
+    arg = Params(query.case_seq)
+    cursor = arg(AFTER_LAST_SEQ if query.before_seq is None else query.before_seq)
+    where = [
+        "c.seq = $1",
+        "m.case_seq >= $1",
+        f"(m.case_seq, m.seq) < ($1, {cursor})",
+        *arg.given(
+            ("m.created_ms >= {}", query.after_ms),
+            ("m.created_ms <= {}", query.before_ms),
+        ),
+    ]
+    select = f"SELECT {COMMUNICATION_COLUMNS} FROM communications m CROSS JOIN cases c"
+    return arg.page(select, where, "m.case_seq DESC, m.seq DESC", query.limit), arg.values
+
+
 class PostgresCases(Cases):
     recent_sql = RECENT_SQL
+    communications_page = staticmethod(communications_page)
 
     async def create_case(
         self, case: NewCase, first: NewCommunication, *, max_cases_per_hour: int | None = None
