@@ -224,15 +224,33 @@ class OpenAuthenticator:
         )
 
 
+# Answers of is_loopback_name / is_loopback_host by value: parsing an address with
+# ipaddress costs about a tenth of an open-mode CreateCase, and a server sees a handful
+# of local addresses and Host values. Bounded: made-up Host values cannot grow it.
+_LOOPBACK_CACHE_MAX = 1024
+_loopback_names: dict[str, bool] = {}
+_loopback_hosts: dict[str, bool] = {}
+
+
+def _cached(cache: dict[str, bool], check: Callable[[str], bool], value: str) -> bool:
+    known = cache.get(value)
+    if known is None:
+        if len(cache) >= _LOOPBACK_CACHE_MAX:
+            cache.clear()
+        known = cache[value] = check(value)
+    return known
+
+
 def _check_loopback(request: IncomingRequest) -> None:
-    if request.local_address is not None and not is_loopback_name(request.local_address):
+    local = request.local_address
+    if local is not None and not _cached(_loopback_names, is_loopback_name, local):
         raise api_errors.AccessDeniedException(
             "Open mode (no authentication) serves only connections to a loopback address; "
             f"this one arrived on {request.local_address}. Use --auth sigv4 to serve a "
             "network."
         )
     hosts = request.values("host")
-    if len(hosts) != 1 or not is_loopback_host(hosts[0]):
+    if len(hosts) != 1 or not _cached(_loopback_hosts, is_loopback_host, hosts[0]):
         shown = ", ".join(f"'{sigv4.clip(h)}'" for h in hosts) or "none"
         raise api_errors.AccessDeniedException(
             "Open mode (no authentication) answers only requests addressed to this machine "
