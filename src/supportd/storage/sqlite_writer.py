@@ -1,11 +1,13 @@
 """One writer thread per process, committing queued writes in groups.
 
 SQLite allows one writer at a time. Funnelling every write of this process through one
-thread, and committing whatever has queued up in one transaction (each write in its own
-savepoint), turns many small fsync-bound commits into few: the reason CreateCase scales
-past a few hundred per second. Other processes on the same file wait on the database
-lock (BEGIN IMMEDIATE with a busy timeout). A write's future resolves only after COMMIT,
-so an acknowledged write survives the process being killed.
+thread, and committing whatever has queued up in one transaction, turns many small
+fsync-bound commits into few: the reason CreateCase scales past a few hundred per
+second. A group runs without savepoints; only when one of its writes fails is it rolled
+back and run again with a savepoint per write, so that the failed write alone is undone.
+Other processes on the same file wait on the database lock (BEGIN IMMEDIATE with a busy
+timeout). A write's future resolves only after COMMIT, so an acknowledged write survives
+the process being killed.
 """
 
 from __future__ import annotations
@@ -99,10 +101,42 @@ class Writer:
             conn.close()
 
     def _commit(self, conn: sqlite3.Connection, group: list[Job]) -> None:
+        outcomes = self._run_group(conn, group, savepoints=False)
+        if outcomes is None:
+            # A write failed: nothing of the group was kept. Run it again with a savepoint
+            # per write, so the failed one is undone alone. Running a write again is safe:
+            # a transaction function touches nothing but its connection, as PostgreSQL's
+            # store already requires (it reruns one whose transaction was rolled back).
+            outcomes = self._run_group(conn, group, savepoints=True)
+        assert outcomes is not None
+        # One wake-up of each waiting loop per group, not one per write: every
+        # call_soon_threadsafe writes to the loop's self-pipe.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+        for (_, future, loop), (ok, value) in zip(group, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((future, ok, value))
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, settled)
+
+    def _run_group(
+        self, conn: sqlite3.Connection, group: list[Job], *, savepoints: bool
+    ) -> list[tuple[bool, Any]] | None:
+        """Every write of the group in one transaction; their outcomes. Without
+        savepoints (the common case: two statements fewer per write), the first write
+        that fails rolls the whole group back and the answer is None (unless it was the
+        group's only write)."""
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job, _, _ in group:
+                if not savepoints:
+                    try:
+                        outcomes.append((True, job(conn)))
+                    except Exception as exc:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        # Alone in its group, the write needs no second run.
+                        return [(False, exc)] if len(group) == 1 else None
+                    continue
                 conn.execute("SAVEPOINT job")
                 try:
                     outcomes.append((True, job(conn)))
@@ -116,10 +150,4 @@ class Writer:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             outcomes = [(False, exc)] * len(group)
-        # One wake-up of each waiting loop per group, not one per write: every
-        # call_soon_threadsafe writes to the loop's self-pipe.
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-        for (_, future, loop), (ok, value) in zip(group, outcomes, strict=True):
-            by_loop.setdefault(loop, []).append((future, ok, value))
-        for loop, settled in by_loop.items():
-            loop.call_soon_threadsafe(_settle_all, settled)
+        return outcomes
