@@ -48,9 +48,18 @@ def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
 
 
 class Writer:
+    """The writer thread and its queue. Writes submitted during one turn of an event
+    loop are handed over together at its end (one queue put, one wake-up of the thread,
+    instead of one per write)."""
+
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         self._connect = connect
-        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[Job] | None] = queue.SimpleQueue()
+        # Per event loop (each touches only its own), writes not yet handed over.
+        self._pending: dict[asyncio.AbstractEventLoop, list[Job]] = {}
+        # Written by one thread each (hand-overs on the loop, takes on the writer).
+        self._handed = 0
+        self._taken = 0
         self._thread = threading.Thread(
             target=self._run, name="supportd-sqlite-writer", daemon=True
         )
@@ -62,19 +71,31 @@ class Writer:
 
     def stop(self) -> None:
         if self._started:
+            for loop in list(self._pending):
+                self._hand_over(loop)
             self._queue.put(None)
             self._thread.join()
             self._started = False
 
     def depth(self) -> int:
-        """Writes queued and not yet taken by the writer thread."""
-        return self._queue.qsize()
+        """Writes handed to the writer thread and not yet taken by it."""
+        return max(0, self._handed - self._taken)
 
     def submit(self, job: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((job, future, loop))
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        pending.append((job, future, loop))
         return future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._pending.pop(loop, None)
+        if batch:
+            self._handed += len(batch)
+            self._queue.put(batch)
 
     def _run(self) -> None:
         conn = self._connect()
@@ -83,17 +104,18 @@ class Writer:
                 first = self._queue.get()
                 if first is None:
                     return
-                group = [first]
+                group = list(first)
                 stopping = False
                 while len(group) < MAX_GROUP:
                     try:
-                        item = self._queue.get_nowait()
+                        batch = self._queue.get_nowait()
                     except queue.Empty:
                         break
-                    if item is None:
+                    if batch is None:
                         stopping = True
                         break
-                    group.append(item)
+                    group.extend(batch)
+                self._taken += len(group)
                 self._commit(conn, group)
                 if stopping:
                     return
