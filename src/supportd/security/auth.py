@@ -195,6 +195,7 @@ class OpenAuthenticator:
         self.lookup_account = lookup_account
         self.profile = profile
         self._accounts: LookupCache[Account | None] = LookupCache(cache_s)
+        self._principals: dict[str, tuple[Account | None, Principal]] = {}
 
     async def __call__(self, request: IncomingRequest, caller: Caller) -> Principal:
         if self.loopback_only:
@@ -205,11 +206,25 @@ class OpenAuthenticator:
         caller.account_id = account_id
         caller.name = f"{key} (User)"
         account = await self._accounts.get(account_id, self.lookup_account)
+        # The principal is made from the key and the account alone: made again only
+        # when the account record is another one (a new look-up), not per request.
+        known = self._principals.get(key)
+        if known is not None and known[0] is account:
+            return known[1]
+        principal = self._principal(key, account_id, caller.name, account)
+        if len(self._principals) >= MAX_CACHED:
+            self._principals.clear()
+        self._principals[key] = (account, principal)
+        return principal
+
+    def _principal(
+        self, key: str, account_id: str, name: str, account: Account | None
+    ) -> Principal:
         if account is None:
             return Principal(
                 account_id=account_id,
                 email=f"account-{account_id}@{self.email_domain}",
-                name=caller.name,
+                name=name,
                 access_key_id=key,
                 plan=ENTERPRISE,
                 limits=self.profile,
@@ -217,7 +232,7 @@ class OpenAuthenticator:
         return Principal(
             account_id=account_id,
             email=account.email,
-            name=caller.name,
+            name=name,
             access_key_id=key,
             plan=account.plan,
             limits=effective_limits(self.profile, account.limits),
