@@ -472,7 +472,7 @@ def _audit(
                 access_key_id=caller.access_key_id,
                 caller=caller.name,
                 operation=operation.name if operation is not None else (target or "")[:128],
-                source_ip=request.client.host if request.client else "",
+                source_ip=_client_host(request.scope),
                 user_agent=(incoming.header("user-agent") or "")[:256],
                 http_status=response.status_code,
                 error_code=error_code,
@@ -480,6 +480,12 @@ def _audit(
         )
     except Exception:
         log.exception("audit row of request %s not recorded", request_id)
+
+
+def _client_host(scope: Scope) -> Any:
+    # What request.client.host gives, without the Address tuple it makes at each access.
+    client = scope.get("client")
+    return client[0] if client is not None else ""
 
 
 def app_from_environment() -> Any:
