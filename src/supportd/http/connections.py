@@ -12,8 +12,8 @@ a slow upload is the attachment links' business, bounded by its own limits.
 
 A response's head is written together with the first part of its body, in one write:
 uvicorn writes each ASGI message as it comes, and on a kept-alive connection every write
-is a send() that wakes the client, so a small answer cost two (about a tenth of a
-CreateCase's CPU time; bench/README.md).
+is a send() that wakes the client, so a small answer cost two (bench/README.md). A
+streamed answer's head waits for its first chunk.
 
 `supportd serve` names this class as uvicorn's `http` protocol; the deadline comes from
 the SUPPORTD_* settings every worker process receives.
