@@ -5,7 +5,9 @@ before its body. The transport records the writes the socket would get."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from uvicorn.protocols.http.flow_control import FlowControl
@@ -32,6 +34,14 @@ class RecordingTransport(asyncio.Transport):
         return self.closed
 
 
+def _synchronous(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    @functools.wraps(test)
+    def run() -> None:
+        asyncio.run(test())
+
+    return run
+
+
 def _cycle(transport: RecordingTransport, keep_alive: bool = True) -> _OneWriteCycle:
     scope: Any = {"type": "http", "method": "POST", "path": "/", "http_version": "1.1"}
     return _OneWriteCycle(
@@ -49,15 +59,16 @@ def _cycle(transport: RecordingTransport, keep_alive: bool = True) -> _OneWriteC
     )
 
 
-def test_a_small_answer_leaves_in_one_write() -> None:
-    asyncio.run(_test_a_small_answer_leaves_in_one_write())
+async def _start(cycle: _OneWriteCycle, length: int, status: int = 200) -> None:
+    headers = [*HEAD, (b"content-length", str(length).encode())]
+    await cycle.send({"type": "http.response.start", "status": status, "headers": headers})
 
 
-async def _test_a_small_answer_leaves_in_one_write() -> None:
+@_synchronous
+async def test_a_small_answer_leaves_in_one_write() -> None:
     transport = RecordingTransport()
     cycle = _cycle(transport)
-    headers = [*HEAD, (b"content-length", b"2")]
-    await cycle.send({"type": "http.response.start", "status": 200, "headers": headers})
+    await _start(cycle, 2)
     assert transport.writes == []
     await cycle.send({"type": "http.response.body", "body": b"{}"})
     [written] = transport.writes
@@ -66,15 +77,11 @@ async def _test_a_small_answer_leaves_in_one_write() -> None:
     assert cycle.transport is transport and cycle.response_complete
 
 
-def test_a_streamed_answer_sends_its_head_with_the_first_chunk_only() -> None:
-    asyncio.run(_test_a_streamed_answer_sends_its_head_with_the_first_chunk_only())
-
-
-async def _test_a_streamed_answer_sends_its_head_with_the_first_chunk_only() -> None:
+@_synchronous
+async def test_a_streamed_answer_sends_its_head_with_the_first_chunk_only() -> None:
     transport = RecordingTransport()
     cycle = _cycle(transport)
-    headers = [*HEAD, (b"content-length", b"6")]
-    await cycle.send({"type": "http.response.start", "status": 200, "headers": headers})
+    await _start(cycle, 6)
     await cycle.send({"type": "http.response.body", "body": b"abc", "more_body": True})
     await cycle.send({"type": "http.response.body", "body": b"def"})
     assert len(transport.writes) == 2
@@ -82,11 +89,8 @@ async def _test_a_streamed_answer_sends_its_head_with_the_first_chunk_only() -> 
     assert transport.writes[1] == b"def"
 
 
-def test_a_head_is_not_lost_when_the_connection_closes_before_the_body() -> None:
-    asyncio.run(_test_a_head_is_not_lost_when_the_connection_closes_before_the_body())
-
-
-async def _test_a_head_is_not_lost_when_the_connection_closes_before_the_body() -> None:
+@_synchronous
+async def test_a_head_is_not_lost_when_the_connection_closes_before_the_body() -> None:
     transport = RecordingTransport()
     cycle = _cycle(transport)
     await cycle.send({"type": "http.response.start", "status": 500, "headers": HEAD})
@@ -96,15 +100,11 @@ async def _test_a_head_is_not_lost_when_the_connection_closes_before_the_body() 
     assert written.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
 
 
-def test_closing_after_the_answer_writes_it_first() -> None:
-    asyncio.run(_test_closing_after_the_answer_writes_it_first())
-
-
-async def _test_closing_after_the_answer_writes_it_first() -> None:
+@_synchronous
+async def test_closing_after_the_answer_writes_it_first() -> None:
     transport = RecordingTransport()
     cycle = _cycle(transport, keep_alive=False)
-    headers = [*HEAD, (b"content-length", b"2")]
-    await cycle.send({"type": "http.response.start", "status": 200, "headers": headers})
+    await _start(cycle, 2)
     await cycle.send({"type": "http.response.body", "body": b"{}"})
     [written] = transport.writes
     assert b"connection: close\r\n" in written and written.endswith(b"{}")
