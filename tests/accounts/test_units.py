@@ -18,6 +18,7 @@ from supportd.domain import hosts
 from supportd.domain.accounts import (
     NO_LIMITS,
     UNLIMITED,
+    Account,
     CaseQuotaExceeded,
     LimitOverrides,
     Limits,
@@ -30,7 +31,7 @@ from supportd.domain.ratelimit import RateLimiter
 from supportd.domain.records import Principal
 from supportd.operations.access import Gate, check_severity
 from supportd.security import sigv4
-from supportd.security.auth import LookupCache
+from supportd.security.auth import Caller, IncomingRequest, LookupCache, OpenAuthenticator
 from supportd.security.secretbox import SecretBox, SecretBoxError, load_key
 from tests.accounts.signer import Key, sign
 
@@ -274,6 +275,37 @@ def test_lookup_cache_keeps_hits_and_misses_for_its_time() -> None:
         await off.get("b", load)
         await off.get("b", load)
         assert loads[-2:] == ["b", "b"]
+
+    asyncio.run(run())
+
+
+def test_open_mode_makes_a_principal_again_when_the_account_record_changes() -> None:
+    basic = Account("111122223333", "a@example.com", "basic", LimitOverrides(), 0)
+    accounts = {"111122223333": basic}
+
+    async def lookup(account_id: str) -> Account | None:
+        return accounts.get(account_id)
+
+    def request(key: str) -> IncomingRequest:
+        authorization = f"AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/support/aws4_request"
+        headers = [(b"host", b"127.0.0.1:1"), (b"authorization", authorization.encode())]
+        return IncomingRequest("POST", "/", "", headers, b"{}", local_address="127.0.0.1")
+
+    async def run() -> None:
+        auth = OpenAuthenticator("999988887777", "example.org", lookup, NO_LIMITS, cache_s=0.0)
+        first = await auth(request("111122223333"), Caller())
+        assert (first.plan, first.email) == ("basic", "a@example.com")
+        # The same record (equal, and here the same object) gives the same principal.
+        assert await auth(request("111122223333"), Caller()) is first
+        accounts["111122223333"] = Account(
+            "111122223333", "b@example.com", "business", LimitOverrides(cases_per_hour=3), 0
+        )
+        changed = await auth(request("111122223333"), Caller())
+        assert (changed.plan, changed.email) == ("business", "b@example.com")
+        assert changed.limits.cases_per_hour == 3
+        unknown = await auth(request("AKIDEXAMPLE"), Caller())
+        assert (unknown.account_id, unknown.plan) == ("999988887777", "enterprise")
+        assert unknown.email == "account-999988887777@example.org"
 
     asyncio.run(run())
 

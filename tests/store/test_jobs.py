@@ -75,6 +75,26 @@ async def test_a_job_whose_lease_ran_out_is_claimed_again(store: Store) -> None:
     assert await store.claim_jobs(["k"], T0 + 100_000, 1000, 10) == []
 
 
+async def test_claims_take_the_earliest_due_jobs_of_either_state_first(store: Store) -> None:
+    """Queued jobs and jobs whose lease ran out are one line, by due time then seq, and
+    the limit applies to the whole of it (SQLite claims each state in index order)."""
+    await store.enqueue_job("k", {}, T0, key="first")
+    await store.enqueue_job("k", {}, T0 + 20, key="third")
+    [leased] = await store.claim_jobs(["k"], T0, 100, 1)
+    assert leased.key == "first"
+    await store.enqueue_job("k", {}, T0 + 10, key="second")
+    await store.enqueue_job("other", {}, T0 + 5, key="not-asked")
+    # At T0 + 500 the lease of "first" ran out: it is due again, and earliest.
+    now = T0 + 500
+    assert [j.key for j in await store.claim_jobs(["k"], now, 100, 1)] == ["first"]
+    assert [j.key for j in await store.claim_jobs(["k"], now, 100, 1)] == ["second"]
+    later = now + 200  # every lease taken so far ran out
+    # The three earliest (the claim lists them by seq): "third" is due last.
+    claimed = await store.claim_jobs(["k", "other"], later, 100, 3)
+    assert [j.key for j in claimed] == ["first", "second", "not-asked"]
+    assert [j.key for j in await store.claim_jobs(["k"], later, 100, 5)] == ["third"]
+
+
 async def test_finished_jobs_are_pruned(store: Store) -> None:
     await store.enqueue_job("k", {}, T0, key="old")
     [job] = await store.claim_jobs(["k"], T0, 1000, 1)

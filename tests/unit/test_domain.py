@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supportd.domain import clock, ids, lifecycle, pagination, staff
+from supportd.domain import clock, ids, lifecycle, pagination, redaction, staff
 from supportd.domain.addresses import is_valid_email
 from supportd.domain.errors import InvalidTime, InvalidToken, ReopenWindowClosed
 from supportd.domain.redaction import MARK, redact
@@ -253,6 +253,39 @@ def test_ordinary_text_and_digests_are_kept(text: str) -> None:
 @given(st.text(alphabet=string.ascii_letters + " \n.,;:!?'\"()", max_size=300))
 def test_text_without_digits_or_dashes_is_never_changed(text: str) -> None:
     assert redact(text) == text
+
+
+def _redact_without_precheck(text: str) -> str:
+    text = redaction._PRIVATE_KEY.sub(MARK, text)
+    text = redaction._SECRET_KEY.sub(redaction._secret, text)
+    return redaction._CARD.sub(redaction._card, text)
+
+
+# Texts made of what the patterns look for: digits (ASCII and other scripts'), the
+# separators, key characters, whitespace, and pieces of PEM armour.
+_SECRET_PARTS = st.lists(
+    st.sampled_from(
+        [
+            *("4", "1", "7", "0", "\u0664", "\u0661", " ", "-", "\n", "\t", "a", "Z", "9"),
+            *("/", "+", "=", "x", "-----BEGIN RSA PRIVATE KEY-----"),
+            *("-----END RSA PRIVATE KEY-----", "4111 1111 1111 1111"),
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ]
+    ),
+    max_size=60,
+).map("".join)
+
+
+@given(st.one_of(_SECRET_PARTS, st.text(max_size=300)))
+def test_the_precheck_never_skips_a_redaction(text: str) -> None:
+    assert redact(text) == _redact_without_precheck(text)
+
+
+def test_a_card_number_in_another_scripts_digits_is_checked() -> None:
+    # An ASCII 4, then ARABIC-INDIC DIGIT ONEs: an ASCII-only pre-check would miss it.
+    one = "\u0661"
+    text = f"card 4{one * 3} {one * 4} {one * 4} {one * 4} declined"
+    assert redact(text) == _redact_without_precheck(text) == f"card {MARK}-{one * 4} declined"
 
 
 @given(st.text(max_size=200))

@@ -135,6 +135,10 @@ def test_app_other_paths_and_methods(api: ApiClient, method: str, path: str) -> 
 def test_request_ids_are_unique(api: ApiClient) -> None:
     seen = {api.send("DescribeSeverityLevels", b"{}").headers["x-amzn-requestid"] for _ in range(5)}
     assert len(seen) == 5
+    for request_id in seen:
+        parsed = uuid.UUID(request_id)
+        assert str(parsed) == request_id
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
 
 
 # --- body decoding -----------------------------------------------------------------

@@ -75,13 +75,28 @@ def _secret(match: re.Match[str]) -> str:
     return MARK if _looks_like_secret_key(text) else text
 
 
-# Anything that could start a redaction: most text has none, and then the six
-# substitutions below are skipped.
-_CANDIDATE = re.compile(r"PRIVATE KEY|[A-Za-z0-9/+]{40}|\d(?:[ -]?\d){12}")
+# What must be in a text for a redaction to start: most text has none of it, and then
+# the six substitutions are skipped. Three cheap checks rather than one pattern with
+# three alternatives (which tries each at every position: ~3x slower on a CreateCase).
+# A run of digits, spaces and dashes from digit to digit holds every card number; ASCII
+# text can use the faster [0-9] (\d also matches other scripts' digits).
+_DIGIT_RUN_ASCII = re.compile(r"[0-9][0-9 -]{11,}[0-9]")
+_DIGIT_RUN = re.compile(r"\d[\d -]{11,}\d")
+_SECRET_KEY_LENGTH = 40
+
+
+def _may_hold_secret(text: str) -> bool:
+    if "PRIVATE KEY" in text:
+        return True
+    digit_run = _DIGIT_RUN_ASCII if text.isascii() else _DIGIT_RUN
+    if digit_run.search(text) is not None:
+        return True
+    # A secret key has no whitespace in it: some word is at least as long.
+    return max(map(len, text.split()), default=0) >= _SECRET_KEY_LENGTH
 
 
 def redact(text: str) -> str:
-    if _CANDIDATE.search(text) is None:
+    if not _may_hold_secret(text):
         return text
     text = _PRIVATE_KEY.sub(MARK, text)
     text = _SECRET_KEY.sub(_secret, text)

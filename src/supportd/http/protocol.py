@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,11 @@ class ServiceModel:
             if "pattern" in shape and name not in self._patterns:
                 self._patterns[name] = re.compile(shape["pattern"])
 
+    @functools.cached_property
+    def checks(self) -> dict[str, Check]:
+        """A compiled check per shape (compile_checks), made on first use."""
+        return compile_checks(self)
+
     def pattern(self, shape_name: str) -> re.Pattern[str] | None:
         return self._patterns.get(shape_name)
 
@@ -104,118 +110,186 @@ def decode_body(raw: bytes) -> dict[str, Any]:
     return value
 
 
-class _Validator:
-    """Checks a JSON value against a shape: types first (SerializationException), then
-    the model's constraints, collected like AWS's framework collects them."""
+# A compiled check of one shape: (value, path, problems) -> the validated value. Type
+# errors raise SerializationException at once; broken constraints are appended to
+# problems, in the order AWS's framework reports them.
+Check = Callable[[Any, str, list[str]], Any]
 
-    def __init__(self, model: ServiceModel) -> None:
-        self.model = model
-        self.problems: list[str] = []
 
-    def structure(self, shape_name: str, value: Any, path: str) -> dict[str, Any]:
-        shape = self.model.shapes[shape_name]
+def compile_checks(model: ServiceModel) -> dict[str, Check]:
+    """One check per shape, made once: validating a request then only runs closures
+    over what each shape constrains (walking the model per request cost twice as much).
+    Members are found by shape name at run time, so a shape may refer to itself."""
+    checks: dict[str, Check] = {}
+    for name in model.shapes:
+        checks[name] = _compile(model, name, checks)
+    return checks
+
+
+def _compile(model: ServiceModel, shape_name: str, checks: dict[str, Check]) -> Check:
+    shape = model.shapes[shape_name]
+    kind = shape["type"]
+    if kind == "structure":
+        return _structure(shape, checks)
+    if kind == "list":
+        return _sequence(shape, checks)
+    if kind == "string":
+        return _string(model, shape_name, shape)
+    if kind == "boolean":
+        return _boolean
+    if kind in ("integer", "long"):
+        return _integer(kind, shape)
+    if kind in ("double", "float"):
+        return _double(kind, shape)
+    if kind == "blob":
+        return _blob
+    return _unsupported
+
+
+def _structure(shape: Mapping[str, Any], checks: dict[str, Check]) -> Check:
+    required = tuple(shape.get("required", ()))
+    members = tuple((name, member["shape"]) for name, member in shape.get("members", {}).items())
+
+    def check(value: Any, path: str, problems: list[str]) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise _wrong_type(path, "structure")
-        members: Mapping[str, Any] = shape.get("members", {})
-        result: dict[str, Any] = {}
-        for name in shape.get("required", ()):
+        for name in required:
             if value.get(name) is None:
-                self.violated("null", _join(path, name), "not be null")
-        for name, member in members.items():
-            if name not in value or value[name] is None:
-                continue
-            result[name] = self.value(member["shape"], value[name], _join(path, name))
+                problems.append(_problem("null", _join(path, name), "not be null"))
+        result: dict[str, Any] = {}
+        for name, member_shape in members:
+            item = value.get(name)
+            if item is not None:
+                result[name] = checks[member_shape](item, _join(path, name), problems)
         return result
 
-    def value(self, shape_name: str, value: Any, path: str) -> Any:
-        shape = self.model.shapes[shape_name]
-        kind = shape["type"]
-        if kind == "structure":
-            return self.structure(shape_name, value, path)
-        if kind == "list":
-            return self.sequence(shape, value, path)
-        if kind == "string":
-            if not isinstance(value, str):
-                raise _wrong_type(path, "string")
-            self.string(shape_name, shape, value, path)
-            return value
-        if kind == "boolean":
-            if not isinstance(value, bool):
-                raise _wrong_type(path, "boolean")
-            return value
-        if kind in ("integer", "long"):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise _wrong_type(path, kind)
-            low, high = _INT_RANGES[kind]
-            if not low <= value <= high:
-                # Java's int / long cannot hold it: a deserialisation failure, as in AWS.
-                raise _wrong_type(path, kind)
-            self.number(shape, value, path)
-            return value
-        if kind in ("double", "float"):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-            ):
-                raise _wrong_type(path, kind)
-            self.number(shape, value, path)
-            return float(value)
-        if kind == "blob":
-            if not isinstance(value, str):
-                raise _wrong_type(path, "blob")
-            try:
-                return base64.b64decode(value, validate=True)
-            except (binascii.Error, ValueError):
-                raise api_errors.SerializationException(
-                    f"Value at '{path}' is not valid base64-encoded data."
-                ) from None
-        raise api_errors.SerializationException(f"Unsupported value at '{path}'.")
+    return check
 
-    def sequence(self, shape: Mapping[str, Any], value: Any, path: str) -> list[Any]:
+
+def _sequence(shape: Mapping[str, Any], checks: dict[str, Check]) -> Check:
+    member_shape = shape["member"]["shape"]
+    bounds = _bounds(shape, "length")
+
+    def check(value: Any, path: str, problems: list[str]) -> list[Any]:
         if not isinstance(value, list):
             raise _wrong_type(path, "list")
-        member_shape = shape["member"]["shape"]
+        item_check = checks[member_shape]
         items = [
-            self.value(member_shape, item, f"{path}.{index}.member")
+            item_check(item, f"{path}.{index}.member", problems)
             for index, item in enumerate(value, start=1)
             if item is not None
         ]
-        self.length(shape, value, path)
+        if bounds is not None:
+            bounds(len(value), value, path, problems)
         return items
 
-    def string(self, shape_name: str, shape: Mapping[str, Any], value: str, path: str) -> None:
-        self.length(shape, value, path)
-        enum = shape.get("enum")
-        if enum and value not in enum:
-            self.violated(_render(value), path, f"satisfy enum value set: [{', '.join(enum)}]")
-        pattern = self.model.pattern(shape_name)
+    return check
+
+
+def _string(model: ServiceModel, shape_name: str, shape: Mapping[str, Any]) -> Check:
+    bounds = _bounds(shape, "length")
+    enum: list[str] | None = shape.get("enum") or None
+    allowed = frozenset(enum) if enum else frozenset()
+    enum_must = f"satisfy enum value set: [{', '.join(enum)}]" if enum else ""
+    pattern = model.pattern(shape_name)
+    pattern_must = (
+        f"satisfy regular expression pattern: {model.pattern_text(shape_name)}"
+        if pattern is not None
+        else ""
+    )
+
+    def check(value: Any, path: str, problems: list[str]) -> str:
+        if not isinstance(value, str):
+            raise _wrong_type(path, "string")
+        if bounds is not None:
+            bounds(len(value), value, path, problems)
+        if enum and value not in allowed:
+            problems.append(_problem(_render(value), path, enum_must))
         if pattern is not None and not pattern.search(value):
-            regex = self.model.pattern_text(shape_name)
-            self.violated(_render(value), path, f"satisfy regular expression pattern: {regex}")
+            problems.append(_problem(_render(value), path, pattern_must))
+        return value
 
-    def length(self, shape: Mapping[str, Any], value: str | list[Any], path: str) -> None:
-        self.bounds(shape, len(value), "length", value, path)
+    return check
 
-    def number(self, shape: Mapping[str, Any], value: float, path: str) -> None:
-        self.bounds(shape, value, "value", value, path)
 
-    def bounds(
-        self, shape: Mapping[str, Any], measure: float, what: str, value: Any, path: str
-    ) -> None:
-        """The shape's min and max, applied to the value's length or the value itself.
-        The value is rendered into a message only when a constraint fails: this runs for
-        every string, list and number of every request."""
-        if "min" in shape and measure < shape["min"]:
-            must = f"have {what} greater than or equal to {shape['min']}"
-            self.violated(_render(value), path, must)
-        if "max" in shape and measure > shape["max"]:
-            self.violated(_render(value), path, f"have {what} less than or equal to {shape['max']}")
+def _boolean(value: Any, path: str, problems: list[str]) -> bool:
+    if not isinstance(value, bool):
+        raise _wrong_type(path, "boolean")
+    return value
 
-    def violated(self, rendered: str, path: str, must: str) -> None:
-        self.problems.append(
-            f"Value {rendered} at '{path}' failed to satisfy constraint: Member must {must}"
-        )
+
+def _integer(kind: str, shape: Mapping[str, Any]) -> Check:
+    low, high = _INT_RANGES[kind]
+    bounds = _bounds(shape, "value")
+
+    def check(value: Any, path: str, problems: list[str]) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _wrong_type(path, kind)
+        if not low <= value <= high:
+            # Java's int / long cannot hold it: a deserialisation failure, as in AWS.
+            raise _wrong_type(path, kind)
+        if bounds is not None:
+            bounds(value, value, path, problems)
+        return value
+
+    return check
+
+
+def _double(kind: str, shape: Mapping[str, Any]) -> Check:
+    bounds = _bounds(shape, "value")
+
+    def check(value: Any, path: str, problems: list[str]) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _wrong_type(path, kind)
+        if not math.isfinite(value):
+            raise _wrong_type(path, kind)
+        if bounds is not None:
+            bounds(value, value, path, problems)
+        return float(value)
+
+    return check
+
+
+def _blob(value: Any, path: str, problems: list[str]) -> bytes:
+    if not isinstance(value, str):
+        raise _wrong_type(path, "blob")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise api_errors.SerializationException(
+            f"Value at '{path}' is not valid base64-encoded data."
+        ) from None
+
+
+def _unsupported(value: Any, path: str, problems: list[str]) -> Any:
+    raise api_errors.SerializationException(f"Unsupported value at '{path}'.")
+
+
+Bounds = Callable[[float, Any, str, list[str]], None]
+
+
+def _bounds(shape: Mapping[str, Any], what: str) -> Bounds | None:
+    """The shape's min and max, applied to a value's length or the value itself; None
+    when the shape has neither. The value is rendered into a message only when a
+    constraint fails."""
+    if "min" not in shape and "max" not in shape:
+        return None
+    low = shape.get("min")
+    high = shape.get("max")
+    low_must = f"have {what} greater than or equal to {low}"
+    high_must = f"have {what} less than or equal to {high}"
+
+    def check(measure: float, value: Any, path: str, problems: list[str]) -> None:
+        if low is not None and measure < low:
+            problems.append(_problem(_render(value), path, low_must))
+        if high is not None and measure > high:
+            problems.append(_problem(_render(value), path, high_must))
+
+    return check
+
+
+def _problem(rendered: str, path: str, must: str) -> str:
+    return f"Value {rendered} at '{path}' failed to satisfy constraint: Member must {must}"
 
 
 _INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
@@ -240,13 +314,13 @@ def parse_input(model: ServiceModel, operation: Operation, body: dict[str, Any])
     """Validated input members; raises SerializationException or ValidationException."""
     if operation.input_shape is None:
         return {}
-    validator = _Validator(model)
-    params = validator.structure(operation.input_shape, body, "")
-    if validator.problems:
-        count = len(validator.problems)
+    problems: list[str] = []
+    params: dict[str, Any] = model.checks[operation.input_shape](body, "", problems)
+    if problems:
+        count = len(problems)
         noun = "error" if count == 1 else "errors"
         raise api_errors.ValidationException(
-            f"{count} validation {noun} detected: " + "; ".join(validator.problems)
+            f"{count} validation {noun} detected: " + "; ".join(problems)
         )
     return params
 

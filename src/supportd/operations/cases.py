@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from typing import Any
 
@@ -134,6 +133,7 @@ def _from_customer(
     now: int,
     claim: AttachmentClaim | None,
     response_target: ResponseTarget | None = None,
+    source_message_id: str | None = None,
 ) -> NewCommunication:
     """A communication the customer writes: a case's first, or a reply."""
     return NewCommunication(
@@ -144,6 +144,7 @@ def _from_customer(
         created_ms=now,
         response_target=response_target,
         attachments=claim,
+        source_message_id=source_message_id,
     )
 
 
@@ -361,10 +362,7 @@ async def add_customer_communication(
     dry_run_check({"dryRun": dry_run})
     # Unless one is outstanding already, support owes a next response.
     target = sla_policy(ctx.config).next_response(case.severity_code, principal.plan)
-    comm = dataclasses.replace(
-        _from_customer(principal, body, cc, now, claim, target),
-        source_message_id=source_message_id,
-    )
+    comm = _from_customer(principal, body, cc, now, claim, target, source_message_id)
     try:
         updated = await ctx.store.add_communication(principal.account_id, case.case_id, comm)
     except ReopenWindowClosed:

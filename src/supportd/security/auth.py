@@ -195,6 +195,7 @@ class OpenAuthenticator:
         self.lookup_account = lookup_account
         self.profile = profile
         self._accounts: LookupCache[Account | None] = LookupCache(cache_s)
+        self._principals: dict[str, tuple[Account | None, Principal]] = {}
 
     async def __call__(self, request: IncomingRequest, caller: Caller) -> Principal:
         if self.loopback_only:
@@ -205,11 +206,25 @@ class OpenAuthenticator:
         caller.account_id = account_id
         caller.name = f"{key} (User)"
         account = await self._accounts.get(account_id, self.lookup_account)
+        # The principal is made from the key and the account alone: made again only
+        # when the account record is another one (a new look-up), not per request.
+        known = self._principals.get(key)
+        if known is not None and known[0] is account:
+            return known[1]
+        principal = self._principal(key, account_id, caller.name, account)
+        if len(self._principals) >= MAX_CACHED:
+            self._principals.clear()
+        self._principals[key] = (account, principal)
+        return principal
+
+    def _principal(
+        self, key: str, account_id: str, name: str, account: Account | None
+    ) -> Principal:
         if account is None:
             return Principal(
                 account_id=account_id,
                 email=f"account-{account_id}@{self.email_domain}",
-                name=caller.name,
+                name=name,
                 access_key_id=key,
                 plan=ENTERPRISE,
                 limits=self.profile,
@@ -217,22 +232,40 @@ class OpenAuthenticator:
         return Principal(
             account_id=account_id,
             email=account.email,
-            name=caller.name,
+            name=name,
             access_key_id=key,
             plan=account.plan,
             limits=effective_limits(self.profile, account.limits),
         )
 
 
+# Answers of is_loopback_name / is_loopback_host by value: parsing an address with
+# ipaddress costs about a tenth of an open-mode CreateCase, and a server sees a handful
+# of local addresses and Host values. Bounded: made-up Host values cannot grow it.
+_LOOPBACK_CACHE_MAX = 1024
+_loopback_names: dict[str, bool] = {}
+_loopback_hosts: dict[str, bool] = {}
+
+
+def _cached(cache: dict[str, bool], check: Callable[[str], bool], value: str) -> bool:
+    known = cache.get(value)
+    if known is None:
+        if len(cache) >= _LOOPBACK_CACHE_MAX:
+            cache.clear()
+        known = cache[value] = check(value)
+    return known
+
+
 def _check_loopback(request: IncomingRequest) -> None:
-    if request.local_address is not None and not is_loopback_name(request.local_address):
+    local = request.local_address
+    if local is not None and not _cached(_loopback_names, is_loopback_name, local):
         raise api_errors.AccessDeniedException(
             "Open mode (no authentication) serves only connections to a loopback address; "
             f"this one arrived on {request.local_address}. Use --auth sigv4 to serve a "
             "network."
         )
     hosts = request.values("host")
-    if len(hosts) != 1 or not is_loopback_host(hosts[0]):
+    if len(hosts) != 1 or not _cached(_loopback_hosts, is_loopback_host, hosts[0]):
         shown = ", ".join(f"'{sigv4.clip(h)}'" for h in hosts) or "none"
         raise api_errors.AccessDeniedException(
             "Open mode (no authentication) answers only requests addressed to this machine "

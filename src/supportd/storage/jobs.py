@@ -13,7 +13,7 @@ from typing import Any
 
 from supportd.domain import jobs
 from supportd.domain.jobs import Job, JobProgress
-from supportd.storage.sql import SqlStore, Tx
+from supportd.storage.sql import POSTGRESQL, SqlStore, Tx
 
 CLAIM_SQL = """
 UPDATE jobs SET state = $1, lease = $2, lease_until_ms = $3, attempts = attempts + 1,
@@ -25,6 +25,33 @@ WHERE seq IN (
     ORDER BY run_at_ms, seq
     LIMIT $7
     FOR UPDATE SKIP LOCKED
+)
+RETURNING seq, kind, key, payload::text, attempts
+"""
+# SQLite's claim: the same choice (the `$7` due jobs first by run_at_ms, seq), made per
+# state so that each half walks the jobs_due index in order and stops after `$7` rows.
+# CLAIM_SQL's OR of two states makes SQLite gather every due job and sort them all: with
+# a backlog of 30,000 queued notifications, 33 ms per claim instead of 0.03 ms, paid by
+# the writer thread that every CreateCase waits on.
+CLAIM_SQLITE_SQL = """
+UPDATE jobs SET state = $1, lease = $2, lease_until_ms = $3, attempts = attempts + 1,
+    updated_ms = $4
+WHERE seq IN (
+    SELECT seq FROM (
+        SELECT seq, run_at_ms FROM (
+            SELECT seq, run_at_ms FROM jobs
+            WHERE state = $6 AND run_at_ms <= $4 AND kind = ANY($5::text[])
+            ORDER BY run_at_ms, seq LIMIT $7
+        )
+        UNION ALL
+        SELECT seq, run_at_ms FROM (
+            SELECT seq, run_at_ms FROM jobs
+            WHERE state = $1 AND lease_until_ms < $4 AND kind = ANY($5::text[])
+            ORDER BY run_at_ms, seq LIMIT $7
+        )
+    )
+    ORDER BY run_at_ms, seq
+    LIMIT $7
 )
 RETURNING seq, kind, key, payload::text, attempts
 """
@@ -79,8 +106,9 @@ class Jobs(SqlStore):
         until = now_ms + lease_ms
 
         async def job(tx: Tx) -> list[Job]:
+            sql = CLAIM_SQL if tx.dialect == POSTGRESQL else CLAIM_SQLITE_SQL
             rows = await tx.fetch(
-                CLAIM_SQL, jobs.RUNNING, lease, until, now_ms, list(kinds), jobs.QUEUED, limit
+                sql, jobs.RUNNING, lease, until, now_ms, list(kinds), jobs.QUEUED, limit
             )
             return [
                 Job(row[0], row[1], row[2], json.loads(row[3]), row[4], lease, until)
