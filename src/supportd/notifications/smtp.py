@@ -24,6 +24,7 @@ from supportd.domain import clock, ids, mail, presign
 from supportd.domain import notifications as note
 from supportd.domain.records import CommunicationQuery
 from supportd.notifications.channel import DeliveryFailed, Message
+from supportd.notifications.smtp_pool import SmtpPool
 from supportd.notifications.templates import MailTemplates, TemplateProblem
 from supportd.operations import attachments
 from supportd.operations.context import Context
@@ -66,8 +67,21 @@ class SmtpChannel:
         self._templates = templates
         self._reply_key = reply_key
         self._sender = email.utils.parseaddr(config.mail_from)[1]
-        # aiosmtplib would look the name up (getfqdn, blocking) for every message.
-        self._local_hostname = socket.getfqdn()
+        # aiosmtplib would look the name up (getfqdn, blocking) for every connection.
+        local_hostname = socket.getfqdn()
+        server = self._server
+        self._pool = SmtpPool(
+            lambda: aiosmtplib.SMTP(
+                hostname=server.host,
+                port=server.port,
+                username=server.username,
+                password=server.password,
+                use_tls=server.use_tls,
+                start_tls=server.start_tls,
+                timeout=config.notify_timeout_ms / 1000,
+                local_hostname=local_hostname,
+            )
+        )
 
     async def compose(self, message: Message) -> MIMEMultipart:
         ctx, config = self._ctx, self._ctx.config
@@ -151,18 +165,8 @@ class SmtpChannel:
             raise DeliveryFailed(str(exc)) from None
         server = self._server
         try:
-            refused, answer = await aiosmtplib.send(
-                composed,
-                sender=self._sender,
-                recipients=list(message.delivery.recipients),
-                hostname=server.host,
-                port=server.port,
-                username=server.username,
-                password=server.password,
-                use_tls=server.use_tls,
-                start_tls=server.start_tls,
-                timeout=self._ctx.config.notify_timeout_ms / 1000,
-                local_hostname=self._local_hostname,
+            refused, answer = await self._pool.send(
+                composed, self._sender, list(message.delivery.recipients)
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise DeliveryFailed(
@@ -182,4 +186,4 @@ class SmtpChannel:
         return result
 
     async def close(self) -> None:
-        return None
+        await self._pool.close()
