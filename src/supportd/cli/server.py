@@ -64,7 +64,8 @@ def serve(**options: Any) -> None:
     if config.background_worker and config.notify_worker:
         from supportd.notifications.process import DeliveryProcess
 
-        deliverer = DeliveryProcess({**_inherited_environ(), **config.to_environ()})
+        environ = {**_inherited_environ(), **config.to_environ()}
+        deliverer = DeliveryProcess(environ, config.notify_nice)
         config = dataclasses.replace(config, notify_worker=False)
     # Worker processes are started by uvicorn and read their settings from the environment.
     os.environ.update(config.to_environ())

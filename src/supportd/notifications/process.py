@@ -48,8 +48,9 @@ STOP_TIMEOUT_S = 40.0  # the jobs in flight finish within their timeout
 class DeliveryProcess:
     """The parent's handle: start the child, start it again if it dies, stop it."""
 
-    def __init__(self, environ: dict[str, str]) -> None:
+    def __init__(self, environ: dict[str, str], nice: int) -> None:
         self._environ = {**environ, PARENT_ENV: str(os.getpid())}
+        self._nice = nice
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -69,6 +70,13 @@ class DeliveryProcess:
                 self._process = subprocess.Popen(
                     [sys.executable, "-m", "supportd.notifications.process"], env=self._environ
                 )
+                # From here, not in the child: its imports at start yield to the API too.
+                with contextlib.suppress(OSError):  # gone already: the watcher sees it
+                    os.setpriority(
+                        os.PRIO_PROCESS,
+                        self._process.pid,
+                        os.getpriority(os.PRIO_PROCESS, 0) + self._nice,
+                    )
 
     def _watch(self) -> None:
         while not self._stopping.is_set():
@@ -142,7 +150,6 @@ def main() -> None:
     parent = int(os.environ.get(PARENT_ENV, "0"))
     _die_with_parent(parent)
     config = config_module.from_environ()
-    os.nice(config.notify_nice)
     logging.config.dictConfig(logs.logging_config(config.log_level, config.log_format))
     runner: Any
     try:
