@@ -21,8 +21,6 @@ from typing import Any
 import aiosmtplib
 
 from supportd.domain import clock, ids, mail, presign
-from supportd.domain import notifications as note
-from supportd.domain.records import CommunicationQuery
 from supportd.notifications.channel import DeliveryFailed, Message
 from supportd.notifications.smtp_pool import SmtpPool
 from supportd.notifications.templates import MailTemplates, TemplateProblem
@@ -86,27 +84,16 @@ class SmtpChannel:
     async def compose(self, message: Message) -> MIMEMultipart:
         ctx, config = self._ctx, self._ctx.config
         delivery, event, case = message.delivery, message.event, message.case
-        store = ctx.store
-        communication: dict[str, str] | None = None
-        files: list[dict[str, str]] = []
-        if event.communication_seq is not None and event.event_name != note.REOPEN_CASE:
-            found = await store.list_communications(
-                CommunicationQuery(case.seq, limit=1, before_seq=event.communication_seq + 1)
-            )
-            if found and found[0].seq == event.communication_seq:
-                comm = found[0]
-                communication = {
-                    "author": comm.submitted_by,
-                    "time": clock.format_case_time(comm.created_ms),
-                    "body": comm.body,
-                }
-                by_comm = await store.attachments_of([comm.seq])
-                files = _attachment_links(ctx, by_comm.get(comm.seq, []))
-        reopened = event.event_name == note.ADD_COMMUNICATION and any(
-            other.event_name == note.REOPEN_CASE
-            and other.communication_seq == event.communication_seq
-            for other in await store.case_events(case.seq)
-        )
+        facts = await ctx.store.mail_facts(event)
+        comm = facts.communication
+        communication = None
+        if comm is not None:
+            communication = {
+                "author": comm.submitted_by,
+                "time": clock.format_case_time(comm.created_ms),
+                "body": comm.body,
+            }
+        files = _attachment_links(ctx, facts.attachments)
         reply_to = ""
         if config.reply_domain:
             reply_to = mail.reply_address(
@@ -123,7 +110,11 @@ class SmtpChannel:
                 "severity": case.severity_code,
                 "language": case.language,
             },
-            "event": {"name": event.event_name, "origin": event.origin, "reopened": reopened},
+            "event": {
+                "name": event.event_name,
+                "origin": event.origin,
+                "reopened": facts.reopened,
+            },
             "communication": communication,
             "attachments": files,
             "reply_by_mail": bool(config.reply_domain),
@@ -147,7 +138,7 @@ class SmtpChannel:
             delivery.idempotency_key, mail.mail_domain(config.reply_domain, config.mail_from)
         )
         headers.append(("Message-ID", message_id))
-        headers.extend(mail.thread_headers(await store.thread_of(case.seq, event.seq)).items())
+        headers.extend(mail.thread_headers(facts.thread).items())
         if reply_to:
             headers.append(("Reply-To", reply_to))
         # Auto-replies (out of office) must not answer a notification.
