@@ -16,18 +16,12 @@ import pytest
 
 from tests.notifications.conftest import WEBHOOK_SECRET, Notify, reply_to, send
 from tests.notifications.receivers import Mail, wait_until
+from tests.notifications.test_delivery import mails_to
 from tests.support.clients import boto3_client
 from tests.support.server import free_port
 from tests.web.console_kit import PASSWORD, ConsoleSession
 
 CC = "cc-e2e@example.net"
-
-
-def mails_to(notify: Notify, address: str, count: int) -> list[Mail]:
-    return wait_until(
-        lambda: (found := notify.mail.to(address)) and len(found) >= count and found,
-        what=f"{count} mails to {address}",
-    )
 
 
 def events_of(notify: Notify, account: str, count: int) -> list[dict[str, str]]:
