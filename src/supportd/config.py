@@ -261,6 +261,11 @@ class Config:
     notify_concurrency: int = _setting(
         16, "Notifications: deliveries each server process attempts at once at most."
     )
+    notify_nice: int = _setting(
+        10,
+        "Notifications: `serve` delivers in a process of its own, beside the API's, at this"
+        " niceness (0-19; higher yields more CPU to the API when both are busy).",
+    )
     inbound_smtp_port: int = _setting(
         0,
         "E-mail in: listen for SMTP on this port (on --host) for replies an MTA routes to"
@@ -541,6 +546,8 @@ def _check_notifications(config: Config) -> None:
         raise ValueError("notify_timeout_ms must be between 10 and 600000")
     if not 1 <= config.notify_concurrency <= 1000:
         raise ValueError("notify_concurrency must be between 1 and 1000")
+    if not 0 <= config.notify_nice <= 19:
+        raise ValueError("notify_nice must be between 0 and 19")
     if config.eventbridge_endpoint and not config.eventbridge_endpoint.startswith(
         ("http://", "https://")
     ):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Coroutine, Mapping
 from typing import Any
 
 from supportd.domain import jobs
@@ -22,6 +22,20 @@ from supportd.operations.context import Context
 log = logging.getLogger("supportd.worker")
 
 CLAIM_BATCH = 8
+
+
+async def _failure(
+    work: Awaitable[None], timeout_s: float, kind: str, jobs_run: list[Job]
+) -> str | None:
+    """Run a handler with its timeout: None, or why it failed (to record)."""
+    try:
+        await asyncio.wait_for(work, timeout_s)
+    except TimeoutError:
+        return f"timed out after {timeout_s:g} s"
+    except Exception as exc:
+        log.exception("jobs %s (%s) failed", [j.seq for j in jobs_run], kind)
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 class Worker:
@@ -104,14 +118,7 @@ class Worker:
 
     async def _run_job(self, job: Job) -> None:
         kind = self.kinds[job.kind]
-        error: str | None = None
-        try:
-            await asyncio.wait_for(kind.handler(self.ctx, job), kind.timeout_s)
-        except TimeoutError:
-            error = f"timed out after {kind.timeout_s:g} s"
-        except Exception as exc:
-            log.exception("job %s (%s) failed", job.seq, job.kind)
-            error = f"{type(exc).__name__}: {exc}"
+        error = await _failure(kind.handler(self.ctx, job), kind.timeout_s, job.kind, [job])
         now = self.ctx.clock.now_ms()
         if error is not None and job.attempts < kind.max_attempts:
             # Leave it running: the lease runs out and any worker retries it.
@@ -194,14 +201,9 @@ class PoolWorker(Worker):
     async def _run_batch(self, kind_name: str, batch: list[Job]) -> None:
         kind = self.kinds[kind_name]
         assert kind.batch_handler is not None
-        error: str | None = None
-        try:
-            await asyncio.wait_for(kind.batch_handler(self.ctx, batch), kind.timeout_s)
-        except TimeoutError:
-            error = f"timed out after {kind.timeout_s:g} s"
-        except Exception as exc:
-            log.exception("jobs %s (%s) failed", [j.seq for j in batch], kind_name)
-            error = f"{type(exc).__name__}: {exc}"
+        error = await _failure(
+            kind.batch_handler(self.ctx, batch), kind.timeout_s, kind_name, batch
+        )
         now = self.ctx.clock.now_ms()
         if error is not None:
             # Those with attempts left stay running: their lease runs out, any worker

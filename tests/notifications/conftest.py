@@ -8,28 +8,32 @@ short backoffs and timeouts so that retries and failures take a second, not an h
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import httpx
 import pytest
 from click.testing import CliRunner
 
 from supportd import cli
 from supportd.runtime import write_offset
-from tests.notifications.receivers import EventBridgeSink, MailSink, WebhookReceiver
+from tests.notifications.receivers import EventBridgeSink, Mail, MailSink, WebhookReceiver
 from tests.store.conftest import pytest_pyfunc_call, runner, store  # noqa: F401
 from tests.support.clients import boto3_client
-from tests.support.server import TEST_SERVER_KEY, ServerProcess
+from tests.support.server import TEST_SERVER_KEY, ServerProcess, free_port
 
 WEBHOOK_SECRET = "a-webhook-secret-of-some-length"
 MAIL_FROM = "AWS Support <support@example.com>"
 REPLY_DOMAIN = "reply.example.com"
 MAX_ATTEMPTS = 4
+MAX_INBOUND_BYTES = 200_000
 FAST = [
     "--worker-poll-ms",
     "50",
@@ -61,11 +65,12 @@ class Notify:
     def url(self) -> str:
         return self.process.url
 
-    def cli(self, *args: str, ok: bool = True) -> Any:
+    def cli(self, *args: str, ok: bool = True, input: str | None = None) -> Any:
         """`supportd ARGS` on this server's store, in process."""
         result = CliRunner().invoke(
             cli.main,
             [*args, *self.store_args],
+            input=input,
             catch_exceptions=False,
             # The server key seals webhook secrets (PostgreSQL nodes are given theirs).
             # The fake clock: the one the server reads.
@@ -196,3 +201,48 @@ def staff_get(notify: Notify, token: str, path: str) -> httpx.Response:
     return httpx.get(
         notify.url + "/staff/api" + path, headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
+
+
+@pytest.fixture(scope="module")
+def inbound(
+    request: pytest.FixtureRequest, store_kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Notify, int]]:
+    port = free_port()
+    extra = ["--inbound-smtp-port", str(port), "--inbound-max-bytes", str(MAX_INBOUND_BYTES)]
+    notify = start_notify(
+        tmp_path_factory.mktemp(f"inbound-{store_kind}"), store_kind, request, extra
+    )
+    yield notify, port
+    stop_notify(notify)
+
+
+def send(port: int, message: EmailMessage) -> tuple[int, str]:
+    """Deliver to supportd's listener; (code, message) of its final answer."""
+
+    async def run() -> tuple[int, str]:
+        try:
+            _, answer = await aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=10)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients[0]
+            return refused.code, refused.message
+        except aiosmtplib.SMTPResponseException as exc:
+            return exc.code, exc.message
+        return 250, answer
+
+    return asyncio.run(run())
+
+
+def reply_to(mail: Mail, sender: str, body: str, to: str | None = None) -> EmailMessage:
+    original = mail.message
+    message = EmailMessage()
+    message["From"] = f"Jane Customer <{sender}>"
+    message["To"] = to or original["Reply-To"]
+    message["Subject"] = "Re: " + original["Subject"]
+    message["In-Reply-To"] = original["Message-ID"]
+    message["References"] = original["Message-ID"]
+    message["Message-ID"] = f"<reply-{abs(hash((body, sender, to)))}@customer.example>"
+    message.set_content(
+        f"{body}\n\nOn Mon, 21 Feb 2022 at 15:51, AWS Support <support@example.com> wrote:\n"
+        "> We have received your case.\n> Quoted history never lands on the case.\n"
+    )
+    return message

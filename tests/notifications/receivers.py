@@ -62,6 +62,14 @@ class _Handler:
     def __init__(self, sink: MailSink) -> None:
         self.sink = sink
 
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # aiosmtpd leaves this to a handler that has the hook
+        with self.sink.lock:
+            self.sink.greetings += 1
+        return responses
+
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
@@ -87,6 +95,7 @@ class MailSink:
         self.mails: list[Mail] = []
         self.lock = threading.Lock()
         self.refuse = ""
+        self.greetings = 0  # EHLOs: one per connection
         self._controller: Controller | None = None
 
     @property

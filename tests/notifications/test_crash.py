@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,52 @@ def crashing(
     notify = start_notify(tmp_path_factory.mktemp(f"crash-{store_kind}"), store_kind, request)
     yield notify
     stop_notify(notify)
+
+
+def children(pid: int) -> dict[int, tuple[str, int]]:
+    """The processes whose parent is `pid`: their command line and niceness."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found[int(proc.name)] = (command, int(fields[16]))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive, and not a zombie nobody has reaped yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def delivery_processes(notify: Notify) -> dict[int, tuple[str, int]]:
+    assert notify.process.process is not None
+    return {
+        pid: seen
+        for pid, seen in children(notify.process.process.pid).items()
+        if "supportd.notifications.process" in seen[0]
+    }
+
+
+def test_serve_delivers_from_a_nicer_child_that_dies_with_it(crashing: Notify) -> None:
+    # serve starts its child before it answers /healthz: it is there once started.
+    [(child, (_, nice))] = delivery_processes(crashing).items()
+    assert nice == 10  # --notify-nice's default
+    crashing.process.kill()
+    wait_until(lambda: not running(child), what="the child to die with serve")
+    crashing.process.extra_args.append("--no-notify-worker")
+    crashing.process.start()
+    assert delivery_processes(crashing) == {}
 
 
 def restart_after_kill(notify: Notify) -> None:

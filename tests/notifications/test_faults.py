@@ -159,3 +159,23 @@ def test_an_smtp_server_that_is_down_gets_the_mail_when_it_is_back(
     delivered = settled(notify, case_id, "email", "delivered")
     assert delivered["attempts"] >= 2
     assert len(notify.mail.to(contact)) == 1
+
+
+def test_mail_reuses_its_connection_and_a_dropped_one_costs_no_attempt(
+    notify: Notify, customer: Any, customer_account: str
+) -> None:
+    contact = f"contact-{customer_account}@example.org"
+    new_case(customer)
+    wait_until(lambda: len(notify.mail.to(contact)) == 1, what="the first mail")
+    greeted = notify.mail.greetings
+    for count in (2, 3):
+        new_case(customer)
+        wait_until(lambda n=count: len(notify.mail.to(contact)) == n, what=f"mail {count}")
+    assert notify.mail.greetings == greeted  # the same connection, no new EHLO
+    notify.mail.stop()  # drops the connection the pool keeps
+    notify.mail.start()
+    case_id = new_case(customer)
+    delivered = settled(notify, case_id, "email", "delivered")
+    assert delivered["attempts"] == 1
+    assert notify.mail.greetings == greeted + 1
+    assert len(notify.mail.to(contact)) == 4

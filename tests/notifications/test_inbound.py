@@ -6,63 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
 import pytest
 
-from tests.notifications.conftest import Notify, start_notify, stop_notify
+from tests.notifications.conftest import MAX_INBOUND_BYTES as MAX_BYTES
+from tests.notifications.conftest import Notify, reply_to, send
 from tests.notifications.receivers import Mail, wait_until
 from tests.support.clients import boto3_client
 from tests.support.server import free_port
-
-MAX_BYTES = 200_000
-
-
-@pytest.fixture(scope="module")
-def inbound(
-    request: pytest.FixtureRequest, store_kind: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Notify, int]]:
-    port = free_port()
-    extra = ["--inbound-smtp-port", str(port), "--inbound-max-bytes", str(MAX_BYTES)]
-    notify = start_notify(
-        tmp_path_factory.mktemp(f"inbound-{store_kind}"), store_kind, request, extra
-    )
-    yield notify, port
-    stop_notify(notify)
-
-
-def send(port: int, message: EmailMessage) -> tuple[int, str]:
-    """Deliver to supportd's listener; (code, message) of its final answer."""
-
-    async def run() -> tuple[int, str]:
-        try:
-            _, answer = await aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=10)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0]
-            return refused.code, refused.message
-        except aiosmtplib.SMTPResponseException as exc:
-            return exc.code, exc.message
-        return 250, answer
-
-    return asyncio.run(run())
-
-
-def reply_to(mail: Mail, sender: str, body: str, to: str | None = None) -> EmailMessage:
-    original = mail.message
-    message = EmailMessage()
-    message["From"] = f"Jane Customer <{sender}>"
-    message["To"] = to or original["Reply-To"]
-    message["Subject"] = "Re: " + original["Subject"]
-    message["In-Reply-To"] = original["Message-ID"]
-    message["References"] = original["Message-ID"]
-    message["Message-ID"] = f"<reply-{abs(hash((body, sender, to)))}@customer.example>"
-    message.set_content(
-        f"{body}\n\nOn Mon, 21 Feb 2022 at 15:51, AWS Support <support@example.com> wrote:\n"
-        "> We have received your case.\n> Quoted history never lands on the case.\n"
-    )
-    return message
 
 
 def bodies(client: Any, case_id: str) -> list[str]:

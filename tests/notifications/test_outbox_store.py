@@ -266,6 +266,13 @@ async def test_attempts_retry_with_backoff_then_fail(store: Store) -> None:
     assert ok == note.AttemptOutcome(note.DELIVERED, None)
     done = await store.delivery_work(delivery.seq)
     assert done is not None and done.delivery.delivered_ms == now + 7
+    # The same successful attempt recorded again (another node, a rerun): no change.
+    assert await store.record_attempts(
+        [AttemptResult(delivery.seq, 3, True, "EventId y")], POLICY, now + 9
+    ) == [None]
+    again = await store.delivery_work(delivery.seq)
+    assert again is not None and again.delivery.delivered_ms == now + 7
+    assert again.delivery.last_result == "EventId x" and again.delivery.attempts == 4
 
 
 async def test_a_final_failure_fails_at_once(store: Store) -> None:

@@ -229,6 +229,8 @@ def test_a_broken_operator_template_is_reported(tmp_path: Path) -> None:
         ({"notify_backoff_ms": 10, "notify_backoff_max_ms": 5}, "notify_backoff_ms"),
         ({"notify_timeout_ms": 1}, "notify_timeout_ms"),
         ({"notify_concurrency": 0}, "notify_concurrency"),
+        ({"notify_nice": -1}, "notify_nice"),
+        ({"notify_nice": 20}, "notify_nice"),
         ({"eventbridge_endpoint": "ftp://x"}, "eventbridge_endpoint"),
         ({"eventbridge_access_key_id": "AKIA"}, "go together"),
         ({"eventbridge_source": " "}, "eventbridge_source"),

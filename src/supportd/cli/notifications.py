@@ -26,7 +26,7 @@ from supportd.config import Config
 from supportd.domain import notifications as note
 from supportd.operations import notifications as ops
 from supportd.operations.context import Context
-from supportd.operations.notifications import NotificationError
+from supportd.operations.refusal import Refused
 from supportd.reference import catalogue
 from supportd.storage.base import Store
 
@@ -39,7 +39,13 @@ SETTINGS_USED = (
     "fake_clock_file",
     "notify_timeout_ms",
 )
-_options = setting_options(SETTINGS_USED)
+_settings = setting_options(SETTINGS_USED)
+_json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _options(command: Callable[..., None]) -> Callable[..., None]:
+    """What every command takes: --json and the store's settings."""
+    return _json(_settings(command))
 
 
 def _run(config: Config, work: Callable[[Context], Awaitable[T]]) -> T:
@@ -57,13 +63,23 @@ def _run(config: Config, work: Callable[[Context], Awaitable[T]]) -> T:
 
     try:
         return with_store(config, with_context)
-    except NotificationError as exc:
+    except Refused as exc:  # NotificationError, or StaffError finding a case
         raise click.ClickException(exc.message) from None
 
 
 def _box(config: Config) -> Any:
     with operator_errors():
         return runtime.open_secret_box(config)
+
+
+def _show(
+    options: dict[str, Any],
+    as_json: bool,
+    work: Callable[[Context], Awaitable[dict[str, Any]]],
+    text: Callable[[dict[str, Any]], str],
+) -> None:
+    """Run `work` on the store the options name and print its result."""
+    _print(_run(config_from(options), work), as_json, text)
 
 
 def _print(result: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:
@@ -93,12 +109,9 @@ def outbox() -> None:
 @click.option("--status", type=click.Choice(note.STATUSES), default=None, help="Only these.")
 @click.option("--after", type=int, default=0, help="Only deliveries with a greater id (pages).")
 @click.option("--limit", type=click.IntRange(1, ops.LIST_LIMIT), default=100, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_options
 def list_command(status: str | None, after: int, limit: int, as_json: bool, **options: Any) -> None:
     """List deliveries, oldest first."""
-    config = config_from(options)
-    result = _run(config, lambda ctx: ops.list_outbox(ctx, status, after, limit))
 
     def text(r: dict[str, Any]) -> str:
         lines = [_delivery_line(row) for row in r["deliveries"]] or ["no deliveries"]
@@ -106,37 +119,28 @@ def list_command(status: str | None, after: int, limit: int, as_json: bool, **op
             lines.append(f"more: --after {r['next']}")
         return "\n".join(lines)
 
-    _print(result, as_json, text)
+    _show(options, as_json, lambda ctx: ops.list_outbox(ctx, status, after, limit), text)
 
 
 @outbox.command("retry")
 @click.argument("delivery_id", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_options
 def retry_command(delivery_id: int, as_json: bool, **options: Any) -> None:
     """Give a failed delivery a new series of attempts, the first one now."""
-    config = config_from(options)
-    result = _run(config, lambda ctx: ops.retry(ctx, delivery_id))
-    _print(result, as_json, lambda r: f"delivery {delivery_id} is pending again")
+    said = f"delivery {delivery_id} is pending again"
+    _show(options, as_json, lambda ctx: ops.retry(ctx, delivery_id), lambda r: said)
 
 
 @outbox.command("case")
 @click.argument("case_ref")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_options
 def case_command(case_ref: str, as_json: bool, **options: Any) -> None:
     """A case's notifications (by case id or display id): what went to whom, when, and
     the result."""
     from supportd.operations import staff
-    from supportd.operations.staff import StaffError
-
-    config = config_from(options)
 
     async def work(ctx: Context) -> dict[str, Any]:
-        try:
-            found = await staff.find_case(ctx, case_ref)
-        except StaffError as exc:
-            raise NotificationError(exc.status, exc.code, exc.message) from None
+        found = await staff.find_case(ctx, case_ref)
         return await ops.case_deliveries(ctx, found.case)
 
     def text(r: dict[str, Any]) -> str:
@@ -147,7 +151,7 @@ def case_command(case_ref: str, as_json: bool, **options: Any) -> None:
             lines.extend("    " + _delivery_line(d) for d in event["deliveries"])
         return "\n".join(lines)
 
-    _print(_run(config, work), as_json, text)
+    _show(options, as_json, work, text)
 
 
 # --- webhooks ----------------------------------------------------------------------------------
@@ -176,7 +180,6 @@ def _events(text: str | None) -> list[str] | None:
     default=None,
     help="Comma-separated event names (default: all): " + ",".join(note.EVENT_NAMES),
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_options
 def create_command(
     url: str, secret: str, account: str | None, events: str | None, as_json: bool, **options: Any
@@ -191,11 +194,9 @@ def create_command(
 
 
 @webhooks.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_options
 def list_webhooks_command(as_json: bool, **options: Any) -> None:
     """List webhooks (never their secrets)."""
-    config = config_from(options)
 
     def text(r: dict[str, Any]) -> str:
         return (
@@ -206,23 +207,20 @@ def list_webhooks_command(as_json: bool, **options: Any) -> None:
             or "no webhooks"
         )
 
-    _print(_run(config, ops.list_webhooks), as_json, text)
+    _show(options, as_json, ops.list_webhooks, text)
 
 
 @webhooks.command("delete")
 @click.argument("webhook_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_options
 def delete_command(webhook_id: str, as_json: bool, **options: Any) -> None:
     """Delete a webhook (its pending deliveries fail: the webhook was deleted)."""
-    config = config_from(options)
-    result = _run(config, lambda ctx: ops.delete_webhook(ctx, webhook_id))
-    _print(result, as_json, lambda r: f"deleted {webhook_id}")
+    said = f"deleted {webhook_id}"
+    _show(options, as_json, lambda ctx: ops.delete_webhook(ctx, webhook_id), lambda r: said)
 
 
 @webhooks.command("test")
 @click.argument("webhook_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_options
 def test_command(webhook_id: str, as_json: bool, **options: Any) -> None:
     """POST a signed test event to a webhook now and show the answer."""

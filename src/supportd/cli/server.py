@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging.config
 import os
 import shutil
@@ -57,6 +58,15 @@ def serve(**options: Any) -> None:
 
             # Migrate once here rather than racing in every worker.
             migrate(config.sqlite_path)
+    # Notifications are delivered by a process of their own at a lower CPU priority
+    # (supportd.notifications.process), so the API's workers only write the outbox.
+    deliverer = None
+    if config.background_worker and config.notify_worker:
+        from supportd.notifications.process import DeliveryProcess
+
+        environ = {**_inherited_environ(), **config.to_environ()}
+        deliverer = DeliveryProcess(environ, config.notify_nice)
+        config = dataclasses.replace(config, notify_worker=False)
     # Worker processes are started by uvicorn and read their settings from the environment.
     os.environ.update(config.to_environ())
     # Several worker processes: their metrics meet in a directory of this server's own
@@ -71,6 +81,8 @@ def serve(**options: Any) -> None:
     _graceful_stop_exits_zero()
     _raise_open_file_limit()
     try:
+        if deliverer is not None:
+            deliverer.start()
         uvicorn.run(
             "supportd.http.app:app_from_environment",
             factory=True,
@@ -90,8 +102,15 @@ def serve(**options: Any) -> None:
             server_header=False,
         )
     finally:
+        if deliverer is not None:
+            deliverer.stop()
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _inherited_environ() -> dict[str, str]:
+    # Not the metrics directory: the delivery process serves no /metrics.
+    return {k: v for k, v in os.environ.items() if k != METRICS_DIR_ENV}
 
 
 def _raise_open_file_limit() -> None:

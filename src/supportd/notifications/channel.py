@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
-from supportd.domain.notifications import Delivery, OutboxEvent
-from supportd.domain.records import CaseRecord
+from supportd.storage.outbox import DeliveryWork
 
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One delivery with what it reports."""
-
-    delivery: Delivery
-    event: OutboxEvent
-    case: CaseRecord
+# One delivery with what it reports (its event and case), as the outbox reads it.
+Message = DeliveryWork
 
 
 class DeliveryFailed(Exception):

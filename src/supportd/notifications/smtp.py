@@ -21,9 +21,8 @@ from typing import Any
 import aiosmtplib
 
 from supportd.domain import clock, ids, mail, presign
-from supportd.domain import notifications as note
-from supportd.domain.records import CommunicationQuery
 from supportd.notifications.channel import DeliveryFailed, Message
+from supportd.notifications.smtp_pool import SmtpPool
 from supportd.notifications.templates import MailTemplates, TemplateProblem
 from supportd.operations import attachments
 from supportd.operations.context import Context
@@ -66,33 +65,35 @@ class SmtpChannel:
         self._templates = templates
         self._reply_key = reply_key
         self._sender = email.utils.parseaddr(config.mail_from)[1]
-        # aiosmtplib would look the name up (getfqdn, blocking) for every message.
-        self._local_hostname = socket.getfqdn()
+        # aiosmtplib would look the name up (getfqdn, blocking) for every connection.
+        local_hostname = socket.getfqdn()
+        server = self._server
+        self._pool = SmtpPool(
+            lambda: aiosmtplib.SMTP(
+                hostname=server.host,
+                port=server.port,
+                username=server.username,
+                password=server.password,
+                use_tls=server.use_tls,
+                start_tls=server.start_tls,
+                timeout=config.notify_timeout_ms / 1000,
+                local_hostname=local_hostname,
+            )
+        )
 
     async def compose(self, message: Message) -> MIMEMultipart:
         ctx, config = self._ctx, self._ctx.config
         delivery, event, case = message.delivery, message.event, message.case
-        store = ctx.store
-        communication: dict[str, str] | None = None
-        files: list[dict[str, str]] = []
-        if event.communication_seq is not None and event.event_name != note.REOPEN_CASE:
-            found = await store.list_communications(
-                CommunicationQuery(case.seq, limit=1, before_seq=event.communication_seq + 1)
-            )
-            if found and found[0].seq == event.communication_seq:
-                comm = found[0]
-                communication = {
-                    "author": comm.submitted_by,
-                    "time": clock.format_case_time(comm.created_ms),
-                    "body": comm.body,
-                }
-                by_comm = await store.attachments_of([comm.seq])
-                files = _attachment_links(ctx, by_comm.get(comm.seq, []))
-        reopened = event.event_name == note.ADD_COMMUNICATION and any(
-            other.event_name == note.REOPEN_CASE
-            and other.communication_seq == event.communication_seq
-            for other in await store.case_events(case.seq)
-        )
+        facts = await ctx.store.mail_facts(event)
+        comm = facts.communication
+        communication = None
+        if comm is not None:
+            communication = {
+                "author": comm.submitted_by,
+                "time": clock.format_case_time(comm.created_ms),
+                "body": comm.body,
+            }
+        files = _attachment_links(ctx, facts.attachments)
         reply_to = ""
         if config.reply_domain:
             reply_to = mail.reply_address(
@@ -109,7 +110,11 @@ class SmtpChannel:
                 "severity": case.severity_code,
                 "language": case.language,
             },
-            "event": {"name": event.event_name, "origin": event.origin, "reopened": reopened},
+            "event": {
+                "name": event.event_name,
+                "origin": event.origin,
+                "reopened": facts.reopened,
+            },
             "communication": communication,
             "attachments": files,
             "reply_by_mail": bool(config.reply_domain),
@@ -133,7 +138,7 @@ class SmtpChannel:
             delivery.idempotency_key, mail.mail_domain(config.reply_domain, config.mail_from)
         )
         headers.append(("Message-ID", message_id))
-        headers.extend(mail.thread_headers(await store.thread_of(case.seq, event.seq)).items())
+        headers.extend(mail.thread_headers(facts.thread).items())
         if reply_to:
             headers.append(("Reply-To", reply_to))
         # Auto-replies (out of office) must not answer a notification.
@@ -151,18 +156,8 @@ class SmtpChannel:
             raise DeliveryFailed(str(exc)) from None
         server = self._server
         try:
-            refused, answer = await aiosmtplib.send(
-                composed,
-                sender=self._sender,
-                recipients=list(message.delivery.recipients),
-                hostname=server.host,
-                port=server.port,
-                username=server.username,
-                password=server.password,
-                use_tls=server.use_tls,
-                start_tls=server.start_tls,
-                timeout=self._ctx.config.notify_timeout_ms / 1000,
-                local_hostname=self._local_hostname,
+            refused, answer = await self._pool.send(
+                composed, self._sender, list(message.delivery.recipients)
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise DeliveryFailed(
@@ -182,4 +177,4 @@ class SmtpChannel:
         return result
 
     async def close(self) -> None:
-        return None
+        await self._pool.close()

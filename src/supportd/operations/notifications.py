@@ -18,6 +18,7 @@ from supportd.domain.records import CaseRecord
 from supportd.notifications import webhook as webhook_channel
 from supportd.notifications.channel import DeliveryFailed
 from supportd.operations.context import Context
+from supportd.operations.refusal import Refused
 from supportd.security.secretbox import SecretBox, SecretBoxError
 from supportd.storage.outbox import NotRetryable
 
@@ -27,14 +28,8 @@ MAX_URL_CHARS = 2048
 LIST_LIMIT = 1000
 
 
-class NotificationError(Exception):
+class NotificationError(Refused):
     """A refused request: `code` for programs, `message` for people."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def _time(ms: int | None) -> str | None:

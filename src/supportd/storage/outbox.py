@@ -15,6 +15,7 @@ from typing import Any
 
 from supportd.domain import mail
 from supportd.domain import notifications as note
+from supportd.domain.attachments import AttachmentRecord
 from supportd.domain.notifications import (
     AttemptOutcome,
     Change,
@@ -24,10 +25,17 @@ from supportd.domain.notifications import (
     RetryPolicy,
     Webhook,
 )
-from supportd.domain.records import CaseRecord
+from supportd.domain.records import CaseRecord, CommunicationRecord
 from supportd.domain.staff import Outcome
+from supportd.storage.attachments import ATTACHMENTS_OF_SQL
 from supportd.storage.jobs import insert_job
-from supportd.storage.rows import CASE_COLUMNS, case_record
+from supportd.storage.rows import (
+    CASE_COLUMNS,
+    COMMUNICATION_COLUMNS,
+    attachment_record,
+    case_record,
+    communication_record,
+)
 from supportd.storage.sql import Params, SqlStore, Tx, decode_list
 
 FANOUT_KIND = "notify-fanout"
@@ -227,6 +235,28 @@ EARLIER_MESSAGE_IDS_SQL = (
 )
 
 
+COMMUNICATION_SQL = (
+    f"SELECT {COMMUNICATION_COLUMNS} FROM communications m JOIN cases c ON c.seq = m.case_seq"
+    " WHERE m.seq = $1 AND m.case_seq = $2"
+)
+REOPENED_BY_SQL = (
+    "SELECT 1 FROM outbox_events WHERE case_seq = $1 AND event_name = $2"
+    " AND communication_seq = $3 LIMIT 1"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MailFacts:
+    """What an event's e-mail tells besides the case: its communication and files,
+    whether that communication reopened the case, and the Message-IDs of the case's
+    earlier e-mails, oldest first (threading)."""
+
+    communication: CommunicationRecord | None
+    attachments: list[AttachmentRecord]
+    reopened: bool
+    thread: list[str]
+
+
 def _event_and_case(row: Sequence[Any]) -> tuple[OutboxEvent, CaseRecord]:
     return event_from_row(row), case_from_row(row[8:])
 
@@ -262,6 +292,13 @@ async def _fan_out_one(
     return EventWork(event, case, tuple(delivery_from_row(r) for r in rows))
 
 
+DELIVERED_SQL = (
+    "UPDATE outbox_deliveries SET status = $1, attempts = $2, next_attempt_ms = NULL,"
+    " last_result = $3, updated_ms = $4, delivered_ms = $4"
+    " WHERE seq = $5 AND status = $6 AND attempts = $7"
+)
+
+
 class Outbox(SqlStore):
     # --- the worker ---------------------------------------------------------------------
 
@@ -295,12 +332,28 @@ class Outbox(SqlStore):
 
         return await self._read(job)
 
-    async def thread_of(self, case_seq: int, before_event_seq: int) -> list[str]:
-        """The Message-IDs of the case's e-mails before this event, oldest first."""
+    async def mail_facts(self, event: OutboxEvent) -> MailFacts:
+        """What the event's e-mail needs besides the case, in one read."""
+        comm_seq = event.communication_seq
 
-        async def job(tx: Tx) -> list[str]:
-            rows = await tx.fetch(EARLIER_MESSAGE_IDS_SQL, case_seq, before_event_seq, note.EMAIL)
-            return [row[0] for row in rows]
+        async def job(tx: Tx) -> MailFacts:
+            communication, files = None, []
+            # A reopening's communication is told by the e-mail of the reply that made it.
+            if comm_seq is not None and event.event_name != note.REOPEN_CASE:
+                row = await tx.fetchrow(COMMUNICATION_SQL, comm_seq, event.case_seq)
+                if row is not None:
+                    communication = communication_record(row)
+                    files = [
+                        attachment_record(r) for r in await tx.fetch(ATTACHMENTS_OF_SQL, [comm_seq])
+                    ]
+            reopened = (
+                event.event_name == note.ADD_COMMUNICATION
+                and comm_seq is not None
+                and await tx.fetchval(REOPENED_BY_SQL, event.case_seq, note.REOPEN_CASE, comm_seq)
+                is not None
+            )
+            earlier = await tx.fetch(EARLIER_MESSAGE_IDS_SQL, event.case_seq, event.seq, note.EMAIL)
+            return MailFacts(communication, files, reopened, [row[0] for row in earlier])
 
         return await self._read(job)
 
@@ -314,6 +367,23 @@ class Outbox(SqlStore):
         async def job(tx: Tx) -> list[AttemptOutcome | None]:
             outcomes: list[AttemptOutcome | None] = []
             for result in results:
+                if result.ok:
+                    # Delivered whatever came before: one guarded statement, no read.
+                    outcome = note.after_attempt(
+                        policy, result.attempts_before + 1, 0, True, now_ms
+                    )
+                    changed = await tx.execute(
+                        DELIVERED_SQL,
+                        outcome.status,
+                        result.attempts_before + 1,
+                        result.result[:2000],
+                        now_ms,
+                        result.delivery_seq,
+                        note.PENDING,
+                        result.attempts_before,
+                    )
+                    outcomes.append(outcome if changed == 1 else None)
+                    continue
                 row = await tx.fetchrow(
                     "SELECT status, attempts, retry_base FROM outbox_deliveries"
                     " WHERE seq = $1 FOR UPDATE",
