@@ -255,8 +255,9 @@ class Config:
     )
     notify_worker: bool = _setting(
         True,
-        "Deliver notifications in this process (with background-worker). Off: this node"
-        " only writes them to the outbox, and nodes with it on deliver them.",
+        "Deliver notifications from this node (with background-worker), in a child"
+        " process of serve at notify-nice. Off: this node only writes them to the outbox,"
+        " and nodes with it on deliver them.",
     )
     notify_concurrency: int = _setting(
         16, "Notifications: deliveries each server process attempts at once at most."

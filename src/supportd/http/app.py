@@ -28,8 +28,8 @@ from supportd.config import Config
 from supportd.domain import clock
 from supportd.domain.accounts import AuditEntry
 from supportd.http import attachment_links, observe, protocol, staff_api
-from supportd.notifications.dispatcher import Dispatcher
 from supportd.notifications.inbound import start_listener
+from supportd.notifications.process import delivery
 from supportd.operations import access, attachments
 from supportd.operations.advisor_providers import load_providers
 from supportd.operations.background import JOB_KINDS, PERIODIC
@@ -45,7 +45,7 @@ from supportd.security.auth import (
     SigV4Authenticator,
 )
 from supportd.storage.base import Store, StoreUnavailable
-from supportd.worker import PoolWorker, Worker
+from supportd.worker import Worker
 
 log = logging.getLogger("supportd")
 
@@ -344,17 +344,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         worker = Worker(context, JOB_KINDS, PERIODIC, config.worker_poll_ms / 1000)
-        # Notifications wait on other servers: their own worker runs many at once.
-        dispatcher = Dispatcher(
-            context, lambda: runtime.open_secret_box(config), lambda: attachments.link_key(config)
-        )
-        notifier = PoolWorker(
-            context,
-            dispatcher.kinds(),
-            dispatcher.periodic(),
-            config.worker_poll_ms / 1000,
-            config.notify_concurrency,
-        )
+        dispatcher, notifier = delivery(context)
         if config.background_worker:
             worker.start()
             if config.notify_worker:

@@ -111,16 +111,10 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-async def run(config: Config, parent: int) -> None:
-    """Deliver until SIGTERM or SIGINT, or until the parent is gone."""
-    store = runtime.open_store(config)
-    await store.open()
-    ctx = Context(
-        config=config,
-        catalogue=catalogue.load(config.reference_dir),
-        store=store,
-        clock=runtime.open_clock(config),
-    )
+def delivery(ctx: Context) -> tuple[Dispatcher, PoolWorker]:
+    """The channels and the worker that delivers through them, not started. Deliveries
+    wait on other servers, so their worker runs many at once."""
+    config = ctx.config
     dispatcher = Dispatcher(
         ctx, lambda: runtime.open_secret_box(config), lambda: attachments.link_key(config)
     )
@@ -131,6 +125,20 @@ async def run(config: Config, parent: int) -> None:
         config.worker_poll_ms / 1000,
         config.notify_concurrency,
     )
+    return dispatcher, worker
+
+
+async def run(config: Config, parent: int) -> None:
+    """Deliver until SIGTERM or SIGINT, or until the parent is gone."""
+    store = runtime.open_store(config)
+    await store.open()
+    ctx = Context(
+        config=config,
+        catalogue=catalogue.load(config.reference_dir),
+        store=store,
+        clock=runtime.open_clock(config),
+    )
+    dispatcher, worker = delivery(ctx)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
