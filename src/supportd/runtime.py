@@ -26,8 +26,15 @@ from supportd.storage.base import Store
 # --- the store and the secret box ---------------------------------------------------------
 
 
-def open_store(config: Config) -> Store:
-    """The store the settings name (not opened yet: `await store.open()`)."""
+def open_store(config: Config, *, lazy_commits: bool = False) -> Store:
+    """The store the settings name (not opened yet: `await store.open()`).
+
+    lazy_commits: on PostgreSQL, commits are acknowledged before they are flushed to
+    disk. Only for the delivery process: every write it makes is bookkeeping that a job
+    redoes if a PostgreSQL crash forgets it (a fan-out, an attempt's outcome), so a
+    crash can repeat a delivery (receivers drop it by its idempotency key) but never
+    lose a notification: the outbox events themselves are committed by the API, durably.
+    SQLite's commits are already ordered and durable against a crash of the process."""
     if config.database_url:
         from supportd.storage.postgres import PostgresStore
 
@@ -35,6 +42,7 @@ def open_store(config: Config) -> Store:
             config.database_url,
             pool_size=config.database_pool_size,
             statement_timeout_ms=config.database_statement_timeout_ms,
+            lazy_commits=lazy_commits,
         )
     from supportd.storage.sqlite import SQLiteStore
 

@@ -377,6 +377,26 @@ async def test_a_reused_connection_keeps_the_configured_settings(
     assert len(pids) == 1
 
 
+async def test_the_api_commits_durably(one_connection_store: PostgresStore) -> None:
+    async with one_connection_store._connection() as conn:
+        assert await conn.fetchval("SHOW synchronous_commit") == "on"
+
+
+async def test_the_delivery_process_store_commits_lazily(migrated_url: str) -> None:
+    # runtime.open_store(config, lazy_commits=True): the delivery process only.
+    store = PostgresStore(migrated_url, pool_size=1, lazy_commits=True)
+    await store.open()
+    try:
+        async with store._connection() as conn:
+            assert await conn.fetchval("SHOW synchronous_commit") == "off"
+            assert await conn.fetchval("SHOW application_name") == "supportd-delivery"
+        # Its writes still commit: another session sees them at once.
+        await store.create_case(new_case(), comm("lazy"))
+        assert await fetchval(migrated_url, "SELECT COUNT(*) FROM cases") == 1
+    finally:
+        await store.close()
+
+
 async def test_an_advisory_lock_ends_with_its_transaction(
     one_connection_store: PostgresStore, migrated_url: str
 ) -> None:

@@ -130,7 +130,7 @@ def delivery(ctx: Context) -> tuple[Dispatcher, PoolWorker]:
 
 async def run(config: Config, parent: int) -> None:
     """Deliver until SIGTERM or SIGINT, or until the parent is gone."""
-    store = runtime.open_store(config)
+    store = runtime.open_store(config, lazy_commits=True)
     await store.open()
     ctx = Context(
         config=config,

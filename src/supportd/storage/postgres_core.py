@@ -245,8 +245,10 @@ class PostgresCore(StoreCore):
         pool_size: int = 10,
         statement_timeout_ms: int = 30_000,
         max_attempts: int = MAX_ATTEMPTS,
+        lazy_commits: bool = False,
     ) -> None:
         self.url = url
+        self.lazy_commits = lazy_commits
         self.pool_size = pool_size
         self.statement_timeout_ms = statement_timeout_ms
         self.max_attempts = max_attempts
@@ -261,15 +263,26 @@ class PostgresCore(StoreCore):
                 max_size=self.pool_size,
                 timeout=CONNECT_TIMEOUT_S,
                 reset=_keep_session,
-                server_settings={
-                    "statement_timeout": str(self.statement_timeout_ms),
-                    "application_name": "supportd",
-                },
+                server_settings=self._session_settings(),
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreUnavailable(
                 f"cannot connect to PostgreSQL at {display_url(self.url)}: {exc}"
             ) from exc
+
+    def _session_settings(self) -> dict[str, str]:
+        settings = {
+            "statement_timeout": str(self.statement_timeout_ms),
+            "application_name": "supportd",
+        }
+        if self.lazy_commits:
+            # COMMIT answers before the WAL is flushed (PostgreSQL's asynchronous
+            # commit): a crash of PostgreSQL, not of supportd, may forget the last
+            # fraction of a second of commits, never half of one. Only for a process
+            # whose every write a job redoes when it is forgotten (runtime.open_store).
+            settings["synchronous_commit"] = "off"
+            settings["application_name"] = "supportd-delivery"
+        return settings
 
     async def close(self) -> None:
         if self._pool is not None:
