@@ -98,7 +98,7 @@ def _staff_case(case: Any, status: str) -> StaffCase:
 
 async def _apply(store: Store, case_seq: int, outcome: staff.Outcome, comm_seq: int | None) -> None:
     async def job(tx: Tx) -> None:
-        await outbox.record_staff_change(tx, case_seq, outcome, comm_seq, T0 + 5)
+        await outbox.record_staff_change(tx, case_seq, outcome, comm_seq, T0 + 5, False)
 
     await store._write(job)  # type: ignore[attr-defined]
 
@@ -143,7 +143,7 @@ async def test_a_staff_transaction_that_fails_leaves_no_event(store: Store) -> N
     )
 
     async def job(tx: Tx) -> None:
-        await outbox.record_staff_change(tx, case.seq, outcome, 1, T0 + 5)
+        await outbox.record_staff_change(tx, case.seq, outcome, 1, T0 + 5, False)
         raise RuntimeError("the rest of the staff action failed")
 
     with pytest.raises(RuntimeError):
@@ -156,7 +156,7 @@ async def test_auto_resolve_hook(store: Store) -> None:
     second = await store.create_case(new_case(), comm())
 
     async def job(tx: Tx) -> None:
-        await outbox.record_auto_resolved(tx, [first.seq, second.seq], T0 + 9)
+        await outbox.record_auto_resolved(tx, [first.seq, second.seq], T0 + 9, False)
 
     await store._write(job)  # type: ignore[attr-defined]
     assert [e[0] for e in await events(store, second.seq)] == [note.CREATE_CASE, note.RESOLVE_CASE]
@@ -168,6 +168,53 @@ async def _webhook(store: Store, account: str | None, names: tuple[str, ...]) ->
         Webhook(webhook_id, f"http://127.0.0.1:1/{webhook_id}", "sealed", account, names, T0)
     )
     return webhook_id
+
+
+async def _every_kind_of_change(store: Store) -> list[int]:
+    """A case created (on PostgreSQL the one-statement path), replied to, resolved and
+    reopened; another answered by staff, then auto-resolved: their seqs."""
+    case = await store.create_case(new_case(), comm())
+    await store.add_communication(ACCOUNT, case.case_id, comm("second", T0 + 1))
+    await store.resolve_case(ACCOUNT, case.case_id, T0 + 2)
+    await store.add_communication(ACCOUNT, case.case_id, comm("reopen", T0 + 3))
+    idle = await store.create_case(new_case(), comm())
+    reply = StaffAction(staff.REPLY, "agent1", T0 + 4, body="on it")
+    await store.apply_staff_action(idle.seq, reply)  # waits on the customer from now
+    assert await store.auto_resolve(T0 + 10**9, T0 + 10**9, 10) == [idle.case_id]
+    return [case.seq, idle.seq]
+
+
+async def test_with_no_channel_but_webhooks_no_event_is_recorded_until_one_exists(
+    store: Store,
+) -> None:
+    store.events_need_a_webhook = True
+    quiet = await _every_kind_of_change(store)
+    for seq in quiet:
+        assert await store.case_events(seq) == []
+    assert await fan_out_jobs(store) == []
+
+    await _webhook(store, OTHER, (note.CREATE_CASE,))  # any webhook: fan-out filters later
+    heard = await _every_kind_of_change(store)
+    assert [e[0] for e in await events(store, heard[0])] == [
+        note.CREATE_CASE,
+        note.ADD_COMMUNICATION,
+        note.RESOLVE_CASE,
+        note.ADD_COMMUNICATION,
+        note.REOPEN_CASE,
+    ]
+    assert [e[:2] for e in await events(store, heard[1])] == [
+        (note.CREATE_CASE, ""),
+        (note.ADD_COMMUNICATION, note.ORIGIN_AWS),
+        (note.RESOLVE_CASE, ""),
+    ]
+    recorded = [e.event_id for seq in heard for e in await store.case_events(seq)]
+    assert sorted(await fan_out_jobs(store)) == sorted(recorded)
+
+
+async def test_by_default_every_change_is_recorded_without_any_webhook(store: Store) -> None:
+    assert store.events_need_a_webhook is False
+    seqs = await _every_kind_of_change(store)
+    assert [len(await store.case_events(seq)) for seq in seqs] == [5, 3]
 
 
 async def test_fan_out_makes_each_delivery_once(store: Store) -> None:

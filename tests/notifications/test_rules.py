@@ -259,3 +259,24 @@ def test_a_dead_nodes_deliveries_are_taken_over_after_the_timeout_and_15_s(
     worker = PoolWorker(ctx, dispatcher.kinds(), dispatcher.periodic(), 0.1, 4)
     assert worker.lease_ms == 17_000
     assert set(worker.kinds) == {"notify-fanout", "notify-deliver", "periodic:notify-sweep"}
+
+
+@pytest.mark.parametrize(
+    ("delivers_here", "email", "eventbridge", "needs_a_webhook"),
+    [
+        (True, False, False, True),
+        (True, True, False, False),
+        (True, False, True, False),
+        (False, False, False, False),  # another node delivers, with channels unknown here
+        (False, True, True, False),
+    ],
+)
+def test_only_a_delivering_node_with_no_channel_but_webhooks_may_skip_events(
+    delivers_here: bool, email: bool, eventbridge: bool, needs_a_webhook: bool
+) -> None:
+    assert (
+        note.events_need_a_webhook(
+            delivers_here=delivers_here, email=email, eventbridge=eventbridge
+        )
+        is needs_a_webhook
+    )

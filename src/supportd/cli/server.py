@@ -60,13 +60,16 @@ def serve(**options: Any) -> None:
             migrate(config.sqlite_path)
     # Notifications are delivered by a process of their own at a lower CPU priority
     # (supportd.notifications.process), so the API's workers only write the outbox.
+    from supportd.notifications.process import BESIDE_ENV, DeliveryProcess
+
     deliverer = None
     if config.background_worker and config.notify_worker:
-        from supportd.notifications.process import DeliveryProcess
-
         environ = {**_inherited_environ(), **config.to_environ()}
         deliverer = DeliveryProcess(environ, config.notify_nice)
         config = dataclasses.replace(config, notify_worker=False)
+        os.environ[BESIDE_ENV] = "1"
+    else:
+        os.environ.pop(BESIDE_ENV, None)
     # Worker processes are started by uvicorn and read their settings from the environment.
     os.environ.update(config.to_environ())
     # Several worker processes: their metrics meet in a directory of this server's own

@@ -97,6 +97,18 @@ def staff_changes(
     return changes
 
 
+def events_need_a_webhook(*, delivers_here: bool, email: bool, eventbridge: bool) -> bool:
+    """Whether a server may leave an event unrecorded when no webhook is registered.
+
+    Only when this process's own settings are the ones that deliver (its delivery worker
+    runs) and they name no e-mail and no EventBridge: then a webhook is the only
+    channel left, and an event nobody can receive is two rows and a job for nothing
+    (about a third of a CreateCase's CPU). A node that does not deliver cannot know the
+    delivering node's channels, so it always records. Nodes that deliver share their
+    channel settings (docs/notifications.md), as fan-out already assumes."""
+    return delivers_here and not email and not eventbridge
+
+
 def new_event_id() -> str:
     """A random UUID (the envelope's `id`)."""
     return str(uuid.UUID(hex=ids.random_hex(16), version=4))

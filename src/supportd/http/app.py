@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,11 +26,11 @@ from starlette.types import Receive, Scope, Send
 from supportd import api_errors, logs, runtime, web
 from supportd import config as config_module
 from supportd.config import Config
-from supportd.domain import clock
+from supportd.domain import clock, notifications
 from supportd.domain.accounts import AuditEntry
 from supportd.http import attachment_links, observe, protocol, staff_api
 from supportd.notifications.inbound import start_listener
-from supportd.notifications.process import delivery
+from supportd.notifications.process import BESIDE_ENV, delivery
 from supportd.operations import access, attachments
 from supportd.operations.advisor_providers import load_providers
 from supportd.operations.background import JOB_KINDS, PERIODIC
@@ -205,8 +206,14 @@ def _too_large(limit: int) -> api_errors.ApiError:
 
 
 def create_app(
-    config: Config, store: Store, authenticate: Authenticator | None = None
+    config: Config,
+    store: Store,
+    authenticate: Authenticator | None = None,
+    *,
+    delivery_beside: bool = False,
 ) -> Starlette:
+    """The whole server. delivery_beside: this node's notifications are delivered by a
+    process beside this one (serve's), with these settings' channels."""
     # Here, not only in `supportd serve`: every way of starting the app (uvicorn's
     # factory, an embedding program, tests) refuses open mode on a network address.
     exposed = config_module.exposure_problem(config)
@@ -221,6 +228,11 @@ def create_app(
         store=store,
         advisor_checks=advisor_checks,
         advisor_providers=load_providers(advisor_checks),
+    )
+    store.events_need_a_webhook = notifications.events_need_a_webhook(
+        delivers_here=delivery_beside or (config.background_worker and config.notify_worker),
+        email=bool(config.smtp_url),
+        eventbridge=bool(config.eventbridge_bus),
     )
     authenticate = authenticate or make_authenticator(config, store)
     gate = access.Gate()
@@ -481,4 +493,5 @@ def _client_host(scope: Scope) -> Any:
 def app_from_environment() -> Any:
     """uvicorn's factory in each worker process: settings arrive as SUPPORTD_* variables."""
     config = config_module.from_environ()
-    return create_app(config, runtime.open_store(config))
+    beside = os.environ.get(BESIDE_ENV) == "1"
+    return create_app(config, runtime.open_store(config), delivery_beside=beside)

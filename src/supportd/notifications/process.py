@@ -40,6 +40,9 @@ from supportd.worker import PoolWorker
 log = logging.getLogger("supportd.notifications")
 
 PARENT_ENV = "SUPPORTD_DELIVERY_PARENT_PID"  # not a setting: set by the parent only
+# Not a setting either: serve tells its API workers that this node's delivery process
+# runs beside them, with the same channel settings as theirs.
+BESIDE_ENV = "SUPPORTD_DELIVERY_BESIDE"
 PR_SET_PDEATHSIG = 1
 RESTART_DELAY_S = 1.0
 STOP_TIMEOUT_S = 40.0  # the jobs in flight finish within their timeout

@@ -171,7 +171,11 @@ class Cases(SqlStore):
             seq = await tx.insert(INSERT_CASE_SQL, *values)
             comm_seq = await insert_communication(tx, seq, first)
             await outbox.record_changes(
-                tx, seq, notifications.case_created(comm_seq), case.created_ms
+                tx,
+                seq,
+                notifications.case_created(comm_seq),
+                case.created_ms,
+                self.events_need_a_webhook,
             )
             await insert_event(
                 tx, seq, first.created_ms, first.submitted_by, None, lifecycle.UNASSIGNED
@@ -203,7 +207,9 @@ class Cases(SqlStore):
                 )
             await after_customer_reply(tx, case.seq, status, comm)  # the SLA clock
             changes = notifications.customer_reply(comm_seq, case.status, status)
-            await outbox.record_changes(tx, case.seq, changes, comm.created_ms)
+            await outbox.record_changes(
+                tx, case.seq, changes, comm.created_ms, self.events_need_a_webhook
+            )
             if status == case.status:
                 return case
             await tx.execute(REOPEN_SQL, status, case.seq)
@@ -231,7 +237,11 @@ class Cases(SqlStore):
                 )
                 await after_resolution(tx, case.seq)  # no SLA clock, no auto-resolve timer
                 await outbox.record_changes(
-                    tx, case.seq, notifications.resolution(case.status), now_ms
+                    tx,
+                    case.seq,
+                    notifications.resolution(case.status),
+                    now_ms,
+                    self.events_need_a_webhook,
                 )
             return ResolveOutcome(case.status, lifecycle.RESOLVED)
 

@@ -69,8 +69,17 @@ def deliver_key(delivery_seq: int, attempts: int, suffix: str = "") -> str:
 # --- the hooks: inside the transaction of the change --------------------------------------
 
 
-async def record_changes(tx: Tx, case_seq: int, changes: Sequence[Change], now_ms: int) -> None:
-    """An outbox event per change, and the job that fans it out."""
+ANY_WEBHOOK_SQL = "SELECT EXISTS (SELECT 1 FROM webhooks)"
+
+
+async def record_changes(
+    tx: Tx, case_seq: int, changes: Sequence[Change], now_ms: int, need_webhook: bool
+) -> None:
+    """An outbox event per change, and the job that fans it out. need_webhook
+    (SqlStore.events_need_a_webhook): none unless a webhook is registered, asked in
+    this transaction, so a webhook registered on any node counts from its commit on."""
+    if not changes or (need_webhook and not await tx.fetchval(ANY_WEBHOOK_SQL)):
+        return
     for change in changes:
         event_id = note.new_event_id()
         await tx.execute(
@@ -86,7 +95,12 @@ async def record_changes(tx: Tx, case_seq: int, changes: Sequence[Change], now_m
 
 
 async def record_staff_change(
-    tx: Tx, case_seq: int, outcome: Outcome, reply_communication_seq: int | None, now_ms: int
+    tx: Tx,
+    case_seq: int,
+    outcome: Outcome,
+    reply_communication_seq: int | None,
+    now_ms: int,
+    need_webhook: bool,
 ) -> None:
     """For a staff action's transaction, after its rows are written: a reply notifies
     (origin AWS), a resolution or a reopening notifies; a note or an assignment does
@@ -94,13 +108,15 @@ async def record_staff_change(
     changes = note.staff_changes(
         reply_communication_seq if outcome.reply is not None else None, outcome.status_change
     )
-    await record_changes(tx, case_seq, changes, now_ms)
+    await record_changes(tx, case_seq, changes, now_ms, need_webhook)
 
 
-async def record_auto_resolved(tx: Tx, case_seqs: Sequence[int], now_ms: int) -> None:
+async def record_auto_resolved(
+    tx: Tx, case_seqs: Sequence[int], now_ms: int, need_webhook: bool
+) -> None:
     """For auto-resolve's transaction: each case it resolved notifies."""
     for seq in case_seqs:
-        await record_changes(tx, seq, [Change(note.RESOLVE_CASE)], now_ms)
+        await record_changes(tx, seq, [Change(note.RESOLVE_CASE)], now_ms, need_webhook)
 
 
 async def record_inbound(

@@ -41,13 +41,15 @@ WITH new_case AS (
 ), support_side AS (
     INSERT INTO case_work (seq, sla_target, sla_due_ms)
     SELECT seq, $18, $19 FROM new_case
+), heard AS (
+    SELECT WHERE NOT $27::boolean OR EXISTS (SELECT 1 FROM webhooks)
 ), notification AS (
     INSERT INTO outbox_events (event_id, case_seq, event_name, origin, communication_seq,
         created_ms)
-    SELECT $20, case_seq, $21, $22, seq, $17 FROM first_communication
+    SELECT $20, case_seq, $21, $22, seq, $17 FROM first_communication, heard
 ), fan_out_job AS (
     INSERT INTO jobs (kind, key, payload, state, run_at_ms, created_ms, updated_ms)
-    SELECT $23, $24, $25::jsonb, $26, $17, $17, $17 FROM new_case
+    SELECT $23, $24, $25::jsonb, $26, $17, $17, $17 FROM new_case, heard
 )
 SELECT seq FROM new_case
 """
@@ -108,6 +110,7 @@ class PostgresCases(Cases):
                 sla.FIRST_RESPONSE if case.first_response_due_ms is not None else None,
                 case.first_response_due_ms,
                 *_notification(),
+                self.events_need_a_webhook,
             )
             if seq is None:
                 return await _existing_case(tx, case)
@@ -125,7 +128,8 @@ class PostgresCases(Cases):
 
 def _notification() -> tuple[Any, ...]:
     """The CTE's outbox event and its fan-out job (storage.outbox.record_changes, written
-    into the one statement): $20 ... $26."""
+    into the one statement): $20 ... $26; $27, events_need_a_webhook, is the CTE's
+    `heard`: one row if they are to be written, none if not."""
     [change] = notifications.case_created(0)
     event_id = notifications.new_event_id()
     return (

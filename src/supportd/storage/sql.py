@@ -71,6 +71,10 @@ class SqlStore:
     # True where a write, once handed over, commits even if its caller is cancelled
     # (SQLite: the writer thread runs it whatever happens to the awaiting task).
     cancelled_writes_commit = False
+    # Leave a change's outbox event unrecorded when no webhook is registered: set by a
+    # server whose own settings deliver and name no other channel
+    # (domain.notifications.events_need_a_webhook). Off, every change is recorded.
+    events_need_a_webhook = False
 
     async def _read(self, fn: TxFn[T]) -> T:
         """A short, indexed read (a point lookup, one page by an index)."""

@@ -365,7 +365,7 @@ class Staff(SqlStore):
             reply_seq = await _write_outcome(tx, current, action, outcome)
             # Its notifications in the same transaction (notes and assignments have none).
             await outbox.record_staff_change(
-                tx, current.case.seq, outcome, reply_seq, action.now_ms
+                tx, current.case.seq, outcome, reply_seq, action.now_ms, self.events_need_a_webhook
             )
             case = dataclasses.replace(
                 current.case, status=outcome.status, resolved_ms=outcome.resolved_ms
@@ -401,7 +401,7 @@ class Staff(SqlStore):
                     for seq in seqs
                 ],
             )
-            await outbox.record_auto_resolved(tx, seqs, now_ms)
+            await outbox.record_auto_resolved(tx, seqs, now_ms, self.events_need_a_webhook)
             case_ids = {row[0]: row[1] for row in rows}
             return [case_ids[row[0]] for row in locked if row[0] in case_ids]
 
