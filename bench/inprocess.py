@@ -4,11 +4,15 @@ thread, separately), steadier on a busy machine than anything over HTTP.
 
     python bench/inprocess.py                           # CreateCase, 6,000 calls
     python bench/inprocess.py --calls 30000 --profile   # cProfile of the event loop
+    python bench/inprocess.py --operation DescribeCommunications --communications 10000
     PYTHONPATH=/tmp/base/src python bench/inprocess.py  # another commit's code
 
 `create_app` on a fresh data dir (default settings, SQLite), its lifespan started, and
 32 concurrent loops each calling the ASGI app with the bytes boto3 sends (the same
-request as `run.py`). After a warm-up, CPU time is read per thread from
+request as `run.py`). DescribeCommunications reads the first page (maxResults 100) of
+one case that --communications AddCommunicationToCase calls, made through the app
+before the warm-up, gave that many communications. After a warm-up, CPU time is read
+per thread from
 /proc/self/task (the writer thread's SQLite work happens with the GIL released, so a
 `--gil` profile does not show it) and divided by the number of calls.
 """
@@ -19,11 +23,13 @@ import argparse
 import asyncio
 import collections
 import cProfile
+import json
 import pstats
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +79,11 @@ async def _measure(args: argparse.Namespace) -> None:
 
 
 async def _measure_in(args: argparse.Namespace, data: Path) -> None:
-    headers, body = common.boto3_request(args.operation, common.CREATE_CASE)
-    base = _scope(headers, body)
     config = config_module.from_environ(overrides={"data_dir": data})
     app = create_app(config, runtime.open_store(config))
 
-    async def call() -> None:
+    async def call(request: tuple[dict[str, str], bytes]) -> bytes:
+        headers, body = request
         sent: list[dict[str, Any]] = []
 
         async def receive() -> dict[str, Any]:
@@ -87,26 +92,50 @@ async def _measure_in(args: argparse.Namespace, data: Path) -> None:
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        await app(dict(base), receive, send)
+        await app(_scope(headers, body), receive, send)
         if sent[0]["status"] != 200:
             raise SystemExit(f"answer {sent[0]['status']}: {sent[1]['body']!r}")
+        return b"".join(m.get("body", b"") for m in sent[1:])
 
+    async with app.router.lifespan_context(app):
+        measured = await _prepare(args, call)
+        await _run(args, lambda: call(measured))
+
+
+async def _prepare(
+    args: argparse.Namespace,
+    call: Callable[[tuple[dict[str, str], bytes]], Awaitable[bytes]],
+) -> tuple[dict[str, str], bytes]:
+    """The request to measure, after making what it reads."""
+    create = common.boto3_request("CreateCase", common.CREATE_CASE)
+    if args.operation == "CreateCase":
+        return create
+    case_id = json.loads(await call(create))["caseId"]
+    reply = common.boto3_request(
+        "AddCommunicationToCase",
+        {"caseId": case_id, "communicationBody": common.CREATE_CASE["communicationBody"]},
+    )
+    for _ in range(args.communications - 1):
+        await call(reply)
+    return common.boto3_request("DescribeCommunications", {"caseId": case_id, "maxResults": 100})
+
+
+async def _run(args: argparse.Namespace, call: Callable[[], Awaitable[bytes]]) -> None:
     async def loop(calls: int) -> None:
         for _ in range(calls):
             await call()
 
-    async with app.router.lifespan_context(app):
-        await asyncio.gather(*(loop(WARMUP_PER_LOOP) for _ in range(LOOPS)))
-        per_loop = args.calls // LOOPS
-        profile = cProfile.Profile(time.thread_time) if args.profile else None
-        before, cpu, wall = _thread_ticks(), time.process_time(), time.perf_counter()
-        if profile is not None:
-            profile.enable()
-        await asyncio.gather(*(loop(per_loop) for _ in range(LOOPS)))
-        if profile is not None:
-            profile.disable()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        after = _thread_ticks()
+    await asyncio.gather(*(loop(WARMUP_PER_LOOP) for _ in range(LOOPS)))
+    per_loop = args.calls // LOOPS
+    profile = cProfile.Profile(time.thread_time) if args.profile else None
+    before, cpu, wall = _thread_ticks(), time.process_time(), time.perf_counter()
+    if profile is not None:
+        profile.enable()
+    await asyncio.gather(*(loop(per_loop) for _ in range(LOOPS)))
+    if profile is not None:
+        profile.disable()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    after = _thread_ticks()
     calls = per_loop * LOOPS
     threads = {
         name: round((ticks - before.get(name, 0)) * 1e4 / calls, 1)  # 100 ticks per second
@@ -123,7 +152,15 @@ async def _measure_in(args: argparse.Namespace, data: Path) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=6000)
-    parser.add_argument("--operation", default="CreateCase", choices=["CreateCase"])
+    parser.add_argument(
+        "--operation", default="CreateCase", choices=["CreateCase", "DescribeCommunications"]
+    )
+    parser.add_argument(
+        "--communications",
+        type=int,
+        default=10,
+        help="DescribeCommunications: how many the case has",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the event loop thread")
     uvloop.run(_measure(parser.parse_args(argv)))
     return 0
