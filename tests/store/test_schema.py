@@ -398,10 +398,13 @@ def test_records_line_up_with_the_selected_columns(
     """rows.py maps by position: each record's fields are the columns it is read from, in
     order, optional exactly where the declaration allows NULL."""
     columns = _selected(select_list, tables)
-    fields = dataclasses.fields(record)
-    assert [f.name for f in fields] == [c.name for c in columns]
+    # Records are frozen dataclasses or msgspec Structs (those read by the hundred).
+    names = getattr(record, "__struct_fields__", None) or [
+        f.name for f in dataclasses.fields(record)
+    ]
+    assert list(names) == [c.name for c in columns]
     hints = typing.get_type_hints(record)
-    optional = [type(None) in typing.get_args(hints[f.name]) for f in fields]
+    optional = [type(None) in typing.get_args(hints[name]) for name in names]
     assert optional == [c.nullable for c in columns]
 
 

@@ -83,6 +83,16 @@ def test_case_time_format() -> None:
     assert clock.format_case_time(ms("2020-03-23T21:31:47.005+00:00")).endswith("47.005Z")
 
 
+def test_case_times_stay_right_past_the_kept_seconds() -> None:
+    # More distinct seconds than the formatter keeps: the cache empties, the text does not
+    # change.
+    start = ms("2026-12-05T23:59:58.000+00:00")
+    for offset in range(0, 3 * 5000 * 1000, 997):
+        expected = datetime.fromtimestamp((start + offset) / 1000, tz=UTC)
+        text = clock.format_case_time(start + offset)
+        assert text == expected.strftime("%Y-%m-%dT%H:%M:%S.") + f"{(start + offset) % 1000:03d}Z"
+
+
 def test_an_optional_case_time_is_none_until_it_happens() -> None:
     assert clock.optional_case_time(None) is None
     assert clock.optional_case_time(0) == "1970-01-01T00:00:00.000Z"

@@ -7,9 +7,10 @@ writes the communication, the status, the history event and the SLA clock togeth
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
+
+import msgspec
 
 from supportd.domain import accounts, lifecycle, notifications
 from supportd.domain.records import (
@@ -216,7 +217,7 @@ class Cases(SqlStore):
             await insert_event(
                 tx, case.seq, comm.created_ms, comm.submitted_by, case.status, status
             )
-            return dataclasses.replace(case, status=status, resolved_ms=None)
+            return msgspec.structs.replace(case, status=status, resolved_ms=None)
 
         return await self._write(job)
 

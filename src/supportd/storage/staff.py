@@ -15,6 +15,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from supportd.domain import lifecycle, search, staff
 from supportd.domain.search import (
     COMMUNICATION,
@@ -367,7 +369,7 @@ class Staff(SqlStore):
             await outbox.record_staff_change(
                 tx, current.case.seq, outcome, reply_seq, action.now_ms, self.events_need_a_webhook
             )
-            case = dataclasses.replace(
+            case = msgspec.structs.replace(
                 current.case, status=outcome.status, resolved_ms=outcome.resolved_ms
             )
             return StaffCase(case, outcome.work), outcome
