@@ -22,6 +22,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
+
 from supportd.storage import exchange, migrations
 from supportd.storage.base import ExportRow, SchemaError, StoreCore
 from supportd.storage.blobs import BlobStore, DirectoryBlobs
@@ -119,12 +121,21 @@ def _statements(sql: str) -> list[str]:
 _LISTS = (list, tuple)
 
 
+def _json_list(values: Sequence[Any]) -> str:
+    # msgspec: about a tenth of json.dumps' time for a page's hundred ids (compact, UTF-8
+    # as is; json_each and json.loads read either form).
+    return _encode_json(values).decode()
+
+
+_encode_json = msgspec.json.Encoder().encode
+
+
 def _bind(args: Sequence[Any]) -> Sequence[Any]:
     # Lists are stored as JSON text (and `= ANY($n)` reads them with json_each). On every
     # statement of the write path: a plain loop and exact type checks, no generators.
     for value in args:
         if type(value) in _LISTS:
-            return [json.dumps(list(v)) if type(v) in _LISTS else v for v in args]
+            return [_json_list(v) if type(v) in _LISTS else v for v in args]
     return args
 
 
@@ -318,7 +329,7 @@ class SQLiteCore(StoreCore):
         t = exchange.table(table)
         records = [
             tuple(
-                json.dumps(row[c])
+                _json_list(row[c])
                 if c in t.list_columns
                 else int(row[c])
                 if c in t.bool_columns
