@@ -35,12 +35,16 @@ def _other_node(store: Store) -> Store:
 
 
 async def _case(
-    store: Store, subject: str = "subject", body: str = "body", account_id: str = "111122223333"
+    store: Store,
+    subject: str = "subject",
+    body: str = "body",
+    account_id: str = "111122223333",
+    due_ms: int | None = T0 + 4 * HOUR,
 ) -> int:
     n = next(_ids)
     created = await store.create_case(
         NewCase(
-            case_id=f"case-{account_id}-test-2023-{n:016x}",
+            case_id=_case_id(account_id, n),
             account_id=account_id,
             subject=subject,
             service_code=None,
@@ -51,11 +55,15 @@ async def _case(
             submitted_by="a@example.com",
             cc_emails=(),
             created_ms=T0,
-            first_response_due_ms=T0 + 4 * HOUR,
+            first_response_due_ms=due_ms,
         ),
         NewCommunication(body, "Jane <j@example.com>", CUSTOMER, (), T0),
     )
     return created.seq
+
+
+def _case_id(account_id: str, n: int) -> str:
+    return f"case-{account_id}-test-2023-{n:016x}"
 
 
 def _act(kind: str, now: int = T0 + HOUR, **fields: object) -> StaffAction:
@@ -267,3 +275,56 @@ async def test_search_ranks_a_bounded_number_of_matches_and_says_when_it_cut(
     resolved = (lifecycle.RESOLVED,)
     assert await found(2, statuses=resolved) == ({in_bodies[0], in_bodies[1]}, False)
     assert await found(1, statuses=resolved) == ({in_bodies[1]}, True)
+
+
+OPEN = tuple(sorted(lifecycle.OPEN_STATUSES))
+
+
+async def _pages(store: Store, query: StaffCaseQuery) -> list[int]:
+    """Every case of a due-time query, page by page through its cursor."""
+    seen: list[int] = []
+    after: tuple[int, ...] | None = None
+    while True:
+        page = await store.staff_list_cases(dataclasses.replace(query, after=after))
+        seen.extend(c.case.seq for c in page)
+        if len(page) < query.limit:
+            return seen
+        after = (staff.due_key(page[-1].work), page[-1].case.seq)
+
+
+async def _walked(store: Store, query: StaffCaseQuery, keep: object) -> list[int]:
+    """The same cases found another way: the queue of every account and status, in one
+    page (the due-time index's walk), filtered here."""
+    every = await store.staff_list_cases(
+        dataclasses.replace(query, limit=1000, statuses=None, account_id=None, sla_state=None)
+    )
+    return [c.case.seq for c in every if keep(c)]  # type: ignore[operator]
+
+
+async def test_one_accounts_queue_is_in_due_time_order_and_pages(store: Store) -> None:
+    mine, other = "121212121212", "343434343434"
+    dues = [5, 1, 3, 3, None, 2, 8, 1]  # hours after T0; ties broken by seq
+    seqs = [
+        await _case(store, account_id=mine, due_ms=None if d is None else T0 + d * HOUR)
+        for d in dues
+    ]
+    for d in (0, 2, 4):
+        await _case(store, account_id=other, due_ms=T0 + d * HOUR)
+    await store.apply_staff_action(seqs[6], _act(staff.REPLY, body="please check"))  # paused
+    await store.apply_staff_action(seqs[3], _act(staff.RESOLVE))
+    await store.apply_staff_action(seqs[1], _act(staff.ASSIGN, assignee="alice"))
+
+    query = StaffCaseQuery(limit=3, now_ms=T0, statuses=OPEN, account_id=mine)
+    found = await _pages(store, query)
+    expected = await _walked(
+        store, query, lambda c: c.case.account_id == mine and c.case.status != lifecycle.RESOLVED
+    )
+    assert found == expected
+    # Due first (1 h twice, 2 h, 3 h, 5 h), then the cases without a running clock.
+    assert found == [seqs[1], seqs[7], seqs[5], seqs[2], seqs[0], seqs[4], seqs[6]]
+    # Other filters narrow the account's cases the same way.
+    # (Alice's reply assigned her the paused case.)
+    assigned = dataclasses.replace(query, assignee="alice")
+    assert await _pages(store, assigned) == [seqs[1], seqs[6]]
+    breaching = dataclasses.replace(query, now_ms=T0 + 150 * 60_000, sla_state=staff.BREACHING)
+    assert await _pages(store, breaching) == [seqs[1], seqs[7], seqs[5]]
