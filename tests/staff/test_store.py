@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,10 @@ from supportd.reference import catalogue
 from supportd.storage import exchange
 from supportd.storage.base import Store
 from supportd.storage.postgres import PostgresStore
+from supportd.storage.sql import Tx
 from supportd.storage.sqlite import SQLiteStore
+from supportd.storage.staff import list_cases_sql
+from tests.store.test_plans import plan_of
 
 T0 = 1_700_000_000_000
 HOUR = sla.HOUR_MS
@@ -328,3 +332,90 @@ async def test_one_accounts_queue_is_in_due_time_order_and_pages(store: Store) -
     assert await _pages(store, assigned) == [seqs[1], seqs[6]]
     breaching = dataclasses.replace(query, now_ms=T0 + 150 * 60_000, sla_state=staff.BREACHING)
     assert await _pages(store, breaching) == [seqs[1], seqs[7], seqs[5]]
+
+
+UNCLOCKED_SQL = "SELECT seq FROM open_cases_without_clock ORDER BY seq"
+RECOMPUTED_SQL = (
+    "SELECT c.seq FROM cases c JOIN case_work w ON w.seq = c.seq WHERE c.is_open"
+    " AND w.sla_due_ms IS NULL AND w.sla_remaining_ms IS NULL ORDER BY c.seq"
+)
+
+
+async def _unclocked(store: Store) -> list[int]:
+    """open_cases_without_clock, checked against what it derives from."""
+    kept = [r[0] for r in await store._read(lambda tx: tx.fetch(UNCLOCKED_SQL))]
+    assert kept == [r[0] for r in await store._read(lambda tx: tx.fetch(RECOMPUTED_SQL))]
+    return kept
+
+
+async def test_none_due_lists_the_open_cases_without_a_clock(store: Store) -> None:
+    account = "565656565656"
+    running = await _case(store, account_id=account)
+    bare = [await _case(store, account_id=account, due_ms=None) for _ in range(4)]
+    assert await _unclocked(store) == bare
+    # Resolved: out. Waiting on the customer: still no clock to pause, still in.
+    await store.apply_staff_action(bare[1], _act(staff.RESOLVE))
+    await store.apply_staff_action(bare[2], _act(staff.REPLY, body="please check"))
+    await store.apply_staff_action(running, _act(staff.RESOLVE))
+    assert await _unclocked(store) == [bare[0], bare[2], bare[3]]
+    # The customer answers the paused case and reopens a resolved one.
+    for seq in (bare[2], bare[1], running):
+        found = await store.staff_get_case(seq=seq)
+        assert found is not None
+        comm = NewCommunication("more", "Jane <j@example.com>", CUSTOMER, (), T0 + 2 * HOUR)
+        await store.add_communication(account, found.case.case_id, comm)
+    reopened = await store.staff_get_case(seq=running)
+    assert reopened is not None and reopened.case.status != lifecycle.RESOLVED
+    kept = await _unclocked(store)
+    assert bare[0] in kept and bare[3] in kept
+
+    query = StaffCaseQuery(limit=2, now_ms=T0, statuses=OPEN, sla_state=staff.SLA_NONE)
+    found_seqs = await _pages(store, query)
+    assert found_seqs == kept
+    assert found_seqs == await _walked(
+        store,
+        query,
+        lambda c: (
+            c.case.status != lifecycle.RESOLVED
+            and c.work.clock.due_ms is None
+            and c.work.clock.remaining_ms is None
+        ),
+    )
+    # A filter on the case beside it.
+    statuses = {s: (await store.staff_get_case(seq=s)) for s in kept}
+    unassigned = [s for s, c in statuses.items() if c and c.case.status == lifecycle.UNASSIGNED]
+    assert unassigned
+    only = dataclasses.replace(query, statuses=(lifecycle.UNASSIGNED,))
+    assert await _pages(store, only) == unassigned
+
+
+FILL_SQL = """
+INSERT INTO cases (case_id, account_id, subject, severity_code, status, is_open, language,
+    issue_type, submitted_by, cc_emails, created_ms)
+SELECT 'case-' || g, '111122223333', 's', 'low',
+    CASE WHEN g % 10 = 0 THEN 'unassigned' ELSE 'resolved' END, g % 10 = 0, 'en',
+    'technical', 'x', '{}', g
+FROM generate_series(1, 20000) g;
+INSERT INTO case_work (seq, sla_due_ms) SELECT seq, CASE WHEN seq % 20 = 0 THEN NULL
+    ELSE seq END FROM cases;
+ANALYZE
+"""
+
+
+async def test_none_due_reads_open_cases_without_clock_not_the_due_index(store: Store) -> None:
+    if isinstance(store, PostgresStore):
+        # PostgreSQL plans by its statistics: cases enough that the due-time index would
+        # be a plausible choice. (It still hashes and sorts a table this small; at
+        # 1,000,000 cases it walks the table's key: bench/README.md.)
+        async def fill(tx: Tx) -> None:
+            await tx.execute(FILL_SQL)
+
+        await store._write(fill)
+    query = StaffCaseQuery(limit=50, now_ms=T0, statuses=OPEN, sla_state=staff.SLA_NONE)
+    sql, values = list_cases_sql(query)
+    plan = await plan_of(store, sql, values)
+    # SQLite names the table by its alias.
+    assert re.search(r"open_cases_without_clock|\bSCAN o\b", plan), plan
+    assert "case_work_by_due" not in plan
+    if isinstance(store, SQLiteStore):
+        assert "TEMP B-TREE" not in plan, plan

@@ -236,6 +236,17 @@ def list_cases_sql(query: StaffCaseQuery) -> tuple[str, list[Any]]:
             where.append(f"({DUE_KEY}, w.seq) > ({arg(due)}::bigint, {arg(seq)}::bigint)")
         if query.account_id is not None:
             return _account_queue_sql(where, query.limit, arg), arg.values
+        if query.sla_state == staff.SLA_NONE and _open_flag(query.statuses):
+            # Every case without a clock has the same due key: due-time order is seq
+            # order, and open_cases_without_clock (migration 0012) holds just these.
+            if query.after is not None and query.after[0] >= staff.NO_DUE:
+                where.append(f"o.seq > {arg(query.after[1])}")
+            source = "open_cases_without_clock o CROSS JOIN case_work w CROSS JOIN cases c"
+            where[:0] = ["w.seq = o.seq", "c.seq = o.seq"]
+            sql = arg.page(
+                f"SELECT {STAFF_CASE_COLUMNS} FROM {source}", where, "o.seq", query.limit
+            )
+            return sql, arg.values
         # Walk the due-time index in order and stop at the page's end. (CROSS JOIN keeps
         # that order on SQLite, whose planner would otherwise start from the cases;
         # PostgreSQL plans both forms alike.)
