@@ -121,7 +121,7 @@ def test_sqlite_0012_fills_open_cases_without_clock_from_the_cases_there(tmp_pat
         conn.execute(_sqlite(WORK_SQL), (seq, due, remaining))
     conn.commit()
     conn.close()
-    assert migrate_sqlite(path) == ["0012_open_cases_without_clock.sql"]
+    assert "0012_open_cases_without_clock.sql" in migrate_sqlite(path)
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("SELECT seq FROM open_cases_without_clock").fetchall() == [(1,)]
@@ -148,7 +148,7 @@ def test_postgresql_0012_fills_open_cases_without_clock_from_the_cases_there(
                 await conn.execute(WORK_SQL, seq, due, remaining)
         finally:
             await conn.close()
-        assert await migrate_postgres(empty_url) == ["0012_open_cases_without_clock.sql"]
+        assert "0012_open_cases_without_clock.sql" in await migrate_postgres(empty_url)
         conn = await asyncpg.connect(empty_url)
         try:
             return [r[0] for r in await conn.fetch("SELECT seq FROM open_cases_without_clock")]
