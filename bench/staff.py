@@ -156,6 +156,10 @@ class Data:
             return (i + 1, None, None, None, None, None)
         if status == "pending-customer-action":
             return (i + 1, assignee, "next-response", None, (i * 7919) % DAY, self.now_ms - DAY)
+        if status == "work-in-progress" and (i // len(STATUSES)) % 7 == 0:
+            # Some open cases owe the customer nothing (no clock): the queue's "None
+            # due" filter has open cases to find.
+            return (i + 1, assignee, None, None, None, None)
         # Due from a day ago to two days ahead: a third of them breaching.
         due = self.now_ms - DAY + (i * 7919) % (3 * DAY)
         target = "first-response" if status == "unassigned" else "next-response"

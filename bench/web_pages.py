@@ -213,6 +213,7 @@ def pages_of(target: Target) -> tuple[dict[str, list[str]], dict[str, list[str]]
         "queue: open, by SLA due time": ["/console/queue"],
         "queue: severity high": ["/console/queue?severity=high"],
         "queue: SLA breached": ["/console/queue?sla=breaching"],
+        "queue: SLA none due": ["/console/queue?sla=none"],
         "queue: assignee agent7": ["/console/queue?assignee=agent7"],
         "queue: one account": [f"/console/queue?account={account}"],
         "queue: page 20": [next_page(target.client, "/console/queue?severity=high", 20)],

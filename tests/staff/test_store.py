@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,10 @@ from supportd.reference import catalogue
 from supportd.storage import exchange
 from supportd.storage.base import Store
 from supportd.storage.postgres import PostgresStore
+from supportd.storage.sql import Tx
 from supportd.storage.sqlite import SQLiteStore
+from supportd.storage.staff import list_cases_sql
+from tests.store.test_plans import plan_of
 
 T0 = 1_700_000_000_000
 HOUR = sla.HOUR_MS
@@ -35,12 +39,16 @@ def _other_node(store: Store) -> Store:
 
 
 async def _case(
-    store: Store, subject: str = "subject", body: str = "body", account_id: str = "111122223333"
+    store: Store,
+    subject: str = "subject",
+    body: str = "body",
+    account_id: str = "111122223333",
+    due_ms: int | None = T0 + 4 * HOUR,
 ) -> int:
     n = next(_ids)
     created = await store.create_case(
         NewCase(
-            case_id=f"case-{account_id}-test-2023-{n:016x}",
+            case_id=_case_id(account_id, n),
             account_id=account_id,
             subject=subject,
             service_code=None,
@@ -51,11 +59,15 @@ async def _case(
             submitted_by="a@example.com",
             cc_emails=(),
             created_ms=T0,
-            first_response_due_ms=T0 + 4 * HOUR,
+            first_response_due_ms=due_ms,
         ),
         NewCommunication(body, "Jane <j@example.com>", CUSTOMER, (), T0),
     )
     return created.seq
+
+
+def _case_id(account_id: str, n: int) -> str:
+    return f"case-{account_id}-test-2023-{n:016x}"
 
 
 def _act(kind: str, now: int = T0 + HOUR, **fields: object) -> StaffAction:
@@ -267,3 +279,143 @@ async def test_search_ranks_a_bounded_number_of_matches_and_says_when_it_cut(
     resolved = (lifecycle.RESOLVED,)
     assert await found(2, statuses=resolved) == ({in_bodies[0], in_bodies[1]}, False)
     assert await found(1, statuses=resolved) == ({in_bodies[1]}, True)
+
+
+OPEN = tuple(sorted(lifecycle.OPEN_STATUSES))
+
+
+async def _pages(store: Store, query: StaffCaseQuery) -> list[int]:
+    """Every case of a due-time query, page by page through its cursor."""
+    seen: list[int] = []
+    after: tuple[int, ...] | None = None
+    while True:
+        page = await store.staff_list_cases(dataclasses.replace(query, after=after))
+        seen.extend(c.case.seq for c in page)
+        if len(page) < query.limit:
+            return seen
+        after = (staff.due_key(page[-1].work), page[-1].case.seq)
+
+
+async def _walked(store: Store, query: StaffCaseQuery, keep: object) -> list[int]:
+    """The same cases found another way: the queue of every account and status, in one
+    page (the due-time index's walk), filtered here."""
+    every = await store.staff_list_cases(
+        dataclasses.replace(query, limit=1000, statuses=None, account_id=None, sla_state=None)
+    )
+    return [c.case.seq for c in every if keep(c)]  # type: ignore[operator]
+
+
+async def test_one_accounts_queue_is_in_due_time_order_and_pages(store: Store) -> None:
+    mine, other = "121212121212", "343434343434"
+    dues = [5, 1, 3, 3, None, 2, 8, 1]  # hours after T0; ties broken by seq
+    seqs = [
+        await _case(store, account_id=mine, due_ms=None if d is None else T0 + d * HOUR)
+        for d in dues
+    ]
+    for d in (0, 2, 4):
+        await _case(store, account_id=other, due_ms=T0 + d * HOUR)
+    await store.apply_staff_action(seqs[6], _act(staff.REPLY, body="please check"))  # paused
+    await store.apply_staff_action(seqs[3], _act(staff.RESOLVE))
+    await store.apply_staff_action(seqs[1], _act(staff.ASSIGN, assignee="alice"))
+
+    query = StaffCaseQuery(limit=3, now_ms=T0, statuses=OPEN, account_id=mine)
+    found = await _pages(store, query)
+    expected = await _walked(
+        store, query, lambda c: c.case.account_id == mine and c.case.status != lifecycle.RESOLVED
+    )
+    assert found == expected
+    # Due first (1 h twice, 2 h, 3 h, 5 h), then the cases without a running clock.
+    assert found == [seqs[1], seqs[7], seqs[5], seqs[2], seqs[0], seqs[4], seqs[6]]
+    # Other filters narrow the account's cases the same way.
+    # (Alice's reply assigned her the paused case.)
+    assigned = dataclasses.replace(query, assignee="alice")
+    assert await _pages(store, assigned) == [seqs[1], seqs[6]]
+    breaching = dataclasses.replace(query, now_ms=T0 + 150 * 60_000, sla_state=staff.BREACHING)
+    assert await _pages(store, breaching) == [seqs[1], seqs[7], seqs[5]]
+
+
+UNCLOCKED_SQL = "SELECT seq FROM open_cases_without_clock ORDER BY seq"
+RECOMPUTED_SQL = (
+    "SELECT c.seq FROM cases c JOIN case_work w ON w.seq = c.seq WHERE c.is_open"
+    " AND w.sla_due_ms IS NULL AND w.sla_remaining_ms IS NULL ORDER BY c.seq"
+)
+
+
+async def _unclocked(store: Store) -> list[int]:
+    """open_cases_without_clock, checked against what it derives from."""
+    kept = [r[0] for r in await store._read(lambda tx: tx.fetch(UNCLOCKED_SQL))]
+    assert kept == [r[0] for r in await store._read(lambda tx: tx.fetch(RECOMPUTED_SQL))]
+    return kept
+
+
+async def test_none_due_lists_the_open_cases_without_a_clock(store: Store) -> None:
+    account = "565656565656"
+    running = await _case(store, account_id=account)
+    bare = [await _case(store, account_id=account, due_ms=None) for _ in range(4)]
+    assert await _unclocked(store) == bare
+    # Resolved: out. Waiting on the customer: still no clock to pause, still in.
+    await store.apply_staff_action(bare[1], _act(staff.RESOLVE))
+    await store.apply_staff_action(bare[2], _act(staff.REPLY, body="please check"))
+    await store.apply_staff_action(running, _act(staff.RESOLVE))
+    assert await _unclocked(store) == [bare[0], bare[2], bare[3]]
+    # The customer answers the paused case and reopens a resolved one.
+    for seq in (bare[2], bare[1], running):
+        found = await store.staff_get_case(seq=seq)
+        assert found is not None
+        comm = NewCommunication("more", "Jane <j@example.com>", CUSTOMER, (), T0 + 2 * HOUR)
+        await store.add_communication(account, found.case.case_id, comm)
+    reopened = await store.staff_get_case(seq=running)
+    assert reopened is not None and reopened.case.status != lifecycle.RESOLVED
+    kept = await _unclocked(store)
+    assert bare[0] in kept and bare[3] in kept
+
+    query = StaffCaseQuery(limit=2, now_ms=T0, statuses=OPEN, sla_state=staff.SLA_NONE)
+    found_seqs = await _pages(store, query)
+    assert found_seqs == kept
+    assert found_seqs == await _walked(
+        store,
+        query,
+        lambda c: (
+            c.case.status != lifecycle.RESOLVED
+            and c.work.clock.due_ms is None
+            and c.work.clock.remaining_ms is None
+        ),
+    )
+    # A filter on the case beside it.
+    statuses = {s: (await store.staff_get_case(seq=s)) for s in kept}
+    unassigned = [s for s, c in statuses.items() if c and c.case.status == lifecycle.UNASSIGNED]
+    assert unassigned
+    only = dataclasses.replace(query, statuses=(lifecycle.UNASSIGNED,))
+    assert await _pages(store, only) == unassigned
+
+
+FILL_SQL = """
+INSERT INTO cases (case_id, account_id, subject, severity_code, status, is_open, language,
+    issue_type, submitted_by, cc_emails, created_ms)
+SELECT 'case-' || g, '111122223333', 's', 'low',
+    CASE WHEN g % 10 = 0 THEN 'unassigned' ELSE 'resolved' END, g % 10 = 0, 'en',
+    'technical', 'x', '{}', g
+FROM generate_series(1, 20000) g;
+INSERT INTO case_work (seq, sla_due_ms) SELECT seq, CASE WHEN seq % 20 = 0 THEN NULL
+    ELSE seq END FROM cases;
+ANALYZE
+"""
+
+
+async def test_none_due_reads_open_cases_without_clock_not_the_due_index(store: Store) -> None:
+    if isinstance(store, PostgresStore):
+        # PostgreSQL plans by its statistics: cases enough that the due-time index would
+        # be a plausible choice. (It still hashes and sorts a table this small; at
+        # 1,000,000 cases it walks the table's key: bench/README.md.)
+        async def fill(tx: Tx) -> None:
+            await tx.execute(FILL_SQL)
+
+        await store._write(fill)
+    query = StaffCaseQuery(limit=50, now_ms=T0, statuses=OPEN, sla_state=staff.SLA_NONE)
+    sql, values = list_cases_sql(query)
+    plan = await plan_of(store, sql, values)
+    # SQLite names the table by its alias.
+    assert re.search(r"open_cases_without_clock|\bSCAN o\b", plan), plan
+    assert "case_work_by_due" not in plan
+    if isinstance(store, SQLiteStore):
+        assert "TEMP B-TREE" not in plan, plan

@@ -5,6 +5,7 @@ applied, and `serve` refuses a database that lacks one."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from pathlib import Path
 
@@ -85,3 +86,73 @@ def test_postgresql_refuses_then_applies_a_missing_migration(empty_url: str) -> 
         await check_schema(empty_url)
 
     asyncio.run(scenario())
+
+
+# Cases as migration 0012 finds them: (seq, is_open, sla_due_ms, sla_remaining_ms).
+BEFORE_0012 = [
+    (1, True, None, None),
+    (2, True, 5, None),
+    (3, True, None, 7),
+    (4, False, None, None),
+]
+CASE_SQL = (
+    "INSERT INTO cases (seq, case_id, account_id, subject, severity_code, status, is_open,"
+    " language, issue_type, submitted_by, cc_emails, created_ms)"
+    " VALUES ($1, $4, '111122223333', 's', 'low', 'opened', $2, 'en',"
+    " 'technical', 'x', $3, 0)"
+)
+WORK_SQL = "INSERT INTO case_work (seq, sla_due_ms, sla_remaining_ms) VALUES ($1, $2, $3)"
+
+
+def _sqlite(sql: str) -> str:
+    return re.sub(r"\$(\d)", r"?\1", sql)
+
+
+def test_sqlite_0012_fills_open_cases_without_clock_from_the_cases_there(tmp_path: Path) -> None:
+    path = tmp_path / "supportd.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT)")
+    for v, n, sql in migrations.migrations("sqlite"):
+        if v < 12:
+            conn.executescript(sql)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (v, n))
+    for seq, is_open, due, remaining in BEFORE_0012:
+        conn.execute(_sqlite(CASE_SQL), (seq, is_open, "[]", f"case-{seq}"))
+        conn.execute(_sqlite(WORK_SQL), (seq, due, remaining))
+    conn.commit()
+    conn.close()
+    assert "0012_open_cases_without_clock.sql" in migrate_sqlite(path)
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT seq FROM open_cases_without_clock").fetchall() == [(1,)]
+    finally:
+        conn.close()
+
+
+def test_postgresql_0012_fills_open_cases_without_clock_from_the_cases_there(
+    empty_url: str,
+) -> None:
+    async def scenario() -> list[int]:
+        conn = await asyncpg.connect(empty_url)
+        try:
+            await conn.execute(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            for v, n, sql in migrations.migrations("postgresql"):
+                if v < 12:
+                    await conn.execute(sql)
+                    await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2)", v, n)
+            for seq, is_open, due, remaining in BEFORE_0012:
+                await conn.execute(CASE_SQL, seq, is_open, [], f"case-{seq}")
+                await conn.execute(WORK_SQL, seq, due, remaining)
+        finally:
+            await conn.close()
+        assert "0012_open_cases_without_clock.sql" in await migrate_postgres(empty_url)
+        conn = await asyncpg.connect(empty_url)
+        try:
+            return [r[0] for r in await conn.fetch("SELECT seq FROM open_cases_without_clock")]
+        finally:
+            await conn.close()
+
+    assert asyncio.run(scenario()) == [1]

@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 
 import supportd.storage as supportd_storage
+from supportd.domain import search
 from supportd.domain.accounts import AuditEntry, AuditQuery
 from supportd.storage import migrations
 from supportd.storage.base import SchemaError
@@ -441,3 +442,38 @@ def test_the_session_state_check_finds_what_it_looks_for() -> None:
     ):
         assert SESSION_STATE.search(leaking), leaking
     assert not SESSION_STATE.search("SELECT pg_advisory_xact_lock($1, $2)")
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+async def test_search_windows_hand_over_what_one_read_of_the_index_does(
+    pg_store: PostgresStore,
+) -> None:
+    """However the newest matches are split into windows (postgres_search), the same
+    matches are ranked: none lost between two windows, none read twice."""
+    accounts = ("111122223333", "444455556666")
+    for i in range(40):
+        subject = f"wombat {i}" if i % 3 == 0 else f"other {i}"
+        body = "a wombat burrow" if i % 2 == 0 or i > 30 else "nothing here"
+        await pg_store.create_case(new_case(accounts[i % 4 == 0], subject=subject), comm(body))
+
+    async def found(**fields: Any) -> list[tuple[int, float, bool]]:
+        query = search.SearchQuery(search.parse("wombat"), 50, **fields)
+        result = await pg_store.search_cases(query)
+        return [(h.case.case.seq, h.score, result.truncated) for h in result.hits]
+
+    for fields in (
+        {"candidates": 1000},
+        {"candidates": 1},
+        {"candidates": 5},
+        {"candidates": 12},
+        {"candidates": 3, "account_id": accounts[1]},
+        {"candidates": 30, "account_id": accounts[0]},
+    ):
+        pg_store.search_window = 10**9  # one window: every match in one read
+        expected = await found(**fields)
+        assert expected
+        for window in (1, 2, 3, 7, 39):
+            pg_store.search_window = window
+            assert await found(**fields) == expected, (fields, window)

@@ -85,7 +85,8 @@ class Column:
 class Table:
     name: str
     columns: tuple[Column, ...]
-    # False: transient state (jobs and what they carry out), not exported.
+    # False: transient state (jobs and what they carry out) or state derived from other
+    # tables, not exported.
     exported: bool = True
     dialects: frozenset[str] = DIALECTS
 
@@ -207,6 +208,11 @@ CASE_WORK = Table(
         _null("sla_remaining_ms", BIGINT),
         _null("pending_since_ms", BIGINT),
     ),
+)
+# Derived from cases and case_work by triggers (migration 0012): the open cases without
+# a clock, for the queue's "None due" filter. Not exported: an import's inserts fill it.
+OPEN_CASES_WITHOUT_CLOCK = Table(
+    "open_cases_without_clock", (_seq(references="cases.seq"),), exported=False
 )
 CASE_NOTES = Table(
     "case_notes",
@@ -549,6 +555,7 @@ TABLES: tuple[Table, ...] = (
     STAFF,
     STAFF_TOKENS,
     CASE_WORK,
+    OPEN_CASES_WITHOUT_CLOCK,
     CASE_NOTES,
     CASE_ASSIGNMENTS,
     SUPPORT_REPLIES,

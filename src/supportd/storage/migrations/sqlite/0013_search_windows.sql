@@ -1,0 +1,2 @@
+-- Nothing on SQLite: its FTS5 indexes hand over their matches newest first already
+-- (PostgreSQL's part of this version: BRIN indexes for search windows).
