@@ -4,9 +4,9 @@ the safety net behind the jobs."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+import msgspec
 import pytest
 
 from supportd.domain import lifecycle, staff
@@ -93,7 +93,7 @@ async def test_a_refused_change_leaves_no_event(store: Store) -> None:
 
 
 def _staff_case(case: Any, status: str) -> StaffCase:
-    return StaffCase(dataclasses.replace(case, status=status), CaseWork())
+    return StaffCase(msgspec.structs.replace(case, status=status), CaseWork())
 
 
 async def _apply(store: Store, case_seq: int, outcome: staff.Outcome, comm_seq: int | None) -> None:

@@ -3,11 +3,11 @@ and calendars, search queries, tokens and the fake clock."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -152,7 +152,7 @@ def test_waiting_on_the_customer_pauses_and_resumes_the_clock() -> None:
     assert paused.work.clock == sla.SlaClock(sla.FIRST_RESPONSE, None, 3 * HOUR)
     assert paused.work.pending_since_ms == T0 + HOUR
     back = StaffCase(
-        dataclasses.replace(case().case, status=lifecycle.PENDING_CUSTOMER_ACTION), paused.work
+        msgspec.structs.replace(case().case, status=lifecycle.PENDING_CUSTOMER_ACTION), paused.work
     )
     later = act(staff.SET_STATUS, status=lifecycle.WORK_IN_PROGRESS, now_ms=T0 + 10 * HOUR)
     resumed = staff.decide(back, later)
