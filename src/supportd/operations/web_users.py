@@ -50,7 +50,9 @@ class Created:
 
 
 def invite_link(config: Config, token: str) -> str:
-    host = config.host if config.host not in ("0.0.0.0", "::", "") else "localhost"  # noqa: S104
+    # Not a bind: an invite link names a reachable host, never the wildcard address.
+    wildcard = ("0.0.0.0", "::", "")  # noqa: S104  # nosec B104
+    host = config.host if config.host not in wildcard else "localhost"
     base = config.public_url.rstrip("/") or f"http://{host}:{config.port}"
     return f"{base}{INVITE_PATH}{token}"
 
