@@ -12,7 +12,13 @@ import pytest
 
 from supportd.domain import notifications as note
 from supportd.runtime import write_offset
-from tests.notifications.conftest import FAST, Notify, customer_account, store_settings
+from tests.notifications.conftest import (
+    FAST,
+    Notify,
+    customer_account,
+    stop_notify,
+    store_settings,
+)
 from tests.notifications.receivers import EventBridgeSink, MailSink, WebhookReceiver, wait_until
 from tests.support.clients import boto3_client
 from tests.support.server import ServerProcess
@@ -39,8 +45,7 @@ def notify(
 ) -> Iterator[Notify]:
     started = _start(tmp_path_factory.mktemp(f"hooks-only-{store_kind}"), store_kind, request)
     yield started
-    started.process.stop()
-    started.hooks.stop()
+    stop_notify(started)
 
 
 def _create(notify: Notify, account: str, subject: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -28,6 +29,28 @@ def _middle(dialect: str) -> tuple[int, str]:
     return version, name
 
 
+def _apply_sqlite(conn: sqlite3.Connection, wanted: Callable[[int], bool]) -> None:
+    """A database as an older supportd left it: the migrations `wanted` picks, recorded."""
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT)")
+    for v, n, sql in migrations.migrations("sqlite"):
+        if wanted(v):
+            conn.executescript(sql)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (v, n))
+    conn.commit()
+
+
+async def _apply_postgresql(conn: asyncpg.Connection, wanted: Callable[[int], bool]) -> None:
+    """The same on PostgreSQL."""
+    await conn.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    for v, n, sql in migrations.migrations("postgresql"):
+        if wanted(v):
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2)", v, n)
+
+
 def test_sqlite_applies_a_migration_numbered_below_the_newest(tmp_path: Path) -> None:
     path = tmp_path / "supportd.db"
     fresh = tmp_path / "fresh.db"
@@ -35,17 +58,8 @@ def test_sqlite_applies_a_migration_numbered_below_the_newest(tmp_path: Path) ->
     version, name = _middle("sqlite")
     # A database made before this migration existed: every other one applied.
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT)")
-    conn.commit()
+    _apply_sqlite(conn, lambda v: v != version)
     conn.close()
-    for v, n, sql in migrations.migrations("sqlite"):
-        if v == version:
-            continue
-        conn = sqlite3.connect(path)
-        conn.executescript(sql)
-        conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (v, n))
-        conn.commit()
-        conn.close()
     assert migrate_sqlite(path) == [name]
     assert migrate_sqlite(path) == []
 
@@ -70,14 +84,7 @@ def test_postgresql_refuses_then_applies_a_missing_migration(empty_url: str) -> 
     async def scenario() -> None:
         conn = await asyncpg.connect(empty_url)
         try:
-            await conn.execute(
-                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
-                " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-            )
-            for v, n, sql in migrations.migrations("postgresql"):
-                if v != version:
-                    await conn.execute(sql)
-                    await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2)", v, n)
+            await _apply_postgresql(conn, lambda v: v != version)
         finally:
             await conn.close()
         with pytest.raises(SchemaError, match=rf"missing: {version}\): run `supportd migrate"):
@@ -111,11 +118,7 @@ def _sqlite(sql: str) -> str:
 def test_sqlite_0012_fills_open_cases_without_clock_from_the_cases_there(tmp_path: Path) -> None:
     path = tmp_path / "supportd.db"
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT)")
-    for v, n, sql in migrations.migrations("sqlite"):
-        if v < 12:
-            conn.executescript(sql)
-            conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (v, n))
+    _apply_sqlite(conn, lambda v: v < 12)
     for seq, is_open, due, remaining in BEFORE_0012:
         conn.execute(_sqlite(CASE_SQL), (seq, is_open, "[]", f"case-{seq}"))
         conn.execute(_sqlite(WORK_SQL), (seq, due, remaining))
@@ -135,14 +138,7 @@ def test_postgresql_0012_fills_open_cases_without_clock_from_the_cases_there(
     async def scenario() -> list[int]:
         conn = await asyncpg.connect(empty_url)
         try:
-            await conn.execute(
-                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
-                " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-            )
-            for v, n, sql in migrations.migrations("postgresql"):
-                if v < 12:
-                    await conn.execute(sql)
-                    await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2)", v, n)
+            await _apply_postgresql(conn, lambda v: v < 12)
             for seq, is_open, due, remaining in BEFORE_0012:
                 await conn.execute(CASE_SQL, seq, is_open, [], f"case-{seq}")
                 await conn.execute(WORK_SQL, seq, due, remaining)
