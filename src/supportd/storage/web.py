@@ -13,6 +13,7 @@ from typing import Any
 from supportd.domain.web_sessions import CUSTOMER as CUSTOMER_KIND
 from supportd.domain.web_sessions import Failures, WebSession
 from supportd.domain.web_users import WebUser, WebUserExists
+from supportd.storage.rows import values_of
 from supportd.storage.sql import SqlStore, Tx, UniqueViolation
 
 USER_COLUMNS = (
@@ -21,8 +22,7 @@ USER_COLUMNS = (
 SESSION_COLUMNS = "session_hash, kind, subject, csrf_token, created_ms, last_seen_ms"
 
 INSERT_USER_SQL = (
-    "INSERT INTO web_users (user_id, account_id, email, name, password_hash, created_ms,"
-    " disabled_ms, password_changed_ms, invite_hash, invite_expires_ms)"
+    f"INSERT INTO web_users ({USER_COLUMNS}, invite_hash, invite_expires_ms)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 )
 USER_BY_ID_SQL = f"SELECT {USER_COLUMNS} FROM web_users WHERE user_id = $1"
@@ -40,6 +40,8 @@ SET_HASH_SQL = (
 )
 INSERT_SESSION_SQL = f"INSERT INTO web_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
 SESSION_SQL = f"SELECT {SESSION_COLUMNS} FROM web_sessions WHERE session_hash = $1"
+_user_values = values_of(USER_COLUMNS)
+_session_values = values_of(SESSION_COLUMNS)
 FAILURES_SQL = (
     "SELECT COUNT(*), MIN(at_ms) FROM web_sign_in_failures"
     " WHERE scope = $1 AND key = $2 AND at_ms > $3"
@@ -72,17 +74,7 @@ class Web(SqlStore):
         async def job(tx: Tx) -> None:
             try:
                 await tx.execute(
-                    INSERT_USER_SQL,
-                    user.user_id,
-                    user.account_id,
-                    user.email,
-                    user.name,
-                    user.password_hash,
-                    user.created_ms,
-                    user.disabled_ms,
-                    user.password_changed_ms,
-                    invite_hash,
-                    invite_expires_ms,
+                    INSERT_USER_SQL, *_user_values(user), invite_hash, invite_expires_ms
                 )
             except UniqueViolation:
                 raise WebUserExists(user.email) from None
@@ -202,15 +194,7 @@ class Web(SqlStore):
         async def job(tx: Tx) -> None:
             if replaces is not None:
                 await tx.execute("DELETE FROM web_sessions WHERE session_hash = $1", replaces)
-            await tx.execute(
-                INSERT_SESSION_SQL,
-                session.session_hash,
-                session.kind,
-                session.subject,
-                session.csrf_token,
-                session.created_ms,
-                session.last_seen_ms,
-            )
+            await tx.execute(INSERT_SESSION_SQL, *_session_values(session))
 
         await self._write(job)
 
