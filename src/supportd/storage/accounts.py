@@ -120,20 +120,11 @@ class Accounts(SqlStore):
 
     async def get_account(self, account_id: str) -> Account | None:
         """The account, or None."""
-
-        async def job(tx: Tx) -> Account | None:
-            row = await tx.fetchrow(SELECT_ACCOUNT_SQL, account_id)
-            return account_record(row) if row else None
-
-        return await self._read(job)
+        return await self._record(account_record, SELECT_ACCOUNT_SQL, account_id)
 
     async def list_accounts(self) -> list[Account]:
         """Every account, in creation order."""
-
-        async def job(tx: Tx) -> list[Account]:
-            return [account_record(row) for row in await tx.fetch(LIST_ACCOUNTS_SQL)]
-
-        return await self._scan(job)
+        return await self._records(account_record, LIST_ACCOUNTS_SQL, scan=True)
 
     async def update_account(
         self,

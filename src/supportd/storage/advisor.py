@@ -143,12 +143,7 @@ class Advisor(SqlStore):
 
     async def get_advisor_result(self, account_id: str, check_id: str) -> CheckResult | None:
         """The account's result of the check with its flagged resources, or None."""
-
-        async def job(tx: Tx) -> CheckResult | None:
-            row = await tx.fetchrow(SELECT_RESULT_SQL, account_id, check_id)
-            return result_record(row) if row is not None else None
-
-        return await self._read(job)
+        return await self._record(result_record, SELECT_RESULT_SQL, account_id, check_id)
 
     async def advisor_summaries(
         self, account_id: str, check_ids: Sequence[str]

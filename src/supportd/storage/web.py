@@ -86,22 +86,14 @@ class Web(SqlStore):
 
     async def get_web_user_by_email(self, email: str) -> WebUser | None:
         """By the normalised (lower-case) address."""
-
-        async def job(tx: Tx) -> WebUser | None:
-            row = await tx.fetchrow(USER_BY_EMAIL_SQL, email)
-            return user_from_row(row) if row else None
-
-        return await self._read(job)
+        return await self._record(user_from_row, USER_BY_EMAIL_SQL, email)
 
     async def list_web_users(self, account_id: str | None = None) -> list[WebUser]:
         """The users of one account, or of all, in creation order."""
         where, args = ("WHERE account_id = $1", [account_id]) if account_id else ("", [])
         sql = f"SELECT {USER_COLUMNS} FROM web_users {where} ORDER BY seq"
 
-        async def job(tx: Tx) -> list[WebUser]:
-            return [user_from_row(row) for row in await tx.fetch(sql, *args)]
-
-        return await self._scan(job)
+        return await self._records(user_from_row, sql, *args, scan=True)
 
     async def set_web_user_disabled(self, user_id: str, disabled_ms: int | None) -> WebUser | None:
         """Disable (ending every session of the user at once) or enable a user."""
@@ -200,12 +192,7 @@ class Web(SqlStore):
 
     async def get_web_session(self, session_hash: str) -> WebSession | None:
         """The session, ended or not (the caller applies the time rules), or None."""
-
-        async def job(tx: Tx) -> WebSession | None:
-            row = await tx.fetchrow(SESSION_SQL, session_hash)
-            return session_from_row(row) if row else None
-
-        return await self._read(job)
+        return await self._record(session_from_row, SESSION_SQL, session_hash)
 
     async def touch_web_session(self, session_hash: str, now_ms: int) -> None:
         async def job(tx: Tx) -> None:
