@@ -28,6 +28,7 @@ from supportd.operations import notifications as ops
 from supportd.operations.context import Context
 from supportd.operations.refusal import Refused
 from supportd.reference import catalogue
+from supportd.security.secretbox import SecretBox
 from supportd.storage.base import Store
 
 T = TypeVar("T")
@@ -67,9 +68,13 @@ def _run(config: Config, work: Callable[[Context], Awaitable[T]]) -> T:
         raise click.ClickException(exc.message) from None
 
 
-def _box(config: Config) -> Any:
+def _run_sealed(options: dict[str, Any], work: Callable[[Context, SecretBox], Awaitable[T]]) -> T:
+    """_run with the server key's box, which seals and opens webhook secrets (opened
+    first: a wrong key stops the command before the store is touched)."""
+    config = config_from(options)
     with operator_errors():
-        return runtime.open_secret_box(config)
+        box = runtime.open_secret_box(config)
+    return _run(config, lambda ctx: work(ctx, box))
 
 
 def _show(
@@ -185,10 +190,9 @@ def create_command(
     url: str, secret: str, account: str | None, events: str | None, as_json: bool, **options: Any
 ) -> None:
     """Register a webhook."""
-    config = config_from(options)
-    box = _box(config)
-    result = _run(
-        config, lambda ctx: ops.create_webhook(ctx, box, url, secret, account, _events(events))
+    result = _run_sealed(
+        options,
+        lambda ctx, box: ops.create_webhook(ctx, box, url, secret, account, _events(events)),
     )
     _print(result, as_json, lambda r: r["webhook"]["id"])
 
@@ -224,9 +228,7 @@ def delete_command(webhook_id: str, as_json: bool, **options: Any) -> None:
 @_options
 def test_command(webhook_id: str, as_json: bool, **options: Any) -> None:
     """POST a signed test event to a webhook now and show the answer."""
-    config = config_from(options)
-    box = _box(config)
-    result = _run(config, lambda ctx: ops.test_webhook(ctx, box, webhook_id))
+    result = _run_sealed(options, lambda ctx, box: ops.test_webhook(ctx, box, webhook_id))
     _print(result, as_json, lambda r: f"{'ok' if r['ok'] else 'FAILED'}: {r['result']}")
     if not result["ok"]:
         raise SystemExit(1)

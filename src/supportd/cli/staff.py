@@ -562,7 +562,7 @@ def _act(
     case: str,
     path: str,
     body: dict[str, Any],
-    operation: Callable[..., Awaitable[dict[str, Any]]],
+    operation: ops.CaseAction,
     as_name: str | None,
     as_json: bool,
     what: str,

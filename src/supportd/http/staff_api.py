@@ -390,13 +390,13 @@ def _endpoints(ctx: Context) -> dict[tuple[str, str], tuple[Endpoint, BodyRules]
         found = await ops.find_case(ctx, path["case"])
         return await notifications.case_deliveries(ctx, found.case)
 
-    def case_action(operation: Callable[..., Awaitable[dict[str, Any]]]) -> Endpoint:
+    def case_action(action: ops.CaseAction) -> tuple[Endpoint, BodyRules]:
         async def act(
             request: Request, actor: StaffMember, path: Mapping[str, str], body: Any
         ) -> dict[str, Any]:
-            return await operation(ctx, actor, path["case"], body)
+            return await action(ctx, actor, path["case"], body)
 
-        return act
+        return act, lambda path, body: action.fields(body)
 
     async def list_staff(
         request: Request, actor: StaffMember, _: Mapping[str, str], __: Any
@@ -465,11 +465,11 @@ def _endpoints(ctx: Context) -> dict[tuple[str, str], tuple[Endpoint, BodyRules]
         ("get", "/search"): (search, _no_rules),
         ("get", case): (show, _no_rules),
         ("get", f"{case}/deliveries"): (deliveries, _no_rules),
-        ("post", f"{case}/reply"): (case_action(ops.reply), rules(ops.reply_input)),
-        ("post", f"{case}/notes"): (case_action(ops.add_note), rules(ops.note_input)),
-        ("post", f"{case}/assign"): (case_action(ops.assign), rules(ops.assign_input)),
-        ("post", f"{case}/status"): (case_action(ops.set_status), rules(ops.status_input)),
-        ("post", f"{case}/resolve"): (case_action(ops.resolve), _no_rules),
+        ("post", f"{case}/reply"): case_action(ops.reply),
+        ("post", f"{case}/notes"): case_action(ops.add_note),
+        ("post", f"{case}/assign"): case_action(ops.assign),
+        ("post", f"{case}/status"): case_action(ops.set_status),
+        ("post", f"{case}/resolve"): case_action(ops.resolve),
         ("get", "/staff"): (list_staff, _no_rules),
         ("post", "/staff"): (create_staff, rules(ops.new_staff_input)),
         ("post", "/staff/{name}/disable"): (set_active(False), _no_rules),

@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from supportd.config import Config
 from supportd.domain import notifications as note
-from supportd.notifications.channel import DeliveryFailed, Message
+from supportd.notifications.channel import DeliveryFailed, Message, event_detail
 
 # Where the delivery's idempotency key goes: PutEvents has no header for it, and the
 # envelope's id is EventBridge's to assign. An extra member of `detail` leaves rules
@@ -24,10 +24,8 @@ IDEMPOTENCY_MEMBER = "supportd-delivery-id"
 
 
 def entry(config: Config, message: Message) -> dict[str, Any]:
-    event, case = message.event, message.case
-    detail = note.event_detail(
-        case.case_id, case.seq, event.event_name, event.origin, event.communication_seq
-    )
+    event = message.event
+    detail = event_detail(message)
     detail[IDEMPOTENCY_MEMBER] = message.delivery.idempotency_key
     return {
         "Time": datetime.fromtimestamp(event.created_ms / 1000, tz=UTC),

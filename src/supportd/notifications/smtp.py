@@ -20,7 +20,7 @@ from typing import Any
 
 import aiosmtplib
 
-from supportd.domain import clock, ids, mail, presign
+from supportd.domain import clock, ids, mail
 from supportd.notifications.channel import DeliveryFailed, Message
 from supportd.notifications.smtp_pool import SmtpPool
 from supportd.notifications.templates import MailTemplates, TemplateProblem
@@ -29,21 +29,16 @@ from supportd.operations.context import Context
 
 
 def _attachment_links(ctx: Context, records: list[Any]) -> list[dict[str, str]]:
-    expires_s = ctx.clock.now_ms() // 1000 + ctx.config.attachment_link_expiry_s
-    key = attachments.link_key(ctx.config)
-    base = attachments.base_url(ctx.config)
-    links = []
-    for record in records:
-        path = presign.download_path(record.attachment_id)
-        query = presign.query(key, presign.DOWNLOAD_METHOD, path, expires_s)
-        links.append(
-            {
-                "name": record.file_name,
-                "url": f"{base}{path}?{query}",
-                "expires": clock.format_case_time(expires_s * 1000),
-            }
-        )
-    return links
+    expires_s = attachments.link_expires_s(ctx)
+    expires = clock.format_case_time(expires_s * 1000)
+    return [
+        {
+            "name": record.file_name,
+            "url": attachments.download_link(ctx.config, record.attachment_id, expires_s),
+            "expires": expires,
+        }
+        for record in records
+    ]
 
 
 def _header(value: str) -> str:

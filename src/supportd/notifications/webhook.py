@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 
 from supportd.domain import notifications as note
-from supportd.notifications.channel import DeliveryFailed, Message
+from supportd.notifications.channel import DeliveryFailed, Message, case_update_event
 from supportd.security.secretbox import SecretBox, SecretBoxError
 from supportd.storage.base import Store
 
@@ -64,7 +64,7 @@ class WebhookChannel:
         self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
 
     async def send(self, message: Message) -> str:
-        delivery, event, case = message.delivery, message.event, message.case
+        delivery, event = message.delivery, message.event
         hook = await self._store.get_webhook(delivery.target)
         if hook is None:
             raise DeliveryFailed("the webhook was deleted", final=True)
@@ -72,18 +72,7 @@ class WebhookChannel:
             secret = self._box().open(hook.secret_sealed, hook.webhook_id)
         except SecretBoxError as exc:
             raise DeliveryFailed(str(exc)) from None
-        body = note.encode_body(
-            note.case_update_event(
-                event_id=event.event_id,
-                account_id=case.account_id,
-                at_ms=event.created_ms,
-                case_id=case.case_id,
-                case_seq=case.seq,
-                event_name=event.event_name,
-                origin=event.origin,
-                communication_seq=event.communication_seq,
-            )
-        )
+        body = note.encode_body(case_update_event(message))
         headers = request_headers(secret, body, delivery.idempotency_key, event.event_name)
         return await post(self._client, hook.url, body, headers)
 

@@ -96,11 +96,22 @@ def base_url(config: Config) -> str:
     )
 
 
+def signed_path(config: Config, method: str, path: str, expires_s: int) -> str:
+    """A link's path and signed query, on this server."""
+    return f"{path}?{presign.query(link_key(config), method, path, expires_s)}"
+
+
 def _link(config: Config, method: str, path: str, expires_s: int) -> str:
-    return f"{base_url(config)}{path}?{presign.query(link_key(config), method, path, expires_s)}"
+    return base_url(config) + signed_path(config, method, path, expires_s)
 
 
-def _expires_s(ctx: Context) -> int:
+def download_link(config: Config, attachment_id: str, expires_s: int) -> str:
+    """GetAttachmentDownloadLink's link, which mail also gives for each file."""
+    path = presign.download_path(attachment_id)
+    return _link(config, presign.DOWNLOAD_METHOD, path, expires_s)
+
+
+def link_expires_s(ctx: Context) -> int:
     return ctx.clock.now_ms() // 1000 + ctx.config.attachment_link_expiry_s
 
 
@@ -284,12 +295,18 @@ async def _attachment_set(ctx: Context, account: str, set_id: str) -> Attachment
     return await ctx.store.get_attachment_set(account, set_id)
 
 
+async def find_attachment(ctx: Context, attachment_id: str) -> AttachmentRecord | None:
+    """Any account's attachment with this id, or None (an id that could not be one is
+    not looked up)."""
+    if not dom.plausible_id(attachment_id, "attachment-"):
+        return None
+    return await ctx.store.get_attachment(attachment_id)
+
+
 async def _visible_attachment(
     ctx: Context, principal: Principal, attachment_id: str
 ) -> AttachmentRecord:
-    if not dom.plausible_id(attachment_id, "attachment-"):
-        raise _attachment_not_found(attachment_id)
-    found = await ctx.store.get_attachment(attachment_id)
+    found = await find_attachment(ctx, attachment_id)
     if found is None or found.account_id != principal.account_id:
         raise _attachment_not_found(attachment_id)
     return found
@@ -322,12 +339,11 @@ async def get_attachment_download_link(
 ) -> dict[str, Any]:
     found = await _visible_attachment(ctx, principal, params["attachmentId"])
     dry_run_check(params)
-    expires = _expires_s(ctx)
-    path = presign.download_path(found.attachment_id)
+    expires = link_expires_s(ctx)
     return {
         "fileName": found.file_name,
         "downloadUrl": {
-            "url": _link(ctx.config, presign.DOWNLOAD_METHOD, path, expires),
+            "url": download_link(ctx.config, found.attachment_id, expires),
             "expiryDate": clock.format_case_time(expires * 1000),
         },
     }
@@ -455,7 +471,7 @@ async def get_attachment_upload_links(
             upload = await ctx.store.create_upload(new, _upload_rules(config))
         except dom.UploadLimit as exc:
             raise _upload_limit(config, exc) from None
-    expires = _expires_s(ctx)
+    expires = link_expires_s(ctx)
     expiry_date = clock.format_case_time(expires * 1000)
     urls = [
         {
@@ -668,8 +684,7 @@ class Download:
 async def open_download(ctx: Context, attachment_id: str) -> Download:
     """The attachment's name, size and bytes (its first chunk already read, so a missing
     file is known before the response starts)."""
-    plausible = dom.plausible_id(attachment_id, "attachment-")
-    found = await ctx.store.get_attachment(attachment_id) if plausible else None
+    found = await find_attachment(ctx, attachment_id)
     if found is None:
         raise LinkRefused(404, "NoSuchKey", "The attachment does not exist (or was deleted)")
     chunks = ctx.store.blobs.get(found.blob_key)

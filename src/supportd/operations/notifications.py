@@ -32,8 +32,7 @@ class NotificationError(Refused):
     """A refused request: `code` for programs, `message` for people."""
 
 
-def _time(ms: int | None) -> str | None:
-    return clock.format_case_time(ms) if ms is not None else None
+_time = clock.optional_case_time
 
 
 def delivery_shape(delivery: Delivery) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from supportd.config import sla_policy
@@ -577,90 +577,72 @@ async def _act(
     return result
 
 
-def reply_input(body: Mapping[str, Any]) -> tuple[str, str | None]:
-    """A reply's text and the status asked for; StaffError if the body is wrong."""
-    return _body_text(body, "reply"), _status_param(body.get("status"))
+def _reply_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {"body": _body_text(body, "reply"), "status": _status_param(body.get("status"))}
 
 
-async def reply(
-    ctx: Context,
-    actor: StaffMember | None,
-    ref: str,
-    body: Mapping[str, Any],
-    as_name: str | None = None,
-) -> dict[str, Any]:
-    text, status = reply_input(body)
-    return await _act(ctx, actor, ref, staff.REPLY, as_name, body=text, status=status)
+def _note_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {"body": _body_text(body, "note")}
 
 
-async def add_note(
-    ctx: Context,
-    actor: StaffMember | None,
-    ref: str,
-    body: Mapping[str, Any],
-    as_name: str | None = None,
-) -> dict[str, Any]:
-    text = note_input(body)
-    return await _act(ctx, actor, ref, staff.NOTE, as_name, body=text)
-
-
-def note_input(body: Mapping[str, Any]) -> str:
-    return _body_text(body, "note")
-
-
-async def assign(
-    ctx: Context,
-    actor: StaffMember | None,
-    ref: str,
-    body: Mapping[str, Any],
-    as_name: str | None = None,
-) -> dict[str, Any]:
-    assignee = assign_input(body)
-    if assignee == "me":
-        assignee = _acting(actor, as_name)
-    if assignee in ("", "none"):
-        assignee = None
-    if assignee is not None:
-        await _active_staff(ctx, assignee)
-    return await _act(ctx, actor, ref, staff.ASSIGN, as_name, assignee=assignee)
-
-
-def assign_input(body: Mapping[str, Any]) -> str | None:
-    """The assignee a body names as given (a name, "me", "none", "" or None)."""
+def _assign_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The assignee as given (a name, "me", "none", "" or None)."""
     if "assignee" not in body:
         raise _bad('give assignee: a staff member\'s name, "me", or null to unassign')
     assignee = body["assignee"]
     if assignee is not None and not isinstance(assignee, str):
         raise _bad("assignee must be a staff member's name or null")
-    return assignee
+    return {"assignee": assignee}
 
 
-def status_input(body: Mapping[str, Any]) -> str:
+async def _settle_assignee(ctx: Context, acting: str, fields: dict[str, Any]) -> dict[str, Any]:
+    assignee = fields["assignee"]
+    if assignee == "me":
+        assignee = acting
+    if assignee in ("", "none"):
+        assignee = None
+    if assignee is not None:
+        await _active_staff(ctx, assignee)
+    return {"assignee": assignee}
+
+
+def _status_fields(body: Mapping[str, Any]) -> dict[str, Any]:
     status = _status_param(body.get("status"))
     if status is None:
         raise _bad("give the status to set")
-    return status
+    return {"status": status}
 
 
-async def set_status(
-    ctx: Context,
-    actor: StaffMember | None,
-    ref: str,
-    body: Mapping[str, Any],
-    as_name: str | None = None,
-) -> dict[str, Any]:
-    status = status_input(body)
-    return await _act(ctx, actor, ref, staff.SET_STATUS, as_name, status=status)
+@dataclasses.dataclass(frozen=True, slots=True)
+class CaseAction:
+    """A change staff make to a case, called as `action(ctx, actor, ref, body, as_name)`.
+    `fields` checks a body alone (the staff API runs it before anything else, so a wrong
+    body is refused whatever the case) and gives the StaffAction's own fields; `settle`,
+    if any, resolves them against the store for the member acting."""
+
+    kind: str
+    fields: Callable[[Mapping[str, Any]], dict[str, Any]]
+    settle: Callable[[Context, str, dict[str, Any]], Awaitable[dict[str, Any]]] | None = None
+
+    async def __call__(
+        self,
+        ctx: Context,
+        actor: StaffMember | None,
+        ref: str,
+        body: Mapping[str, Any] | None = None,
+        as_name: str | None = None,
+    ) -> dict[str, Any]:
+        fields = self.fields(body or {})
+        if self.settle is not None:
+            fields = await self.settle(ctx, _acting(actor, as_name), fields)
+        return await _act(ctx, actor, ref, self.kind, as_name, **fields)
 
 
-async def resolve(
-    ctx: Context,
-    actor: StaffMember | None,
-    ref: str,
-    body: Mapping[str, Any] | None = None,
-    as_name: str | None = None,
-) -> dict[str, Any]:
-    return await _act(ctx, actor, ref, staff.RESOLVE, as_name)
+reply = CaseAction(staff.REPLY, _reply_fields)
+add_note = CaseAction(staff.NOTE, _note_fields)
+assign = CaseAction(staff.ASSIGN, _assign_fields, _settle_assignee)
+set_status = CaseAction(staff.SET_STATUS, _status_fields)
+resolve = CaseAction(staff.RESOLVE, lambda body: {})
 
 
 # --- staff and tokens ---------------------------------------------------------------------

@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from supportd.domain import attachments as dom
 from supportd.domain import presign
-from supportd.operations.attachments import link_key
+from supportd.operations.attachments import find_attachment, link_expires_s, signed_path
 from supportd.operations.context import Context
 
 
@@ -30,11 +29,8 @@ async def communication_files(
 async def download_path(ctx: Context, attachment_id: str) -> str | None:
     """A signed link (path and query, on this server) to the attachment's file, or None
     if there is no such attachment."""
-    if not dom.plausible_id(attachment_id, "attachment-"):
-        return None
-    found = await ctx.store.get_attachment(attachment_id)
+    found = await find_attachment(ctx, attachment_id)
     if found is None or found.communication_seq is None:
         return None
-    expires = ctx.clock.now_ms() // 1000 + ctx.config.attachment_link_expiry_s
     path = presign.download_path(found.attachment_id)
-    return f"{path}?{presign.query(link_key(ctx.config), presign.DOWNLOAD_METHOD, path, expires)}"
+    return signed_path(ctx.config, presign.DOWNLOAD_METHOD, path, link_expires_s(ctx))

@@ -39,6 +39,7 @@ from supportd.storage.rows import (
     audit_record,
     audit_values,
     key_record,
+    values_of,
 )
 from supportd.storage.sql import POSTGRESQL, Params, SqlStore, Tx, TxFn, UniqueViolation
 
@@ -53,6 +54,7 @@ LOCK_ACCOUNT_SQL = "SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE"
 DELETE_KEYS_SQL = "DELETE FROM access_keys WHERE account_id = $1"
 DELETE_ACCOUNT_SQL = "DELETE FROM accounts WHERE account_id = $1"
 INSERT_KEY_SQL = f"INSERT INTO access_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+_key_values = values_of(KEY_COLUMNS)
 CREDENTIAL_SQL = f"{CREDENTIAL_SELECT} WHERE k.access_key_id = $1"
 LIST_KEYS_SQL = f"SELECT {KEY_COLUMNS} FROM access_keys ORDER BY seq"
 LIST_ACCOUNT_KEYS_SQL = f"SELECT {KEY_COLUMNS} FROM access_keys WHERE account_id = $1 ORDER BY seq"
@@ -118,20 +120,11 @@ class Accounts(SqlStore):
 
     async def get_account(self, account_id: str) -> Account | None:
         """The account, or None."""
-
-        async def job(tx: Tx) -> Account | None:
-            row = await tx.fetchrow(SELECT_ACCOUNT_SQL, account_id)
-            return account_record(row) if row else None
-
-        return await self._read(job)
+        return await self._record(account_record, SELECT_ACCOUNT_SQL, account_id)
 
     async def list_accounts(self) -> list[Account]:
         """Every account, in creation order."""
-
-        async def job(tx: Tx) -> list[Account]:
-            return [account_record(row) for row in await tx.fetch(LIST_ACCOUNTS_SQL)]
-
-        return await self._scan(job)
+        return await self._records(account_record, LIST_ACCOUNTS_SQL, scan=True)
 
     async def update_account(
         self,
@@ -186,17 +179,7 @@ class Accounts(SqlStore):
         async def job(tx: Tx) -> None:
             if await tx.fetchrow(LOCK_ACCOUNT_SQL, key.account_id) is None:
                 raise AccountNotFound(key.account_id)
-            await tx.execute(
-                INSERT_KEY_SQL,
-                key.access_key_id,
-                key.account_id,
-                key.user_name,
-                key.secret_sealed,
-                key.session_token_hash,
-                key.expires_ms,
-                key.created_ms,
-                key.revoked_ms,
-            )
+            await tx.execute(INSERT_KEY_SQL, *_key_values(key))
 
         await self._write(job)
 

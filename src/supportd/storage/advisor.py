@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from supportd.domain import advisor
 from supportd.domain.advisor import CheckResult, RefreshRecord
 from supportd.storage import schema
 from supportd.storage.jobs import insert_job
+from supportd.storage.rows import values_of
 from supportd.storage.sql import Row, SqlStore, Tx
 
 # CheckResult's fields in order, all but `flagged` (stored as flagged_resources).
@@ -74,7 +74,7 @@ REFRESH_LOCK = "advisor-refresh"
 REFRESH_JOB_KEY = "advisor-refresh"  # + account, check and request time: one job each
 
 
-_summary_values = operator.attrgetter(*SUMMARY_COLUMNS.split(", "))
+_summary_values = values_of(SUMMARY_COLUMNS)
 
 
 def result_row(result: CheckResult) -> tuple[Any, ...]:
@@ -143,12 +143,7 @@ class Advisor(SqlStore):
 
     async def get_advisor_result(self, account_id: str, check_id: str) -> CheckResult | None:
         """The account's result of the check with its flagged resources, or None."""
-
-        async def job(tx: Tx) -> CheckResult | None:
-            row = await tx.fetchrow(SELECT_RESULT_SQL, account_id, check_id)
-            return result_record(row) if row is not None else None
-
-        return await self._read(job)
+        return await self._record(result_record, SELECT_RESULT_SQL, account_id, check_id)
 
     async def advisor_summaries(
         self, account_id: str, check_ids: Sequence[str]

@@ -285,12 +285,7 @@ class Attachments(SqlStore):
 
     async def get_attachment(self, attachment_id: str) -> AttachmentRecord | None:
         """The attachment with this id (any account's: callers check), or None."""
-
-        async def job(tx: Tx) -> AttachmentRecord | None:
-            row = await tx.fetchrow(ATTACHMENT_SQL, attachment_id)
-            return attachment_record(row) if row else None
-
-        return await self._read(job)
+        return await self._record(attachment_record, ATTACHMENT_SQL, attachment_id)
 
     async def attachments_of(
         self, communication_seqs: Sequence[int]
@@ -368,11 +363,7 @@ class Attachments(SqlStore):
 
     async def list_parts(self, upload_seq: int) -> list[PartRecord]:
         """The uploaded parts of an upload, by index."""
-
-        async def job(tx: Tx) -> list[PartRecord]:
-            return [_part(row) for row in await tx.fetch(PARTS_SQL, upload_seq)]
-
-        return await self._read(job)
+        return await self._records(_part, PARTS_SQL, upload_seq)
 
     async def record_part(
         self,
@@ -503,12 +494,9 @@ class Attachments(SqlStore):
     async def stalled_uploads(self, updated_before_ms: int, limit: int) -> list[UploadRecord]:
         # No index on state: a scan of the uploads.
         """Uploads still processing that last changed before the time."""
-
-        async def job(tx: Tx) -> list[UploadRecord]:
-            rows = await tx.fetch(STALLED_SQL, dom.PROCESSING, updated_before_ms, limit)
-            return [upload_record(row) for row in rows]
-
-        return await self._scan(job)
+        return await self._records(
+            upload_record, STALLED_SQL, dom.PROCESSING, updated_before_ms, limit, scan=True
+        )
 
     async def referenced_blob_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of these blob keys a row refers to (an attachment, or a part of an upload

@@ -104,15 +104,11 @@ class Console(SqlStore):
 
     async def list_canned_replies(self) -> list[CannedReply]:
         """Every canned reply (at most MAX_CANNED_REPLIES), by title."""
-
-        async def job(tx: Tx) -> list[CannedReply]:
-            rows = await tx.fetch(
-                f"SELECT {CANNED_COLUMNS} FROM canned_replies ORDER BY title, seq LIMIT $1",
-                MAX_CANNED_REPLIES,
-            )
-            return [canned_from_row(row) for row in rows]
-
-        return await self._read(job)
+        return await self._records(
+            canned_from_row,
+            f"SELECT {CANNED_COLUMNS} FROM canned_replies ORDER BY title, seq LIMIT $1",
+            MAX_CANNED_REPLIES,
+        )
 
     async def get_canned_reply(self, seq: int) -> CannedReply | None:
         return await self._read(lambda tx: _canned(tx, seq))

@@ -524,15 +524,11 @@ class Outbox(SqlStore):
 
     async def case_events(self, case_seq: int) -> list[OutboxEvent]:
         """A case's outbox events, oldest first."""
-
-        async def job(tx: Tx) -> list[OutboxEvent]:
-            rows = await tx.fetch(
-                f"SELECT {EVENT_COLUMNS} FROM outbox_events e WHERE e.case_seq = $1 ORDER BY e.seq",
-                case_seq,
-            )
-            return [event_from_row(r) for r in rows]
-
-        return await self._read(job)
+        return await self._records(
+            event_from_row,
+            f"SELECT {EVENT_COLUMNS} FROM outbox_events e WHERE e.case_seq = $1 ORDER BY e.seq",
+            case_seq,
+        )
 
     async def retry_delivery(self, delivery_seq: int, now_ms: int) -> Delivery | None:
         """Give a failed delivery a new series of attempts, the first one now. None if
@@ -588,20 +584,16 @@ class Outbox(SqlStore):
         await self._write(job)
 
     async def get_webhook(self, webhook_id: str) -> Webhook | None:
-        async def job(tx: Tx) -> Webhook | None:
-            row = await tx.fetchrow(
-                f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE webhook_id = $1", webhook_id
-            )
-            return webhook_from_row(row) if row else None
-
-        return await self._read(job)
+        return await self._record(
+            webhook_from_row,
+            f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE webhook_id = $1",
+            webhook_id,
+        )
 
     async def list_webhooks(self) -> list[Webhook]:
-        async def job(tx: Tx) -> list[Webhook]:
-            rows = await tx.fetch(f"SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY seq")
-            return [webhook_from_row(r) for r in rows]
-
-        return await self._read(job)
+        return await self._records(
+            webhook_from_row, f"SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY seq"
+        )
 
     async def delete_webhook(self, webhook_id: str) -> bool:
         """False if there was no such webhook."""

@@ -11,13 +11,24 @@ name it does not declare fails at import).
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from supportd.domain.accounts import AccessKey, Account, AuditEntry, LimitOverrides
 from supportd.domain.attachments import AttachmentRecord, AttachmentSetRecord, UploadRecord
 from supportd.domain.records import CaseRecord, CommunicationRecord, NewCase
 from supportd.storage import schema
+
+
+def values_of(columns: str) -> Callable[[object], tuple[Any, ...]]:
+    """A record's values for a column list (a field of each name), in order: an insert's
+    parameters."""
+    names = columns.split(", ")
+    if len(names) < 2:
+        # attrgetter of one name gives the value alone, not a tuple of one.
+        raise ValueError("values_of needs two columns or more")
+    return operator.attrgetter(*names)
+
 
 # --- cases --------------------------------------------------------------------------
 
@@ -40,25 +51,18 @@ def case_record(row: Sequence[Any], cc_emails: tuple[str, ...]) -> CaseRecord:
     return CaseRecord(*values)
 
 
+# A new case has every column of its record but seq, status and resolved_ms, which the
+# insert decides: what comes before the status, and after it.
+_CASE_NAMES = CASE_COLUMNS.split(", ")
+_STATUS_AT = _CASE_NAMES.index("status")
+_before_status = values_of(", ".join(_CASE_NAMES[1:_STATUS_AT]))
+_after_status = values_of(", ".join(_CASE_NAMES[_STATUS_AT + 1 : -1]))
+
+
 def created_case(seq: int, case: NewCase, status: str) -> CaseRecord:
     """The record of a case just inserted, without reading it back (on CreateCase's
-    path: spelled out, which is faster than copying the shared fields by name)."""
-    return CaseRecord(
-        seq=seq,
-        case_id=case.case_id,
-        account_id=case.account_id,
-        subject=case.subject,
-        service_code=case.service_code,
-        category_code=case.category_code,
-        severity_code=case.severity_code,
-        status=status,
-        language=case.language,
-        issue_type=case.issue_type,
-        submitted_by=case.submitted_by,
-        cc_emails=case.cc_emails,
-        created_ms=case.created_ms,
-        resolved_ms=None,
-    )
+    path: the getters cost no more than spelling each field out)."""
+    return CaseRecord(*(seq, *_before_status(case), status, *_after_status(case), None))
 
 
 def communication_record(row: Sequence[Any]) -> CommunicationRecord:
@@ -89,7 +93,7 @@ def key_record(row: Sequence[Any]) -> AccessKey:
 
 
 # An entry's AUDIT_COLUMNS, in order (an insert's parameters).
-audit_values = operator.attrgetter(*AUDIT_COLUMNS.split(", "))
+audit_values = values_of(AUDIT_COLUMNS)
 
 
 def audit_record(row: Sequence[Any]) -> AuditEntry:

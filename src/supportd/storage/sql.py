@@ -66,7 +66,8 @@ TxFn = Callable[[Tx], Coroutine[Any, Any, T]]
 
 class SqlStore:
     """What every area mixin needs of a store: three ways to run a transaction
-    function. Each dialect's core implements them."""
+    function, which each dialect's core implements, and the plain reads of records
+    made of them."""
 
     # True where a write, once handed over, commits even if its caller is cancelled
     # (SQLite: the writer thread runs it whatever happens to the awaiting task).
@@ -92,6 +93,19 @@ class SqlStore:
         its COMMIT is unknown; `single_statement`: fn runs one statement, which may
         then be its own transaction."""
         raise NotImplementedError
+
+    async def _record(self, to_record: Callable[[Row], T], sql: str, *args: Any) -> T | None:
+        """The one row a short read finds, as a record; None if there is none."""
+        row = await self._read(lambda tx: tx.fetchrow(sql, *args))
+        return to_record(row) if row is not None else None
+
+    async def _records(
+        self, to_record: Callable[[Row], T], sql: str, *args: Any, scan: bool = False
+    ) -> list[T]:
+        """Every row a read finds, as records (`scan`: it may visit many rows)."""
+        read = self._scan if scan else self._read
+        rows = await read(lambda tx: tx.fetch(sql, *args))
+        return [to_record(row) for row in rows]
 
     async def close(self) -> None:
         """Release the store's connections. An area that keeps work in memory (the

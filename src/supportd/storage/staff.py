@@ -334,17 +334,15 @@ class Staff(SqlStore):
     ) -> StaffCase | None:
         """A case of any account, by id or by sequence number (display id)."""
         if case_id is not None:
-            row = await self._read(lambda tx: tx.fetchrow(SELECT_BY_ID_SQL, case_id))
-        elif seq is not None:
-            row = await self._read(lambda tx: tx.fetchrow(SELECT_BY_SEQ_SQL, seq))
-        else:
-            return None
-        return staff_case(row) if row else None
+            return await self._record(staff_case, SELECT_BY_ID_SQL, case_id)
+        if seq is not None:
+            return await self._record(staff_case, SELECT_BY_SEQ_SQL, seq)
+        return None
 
     async def staff_list_cases(self, query: StaffCaseQuery) -> list[StaffCase]:
         """Up to query.limit cases of every account, in the query's order."""
         sql, args = list_cases_sql(query)
-        return [staff_case(row) for row in await self._scan(lambda tx: tx.fetch(sql, *args))]
+        return await self._records(staff_case, sql, *args, scan=True)
 
     async def case_thread(self, case_seq: int) -> list[ThreadEntry]:
         """Every communication of the case, oldest first, with the staff member who wrote

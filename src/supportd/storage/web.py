@@ -13,6 +13,7 @@ from typing import Any
 from supportd.domain.web_sessions import CUSTOMER as CUSTOMER_KIND
 from supportd.domain.web_sessions import Failures, WebSession
 from supportd.domain.web_users import WebUser, WebUserExists
+from supportd.storage.rows import values_of
 from supportd.storage.sql import SqlStore, Tx, UniqueViolation
 
 USER_COLUMNS = (
@@ -21,8 +22,7 @@ USER_COLUMNS = (
 SESSION_COLUMNS = "session_hash, kind, subject, csrf_token, created_ms, last_seen_ms"
 
 INSERT_USER_SQL = (
-    "INSERT INTO web_users (user_id, account_id, email, name, password_hash, created_ms,"
-    " disabled_ms, password_changed_ms, invite_hash, invite_expires_ms)"
+    f"INSERT INTO web_users ({USER_COLUMNS}, invite_hash, invite_expires_ms)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 )
 USER_BY_ID_SQL = f"SELECT {USER_COLUMNS} FROM web_users WHERE user_id = $1"
@@ -40,6 +40,8 @@ SET_HASH_SQL = (
 )
 INSERT_SESSION_SQL = f"INSERT INTO web_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
 SESSION_SQL = f"SELECT {SESSION_COLUMNS} FROM web_sessions WHERE session_hash = $1"
+_user_values = values_of(USER_COLUMNS)
+_session_values = values_of(SESSION_COLUMNS)
 FAILURES_SQL = (
     "SELECT COUNT(*), MIN(at_ms) FROM web_sign_in_failures"
     " WHERE scope = $1 AND key = $2 AND at_ms > $3"
@@ -72,17 +74,7 @@ class Web(SqlStore):
         async def job(tx: Tx) -> None:
             try:
                 await tx.execute(
-                    INSERT_USER_SQL,
-                    user.user_id,
-                    user.account_id,
-                    user.email,
-                    user.name,
-                    user.password_hash,
-                    user.created_ms,
-                    user.disabled_ms,
-                    user.password_changed_ms,
-                    invite_hash,
-                    invite_expires_ms,
+                    INSERT_USER_SQL, *_user_values(user), invite_hash, invite_expires_ms
                 )
             except UniqueViolation:
                 raise WebUserExists(user.email) from None
@@ -94,22 +86,14 @@ class Web(SqlStore):
 
     async def get_web_user_by_email(self, email: str) -> WebUser | None:
         """By the normalised (lower-case) address."""
-
-        async def job(tx: Tx) -> WebUser | None:
-            row = await tx.fetchrow(USER_BY_EMAIL_SQL, email)
-            return user_from_row(row) if row else None
-
-        return await self._read(job)
+        return await self._record(user_from_row, USER_BY_EMAIL_SQL, email)
 
     async def list_web_users(self, account_id: str | None = None) -> list[WebUser]:
         """The users of one account, or of all, in creation order."""
         where, args = ("WHERE account_id = $1", [account_id]) if account_id else ("", [])
         sql = f"SELECT {USER_COLUMNS} FROM web_users {where} ORDER BY seq"
 
-        async def job(tx: Tx) -> list[WebUser]:
-            return [user_from_row(row) for row in await tx.fetch(sql, *args)]
-
-        return await self._scan(job)
+        return await self._records(user_from_row, sql, *args, scan=True)
 
     async def set_web_user_disabled(self, user_id: str, disabled_ms: int | None) -> WebUser | None:
         """Disable (ending every session of the user at once) or enable a user."""
@@ -202,26 +186,13 @@ class Web(SqlStore):
         async def job(tx: Tx) -> None:
             if replaces is not None:
                 await tx.execute("DELETE FROM web_sessions WHERE session_hash = $1", replaces)
-            await tx.execute(
-                INSERT_SESSION_SQL,
-                session.session_hash,
-                session.kind,
-                session.subject,
-                session.csrf_token,
-                session.created_ms,
-                session.last_seen_ms,
-            )
+            await tx.execute(INSERT_SESSION_SQL, *_session_values(session))
 
         await self._write(job)
 
     async def get_web_session(self, session_hash: str) -> WebSession | None:
         """The session, ended or not (the caller applies the time rules), or None."""
-
-        async def job(tx: Tx) -> WebSession | None:
-            row = await tx.fetchrow(SESSION_SQL, session_hash)
-            return session_from_row(row) if row else None
-
-        return await self._read(job)
+        return await self._record(session_from_row, SESSION_SQL, session_hash)
 
     async def touch_web_session(self, session_hash: str, now_ms: int) -> None:
         async def job(tx: Tx) -> None:

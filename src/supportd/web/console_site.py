@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -24,7 +23,7 @@ from supportd.operations import console_auth
 from supportd.operations.staff import StaffError
 from supportd.web.forms import FormRefused
 from supportd.web.sessions import Area
-from supportd.web.site import FAILED, FORM_REFUSED, Endpoint, Guard, Site
+from supportd.web.site import FAILED, FORM_REFUSED, Endpoint, Guard, Layout, Site
 
 log = logging.getLogger("supportd.web")
 
@@ -33,7 +32,7 @@ AREA = Area(STAFF, "/console", home="queue")
 # canned reply is inserted: well within this.
 FORM_BYTES = 256 * 1024
 
-# Messages a redirect may ask a page to show (?done=<key>): fixed texts only.
+# Messages a redirect may ask a page to show (site.Layout).
 NOTICES = {
     "signed-out": "You have signed out.",
     "replied": "Your reply was sent to the customer.",
@@ -73,16 +72,8 @@ async def signed_in(site: Site, request: Request) -> Signed | None:
     return Signed(session, member, cookie) if member else None
 
 
-def values(signed: Signed | None, section: str, request: Request, **more: Any) -> dict[str, Any]:
-    """What the console's layout needs, plus a page's own values."""
-    return {
-        "member": signed.member if signed else None,
-        "csrf_token": signed.session.csrf_token if signed else "",
-        "section": section,
-        "area_prefix": AREA.prefix,
-        "notice": NOTICES.get(request.query_params.get("done", "")),
-        **more,
-    }
+LAYOUT: Layout[Signed] = Layout(AREA, "member", lambda signed: signed.member, NOTICES)
+values = LAYOUT.values
 
 
 sign_in_redirect = AREA.sign_in_redirect
@@ -93,12 +84,7 @@ def error(
     site: Site, status: int, title: str, message: str, signed: Signed | None = None
 ) -> Response:
     """The console's error page."""
-    page_values: dict[str, Any] = {
-        "member": signed.member if signed else None,
-        "csrf_token": signed.session.csrf_token if signed else "",
-        "area_prefix": AREA.prefix,
-        "notice": None,
-    }
+    page_values = LAYOUT.signed_values(signed)
     return site.error_page(status, title, message, page_values, template="console/error.html")
 
 

@@ -240,3 +240,34 @@ class Guard(Generic[S]):
                 return self.failure(exc, signed)
 
         return endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Layout(Generic[S]):
+    """What an area's base layout shows around each page: who is signed in (`who`, under
+    the name `person`), the session's CSRF token for its forms, and a notice a redirect
+    asked for (`?done=<key>`: only the fixed texts in `notices`, so a link cannot make a
+    page say anything else)."""
+
+    area: Area
+    person: str
+    who: Callable[[S], object]
+    notices: Mapping[str, str]
+
+    def signed_values(self, signed: S | None) -> dict[str, Any]:
+        return {
+            self.person: self.who(signed) if signed else None,
+            "csrf_token": signed.session.csrf_token if signed else "",
+            "area_prefix": self.area.prefix,
+        }
+
+    def values(
+        self, signed: S | None, section: str, request: Request, **more: Any
+    ) -> dict[str, Any]:
+        """The layout's values, plus a page's own."""
+        return {
+            **self.signed_values(signed),
+            "section": section,
+            "notice": self.notices.get(request.query_params.get("done", "")),
+            **more,
+        }

@@ -19,15 +19,14 @@ from supportd.domain.web_users import WebUser
 from supportd.operations import web_users
 from supportd.web.forms import FormRefused
 from supportd.web.sessions import Area
-from supportd.web.site import FAILED, FORM_REFUSED, Endpoint, Guard, Site
+from supportd.web.site import FAILED, FORM_REFUSED, Endpoint, Guard, Layout, Site
 
 log = logging.getLogger("supportd.web")
 
 AREA = Area(CUSTOMER, "/support", home="cases")
 SMALL_FORM_BYTES = 64 * 1024
 
-# Messages a redirect may ask a page to show (?done=<key>): fixed texts only, so a link
-# cannot make a page say anything else.
+# Messages a redirect may ask a page to show (site.Layout).
 NOTICES = {
     "signed-out": "You have signed out.",
     "everywhere": "You have signed out on every device and browser.",
@@ -72,17 +71,8 @@ async def signed_in(site: Site, request: Request) -> Signed | None:
     return Signed(session, user, principal, cookie)
 
 
-def values(signed: Signed | None, section: str, request: Request, **more: Any) -> dict[str, Any]:
-    """What the base layout needs, plus a page's own values."""
-    notice = NOTICES.get(request.query_params.get("done", ""))
-    return {
-        "user": signed.user if signed else None,
-        "csrf_token": signed.session.csrf_token if signed else "",
-        "section": section,
-        "area_prefix": AREA.prefix,
-        "notice": notice,
-        **more,
-    }
+LAYOUT: Layout[Signed] = Layout(AREA, "user", lambda signed: signed.user, NOTICES)
+values = LAYOUT.values
 
 
 sign_in_redirect = AREA.sign_in_redirect
