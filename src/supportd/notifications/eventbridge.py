@@ -9,10 +9,6 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.session
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError
-
 from supportd.config import Config
 from supportd.domain import notifications as note
 from supportd.notifications.channel import DeliveryFailed, Message, event_detail
@@ -45,6 +41,11 @@ class EventBridgeChannel:
 
     def _events(self) -> Any:
         # Made on first use (in a worker thread: botocore loads its model from disk).
+        # botocore is imported here, not at the top: a delivery process without a bus
+        # never needs it, and it is a large share of that process's memory.
+        import botocore.session
+        from botocore.config import Config as BotoConfig
+
         with self._lock:
             if self._client is None:
                 config = self._config
@@ -70,6 +71,8 @@ class EventBridgeChannel:
             return self._client
 
     def _put(self, request: dict[str, Any]) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             answer = self._events().put_events(Entries=[request])
         except ClientError as exc:
