@@ -72,14 +72,14 @@ def deliver_key(delivery_seq: int, attempts: int, suffix: str = "") -> str:
 ANY_WEBHOOK_SQL = "SELECT EXISTS (SELECT 1 FROM webhooks)"
 
 
-async def record_changes(
-    tx: Tx, case_seq: int, changes: Sequence[Change], now_ms: int, need_webhook: bool
-) -> None:
-    """An outbox event per change, and the job that fans it out. need_webhook
-    (SqlStore.events_need_a_webhook): none unless a webhook is registered, asked in
-    this transaction, so a webhook registered on any node counts from its commit on."""
-    if not changes or (need_webhook and not await tx.fetchval(ANY_WEBHOOK_SQL)):
-        return
+async def _heard(tx: Tx, need_webhook: bool) -> bool:
+    """Whether a change's events are recorded: always, unless need_webhook
+    (SqlStore.events_need_a_webhook) and no webhook is registered, asked in this
+    transaction, so a webhook registered on any node counts from its commit on."""
+    return not need_webhook or bool(await tx.fetchval(ANY_WEBHOOK_SQL))
+
+
+async def _insert_events(tx: Tx, case_seq: int, changes: Sequence[Change], now_ms: int) -> None:
     for change in changes:
         event_id = note.new_event_id()
         await tx.execute(
@@ -92,6 +92,14 @@ async def record_changes(
             now_ms,
         )
         await insert_job(tx, FANOUT_KIND, {"event": event_id}, now_ms, fanout_key(event_id))
+
+
+async def record_changes(
+    tx: Tx, case_seq: int, changes: Sequence[Change], now_ms: int, need_webhook: bool
+) -> None:
+    """An outbox event per change, and the job that fans it out (see _heard)."""
+    if changes and await _heard(tx, need_webhook):
+        await _insert_events(tx, case_seq, changes, now_ms)
 
 
 async def record_staff_change(
@@ -114,9 +122,11 @@ async def record_staff_change(
 async def record_auto_resolved(
     tx: Tx, case_seqs: Sequence[int], now_ms: int, need_webhook: bool
 ) -> None:
-    """For auto-resolve's transaction: each case it resolved notifies."""
-    for seq in case_seqs:
-        await record_changes(tx, seq, [Change(note.RESOLVE_CASE)], now_ms, need_webhook)
+    """For auto-resolve's transaction: each case it resolved notifies (one question
+    about webhooks for the whole batch)."""
+    if case_seqs and await _heard(tx, need_webhook):
+        for seq in case_seqs:
+            await _insert_events(tx, seq, [Change(note.RESOLVE_CASE)], now_ms)
 
 
 async def record_inbound(
