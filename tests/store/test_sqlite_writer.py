@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from supportd.storage.sqlite_core import connect
+from supportd.storage.sqlite_core import WAL_AUTOCHECKPOINT_PAGES, connect
 from supportd.storage.sqlite_writer import Writer
 
 Job = Callable[[sqlite3.Connection], int]
@@ -110,3 +110,32 @@ async def test_every_failing_write_fails_and_nothing_is_kept(tmp_path: Path, cou
     results = await _one_group(writer, [_insert(v, runs, fail=True) for v in range(count)])
     assert all(isinstance(r, Boom) for r in results)
     assert _rows(path) == []
+
+
+def test_the_wal_is_copied_back_only_past_its_larger_threshold(tmp_path: Path) -> None:
+    """Every connection checkpoints at WAL_AUTOCHECKPOINT_PAGES, not SQLite's 1,000: 1,500
+    one-page commits stay in the WAL (with the default it would have been copied back
+    and restarted at about 1,000 pages)."""
+    path = tmp_path / "wal.db"
+    conn = connect(path)
+    try:
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_AUTOCHECKPOINT_PAGES
+        assert WAL_AUTOCHECKPOINT_PAGES > 1500
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute("CREATE TABLE big (v BLOB)")
+        for _ in range(1500):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO big (v) VALUES (zeroblob(?))", (page - 200,))
+            conn.execute("COMMIT")
+        frames = Path(f"{path}-wal").stat().st_size // page
+        assert frames > 1500
+        # The same commits on a connection with SQLite's default are checkpointed.
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA wal_autocheckpoint = 1000")
+        for _ in range(1500):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO big (v) VALUES (zeroblob(?))", (page - 200,))
+            conn.execute("COMMIT")
+        assert Path(f"{path}-wal").stat().st_size // page < 1200
+    finally:
+        conn.close()
