@@ -125,7 +125,8 @@ async def events(store: Store, case_seq: int) -> list[tuple[str | None, str]]:
 
 
 async def communications(store: Store, case_seq: int) -> list[str]:
-    rows = await store.list_communications(CommunicationQuery(case_seq=case_seq, limit=1000))
+    query = CommunicationQuery(case_seq=case_seq, case_id="(not read)", limit=1000)
+    rows = await store.list_communications(query)
     return [r.body for r in rows]
 
 
@@ -287,15 +288,24 @@ async def test_list_communications_pages_and_time_bounds(store: Store) -> None:
     for i in range(1, 6):
         await store.add_communication(ACCOUNT, case.case_id, comm(f"m{i}", T0 + i * DAY_MS))
 
-    page = await store.list_communications(CommunicationQuery(case_seq=case.seq, limit=4))
+    page = await store.list_communications(
+        CommunicationQuery(case_seq=case.seq, case_id=case.case_id, limit=4)
+    )
     assert [c.body for c in page] == ["m5", "m4", "m3", "m2"]
+    assert {c.case_id for c in page} == {case.case_id}
     rest = await store.list_communications(
-        CommunicationQuery(case_seq=case.seq, limit=4, before_seq=page[-1].seq)
+        CommunicationQuery(
+            case_seq=case.seq, case_id=case.case_id, limit=4, before_seq=page[-1].seq
+        )
     )
     assert [c.body for c in rest] == ["m1", "first"]
     bounded = await store.list_communications(
         CommunicationQuery(
-            case_seq=case.seq, limit=10, after_ms=T0 + 2 * DAY_MS, before_ms=T0 + 4 * DAY_MS
+            case_seq=case.seq,
+            case_id=case.case_id,
+            limit=10,
+            after_ms=T0 + 2 * DAY_MS,
+            before_ms=T0 + 4 * DAY_MS,
         )
     )
     assert [c.body for c in bounded] == ["m4", "m3", "m2"]

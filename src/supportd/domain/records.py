@@ -86,11 +86,13 @@ class CaseRecord(msgspec.Struct, frozen=True, gc=False):
 class CommunicationRecord(msgspec.Struct, frozen=True, gc=False):
     seq: int
     case_seq: int
-    case_id: str
     body: str
     submitted_by: str
     author_kind: str
     created_ms: int
+    # Last: a page of one case's communications is read without the cases table and
+    # made with the case id its caller already has (`CommunicationRecord(*row, case_id)`).
+    case_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,7 @@ class CommunicationQuery:
     """One page of a case's communications, newest first."""
 
     case_seq: int
+    case_id: str
     limit: int
     after_ms: int | None = None
     before_ms: int | None = None

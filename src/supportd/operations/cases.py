@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
+
+import msgspec
 
 from supportd import api_errors
 from supportd.config import sla_policy
@@ -43,20 +46,36 @@ DEFAULT_ISSUE_TYPE = "technical"
 
 
 Files = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+_NO_FILES: Files = ([], [])
 
 
-def communication_shape(comm: CommunicationRecord, files: Files | None = None) -> dict[str, Any]:
+class CommunicationShape(msgspec.Struct, frozen=True, gc=False, rename="camel"):
+    """A communication as the API answers it (CommunicationDetail, and `attachments`:
+    every file, the large ones too). A Struct, not a dict: a page of 100 is made and
+    encoded in about half the time (bench/README.md)."""
+
+    case_id: str
+    body: str
+    submitted_by: str
+    time_created: str
+    attachment_set: Sequence[dict[str, Any]]
+    attachments: Sequence[dict[str, Any]]
+
+
+def communication_shape(
+    comm: CommunicationRecord, files: Files | None = None
+) -> CommunicationShape:
     """`files`: the communication's (attachmentSet, attachments), see
     attachments.communication_files."""
-    attachment_set, all_files = files if files is not None else ([], [])
-    return {
-        "caseId": comm.case_id,
-        "body": comm.body,
-        "submittedBy": comm.submitted_by,
-        "timeCreated": clock.format_case_time(comm.created_ms),
-        "attachmentSet": attachment_set,
-        "attachments": all_files,
-    }
+    attachment_set, all_files = files or _NO_FILES
+    return CommunicationShape(
+        comm.case_id,
+        comm.body,
+        comm.submitted_by,
+        clock.format_case_time(comm.created_ms),
+        attachment_set,
+        all_files,
+    )
 
 
 def case_shape(case: CaseRecord) -> dict[str, Any]:
@@ -309,6 +328,7 @@ async def describe_communications(
     rows = await ctx.store.list_communications(
         CommunicationQuery(
             case_seq=case.seq,
+            case_id=case.case_id,
             limit=limit + 1,
             after_ms=after,
             before_ms=before,

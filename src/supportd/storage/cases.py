@@ -28,9 +28,11 @@ from supportd.storage.case_work import after_customer_reply, after_resolution, i
 from supportd.storage.rows import (
     CASE_COLUMNS,
     COMMUNICATION_COLUMNS,
+    OWN_COMMUNICATION_COLUMNS,
     case_record,
     communication_record,
     created_case,
+    own_communication_records,
 )
 from supportd.storage.sql import Params, SqlStore, Tx, decode_list
 
@@ -133,7 +135,8 @@ def communications_page(query: CommunicationQuery) -> tuple[str, list[Any]]:
     index read backwards from the page's cursor (keyset, never OFFSET), so a page costs
     the same in a case of ten messages or of ten thousand, on any page. A dialect that
     plans it otherwise has its own (postgres_cases); tests/store/test_plans.py pins
-    both stores' plans."""
+    both stores' plans. The rows are the communications' own columns: the caller
+    knows the case's id, and a join would look the case up again for every row."""
     arg = Params(query.case_seq)
     where = [
         "m.case_seq = $1",
@@ -143,9 +146,7 @@ def communications_page(query: CommunicationQuery) -> tuple[str, list[Any]]:
             ("m.seq < {}", query.before_seq),
         ),
     ]
-    select = (
-        f"SELECT {COMMUNICATION_COLUMNS} FROM communications m JOIN cases c ON c.seq = m.case_seq"
-    )
+    select = f"SELECT {OWN_COMMUNICATION_COLUMNS} FROM communications m"
     return arg.page(select, where, "m.seq DESC", query.limit), arg.values
 
 
@@ -307,4 +308,4 @@ class Cases(SqlStore):
         """Up to query.limit communications of one case, newest first."""
         sql, values = self.communications_page(query)
         rows = await self._read(lambda tx: tx.fetch(sql, *values))
-        return [communication_record(row) for row in rows]
+        return own_communication_records(rows, query.case_id)

@@ -19,7 +19,7 @@ from supportd.storage.cases import (
     new_case_values,
     select_case,
 )
-from supportd.storage.rows import COMMUNICATION_COLUMNS, created_case
+from supportd.storage.rows import COMMUNICATION_COLUMNS, OWN_COMMUNICATION_COLUMNS, created_case
 from supportd.storage.sql import Params, Tx
 
 CREATE_CASE_SQL = """
@@ -73,12 +73,10 @@ def communications_page(query: CommunicationQuery) -> tuple[str, list[Any]]:
     Here the case and the cursor are one row comparison, `(case_seq, seq) < ($1,
     cursor)`, bounded below by `case_seq >= $1`: the btree seeks straight to the cursor
     and ordering by (case_seq, seq) leaves communications_by_case the only ordered path.
-    The case's row is its own lookup (a join on case_seq would make it constant again).
     SQLite keeps the equality: it seeks (case_seq, seq) with it, not with a row value."""
     arg = Params(query.case_seq)
     cursor = arg(AFTER_LAST_SEQ if query.before_seq is None else query.before_seq)
     where = [
-        "c.seq = $1",
         "m.case_seq >= $1",
         f"(m.case_seq, m.seq) < ($1, {cursor})",
         *arg.given(
@@ -86,7 +84,7 @@ def communications_page(query: CommunicationQuery) -> tuple[str, list[Any]]:
             ("m.created_ms <= {}", query.before_ms),
         ),
     ]
-    select = f"SELECT {COMMUNICATION_COLUMNS} FROM communications m CROSS JOIN cases c"
+    select = f"SELECT {OWN_COMMUNICATION_COLUMNS} FROM communications m"
     return arg.page(select, where, "m.case_seq DESC, m.seq DESC", query.limit), arg.values
 
 

@@ -33,15 +33,12 @@ def values_of(columns: str) -> Callable[[object], tuple[Any, ...]]:
 # --- cases --------------------------------------------------------------------------
 
 CASE_COLUMNS = schema.CASES.select(omit=("is_open",))
-COMMUNICATION_COLUMNS = ", ".join(
-    (
-        schema.COMMUNICATIONS.select("seq", "case_seq", alias="m"),
-        schema.CASES.select("case_id", alias="c"),
-        schema.COMMUNICATIONS.select(
-            "body", "submitted_by", "author_kind", "created_ms", alias="m"
-        ),
-    )
+# A communication's own columns (a page of one case's: its caller knows the case id),
+# and with its case's id.
+OWN_COMMUNICATION_COLUMNS = schema.COMMUNICATIONS.select(
+    "seq", "case_seq", "body", "submitted_by", "author_kind", "created_ms", alias="m"
 )
+COMMUNICATION_COLUMNS = f"{OWN_COMMUNICATION_COLUMNS}, {schema.CASES.select('case_id', alias='c')}"
 
 
 def case_record(row: Sequence[Any], cc_emails: tuple[str, ...]) -> CaseRecord:
@@ -67,6 +64,16 @@ def created_case(seq: int, case: NewCase, status: str) -> CaseRecord:
 
 def communication_record(row: Sequence[Any]) -> CommunicationRecord:
     return CommunicationRecord(*row)
+
+
+def own_communication_records(
+    rows: Sequence[Sequence[Any]], case_id: str
+) -> list[CommunicationRecord]:
+    """OWN_COMMUNICATION_COLUMNS rows of one case, made with its id."""
+    # Untyped so that a row of unknown length may be followed by the case id (the
+    # fields line up: tests/store/test_schema.py).
+    make: Any = CommunicationRecord
+    return [make(*row, case_id) for row in rows]
 
 
 # --- accounts, access keys, the audit trail -----------------------------------------

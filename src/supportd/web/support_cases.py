@@ -227,11 +227,11 @@ def routes(site: Site) -> list[Route]:
             thread_problem = "Those older messages are no longer available."
         thread = [
             {
-                "author": comm["submittedBy"],
-                "support": comm["submittedBy"] == config.support_display_name,
-                "time_ms": _api_time_ms(comm["timeCreated"]),
-                "body": comm["body"],
-                "attachments": comm.get("attachments", []),
+                "author": comm.submitted_by,
+                "support": comm.submitted_by == config.support_display_name,
+                "time_ms": _api_time_ms(comm.time_created),
+                "body": comm.body,
+                "attachments": comm.attachments,
             }
             for comm in found["communications"]
         ]
