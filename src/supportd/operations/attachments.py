@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from supportd import api_errors
 from supportd.config import Config
@@ -189,6 +189,17 @@ def _attachment_not_found(attachment_id: str) -> api_errors.ApiError:
     return api_errors.AttachmentIdNotFound(f"Attachment ID {attachment_id} not found")
 
 
+_Owned = TypeVar("_Owned", AttachmentRecord, UploadRecord)
+
+
+def _owned(found: _Owned | None, principal: Principal, not_found: api_errors.ApiError) -> _Owned:
+    """`found` if it is of the caller's account. Another account's is refused as
+    not found, so that a caller cannot learn which ids exist elsewhere."""
+    if found is None or found.account_id != principal.account_id:
+        raise not_found
+    return found
+
+
 def _check_file_name(name: Any) -> str:
     if not isinstance(name, str):
         raise api_errors.InvalidParameterValueException("fileName is required")
@@ -307,9 +318,7 @@ async def _visible_attachment(
     ctx: Context, principal: Principal, attachment_id: str
 ) -> AttachmentRecord:
     found = await find_attachment(ctx, attachment_id)
-    if found is None or found.account_id != principal.account_id:
-        raise _attachment_not_found(attachment_id)
-    return found
+    return _owned(found, principal, _attachment_not_found(attachment_id))
 
 
 async def describe_attachment(
@@ -407,10 +416,7 @@ async def _upload(ctx: Context, upload_id: str) -> UploadRecord | None:
 
 
 async def _own_upload(ctx: Context, principal: Principal, upload_id: str) -> UploadRecord:
-    found = await _upload(ctx, upload_id)
-    if found is None or found.account_id != principal.account_id:
-        raise _upload_not_found(upload_id)
-    return found
+    return _owned(await _upload(ctx, upload_id), principal, _upload_not_found(upload_id))
 
 
 async def get_attachment_upload_links(

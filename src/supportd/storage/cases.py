@@ -275,16 +275,15 @@ class Cases(SqlStore):
             where.append("is_open = TRUE")
         elif query.resolved_only:
             where.append("is_open = FALSE")
-        if query.subject_like is not None:
-            where.append(f"LOWER(subject) LIKE {arg(query.subject_like)} ESCAPE '\\'")
+        seqs = None if query.seqs is None else list(query.seqs)
         where += arg.given(
+            ("LOWER(subject) LIKE {} ESCAPE '\\'", query.subject_like),
             ("language = {}", query.language),
             ("created_ms >= {}", query.after_ms),
             ("created_ms <= {}", query.before_ms),
             ("seq < {}", query.before_seq),
+            ("seq = ANY({}::bigint[])", seqs),
         )
-        if query.seqs is not None:
-            where.append(f"seq = ANY({arg(list(query.seqs))}::bigint[])")
         sql = arg.page(f"SELECT {CASE_COLUMNS} FROM cases", where, "seq DESC", query.limit)
         rows = await self._read(lambda tx: tx.fetch(sql, *arg.values))
         return [case_from_row(row) for row in rows]

@@ -512,17 +512,13 @@ class Outbox(SqlStore):
     ) -> list[tuple[Delivery, OutboxEvent, CaseRecord]]:
         """Deliveries in seq order after `after_seq`, optionally of one status or case."""
         arg = Params(after_seq)
-        where = ["d.seq > $1"]
-        if status is not None:
-            where.append(f"d.status = {arg(status)}")
-        if case_seq is not None:
-            where.append(f"e.case_seq = {arg(case_seq)}")
-        sql = (
+        where = ["d.seq > $1", *arg.given(("d.status = {}", status), ("e.case_seq = {}", case_seq))]
+        select = (
             f"SELECT {DELIVERY_COLUMNS}, {EVENT_COLUMNS}, {CASE_FIELDS}"
             " FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq"
-            f" JOIN cases c ON c.seq = e.case_seq WHERE {' AND '.join(where)}"
-            f" ORDER BY d.seq LIMIT {arg(limit)}"
+            " JOIN cases c ON c.seq = e.case_seq"
         )
+        sql = arg.page(select, where, "d.seq", limit)
 
         async def job(tx: Tx) -> list[tuple[Delivery, OutboxEvent, CaseRecord]]:
             return [

@@ -67,10 +67,7 @@ def _matches_sql(
         where = [f"c.subject_tsv @@ ({q})", *filters]
         order = "c.seq"
     newer_than, up_to = window
-    if newer_than is not None:
-        where.append(f"{order} > {arg(newer_than)}")
-    if up_to is not None:
-        where.append(f"{order} <= {arg(up_to)}")
+    where += arg.given((f"{order} > {{}}", newer_than), (f"{order} <= {{}}", up_to))
     sql = (
         f"SELECT s.seq, s.case_seq, ts_rank(s.tsv, {q}) FROM ({inner}"
         f" WHERE {' AND '.join(where)} ORDER BY {order} DESC LIMIT {arg(limit)}) s"

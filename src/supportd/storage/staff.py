@@ -210,12 +210,10 @@ def search_filters(query: SearchQuery, arg: Params) -> list[str]:
     """The search's filters on the case (alias `c`). Without is_open: no index of a
     search uses it, and PostgreSQL, taking it for independent of the status, would
     expect far too few cases."""
-    where = []
-    if query.statuses is not None:
-        where.append(f"c.status = ANY({arg(list(query.statuses))}::text[])")
-    if query.account_id is not None:
-        where.append(f"c.account_id = {arg(query.account_id)}")
-    return where
+    statuses = None if query.statuses is None else list(query.statuses)
+    return arg.given(
+        ("c.status = ANY({}::text[])", statuses), ("c.account_id = {}", query.account_id)
+    )
 
 
 def list_cases_sql(query: StaffCaseQuery) -> tuple[str, list[Any]]:
