@@ -45,8 +45,9 @@ DEFAULT_ISSUE_TYPE = "technical"
 # --- wire shapes ------------------------------------------------------------------
 
 
-Files = tuple[list[dict[str, Any]], list[dict[str, Any]]]
-_NO_FILES: Files = ([], [])
+Files = tuple[Sequence[dict[str, Any]], Sequence[dict[str, Any]]]
+# Shared by every communication without files: immutable, so no answer can change another.
+_NO_FILES: Files = ((), ())
 
 
 class CommunicationShape(msgspec.Struct, frozen=True, gc=False, rename="camel"):
